@@ -1,0 +1,5 @@
+import sys
+
+from gftheory.cli import main
+
+sys.exit(main())

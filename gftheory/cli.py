@@ -1,0 +1,68 @@
+"""The ``gftheory`` command line: a thin dispatcher.
+
+Each subcommand lives in its own module exposing ``add_arguments(parser)`` and
+``run(args) -> int``; the module is imported only when its command is used, so theory
+commands never import the empirical package.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# command -> (module, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "check": ("gftheory.checks.command", "run the numeric identity/approximation checks on generated cases"),
+    "prove": ("gftheory.symbolic.command", "run the machine-checked symbolic derivations in proofs/"),
+    "report": ("gftheory.report.command", "write the claim-by-claim report (Markdown + HTML)"),
+    "confirm": ("gftheory.claims.confirm", "run the runs a claim needs, then print its verdict"),
+    "claims": ("gftheory.claims.command", "list the claim registry"),
+    "data": ("empirical.commands.data", "download / verify CIFAR data"),
+    "run": ("empirical.commands.run", "one prune-while-training run"),
+    "sweep": ("empirical.commands.sweep", "a grid of runs (architectures x datasets x measures x seeds)"),
+    "bench": ("empirical.commands.bench", "time our training pipeline against a reference-style one"),
+}
+
+
+class UsageError(Exception):
+    """Bad input: the message names the problem and the fix; exit status 2."""
+
+
+def _top_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="gftheory",
+        description="Verify the claims of 'A Gradient Flow Framework For Analyzing Network Pruning'.")
+    p.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (_mod, help_) in COMMANDS.items():
+        sub.add_parser(name, help=help_, add_help=False)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in COMMANDS:
+        args = _top_parser().parse_args(argv)  # handles --help and unknown commands (exit 2)
+        if args.version:
+            from gftheory import __version__
+            print(__version__)
+            return 0
+        _top_parser().print_help()
+        return 2
+    name = argv[0]
+    module = importlib.import_module(COMMANDS[name][0])
+    parser = argparse.ArgumentParser(prog=f"gftheory {name}", description=COMMANDS[name][1])
+    module.add_arguments(parser)
+    args = parser.parse_args(argv[1:])
+    try:
+        return int(module.run(args) or 0)
+    except UsageError as exc:
+        print(f"gftheory {name}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"gftheory {name}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,203 @@
+"""Pruning importance measures: one small class per measure, in a registry.
+
+Notation (PAPER.md §1, §4): θ_p is the weight slice of unit p (one output channel of a
+conv layer, one output neuron of a linear layer), g = ∇L, Hg the Hessian-gradient product,
+E_b[g²] the sample-weighted mean over batches of each batch's squared mean-loss gradient.
+The lowest scores are pruned first. Every measure gives a score per parameter (shaped like
+the weight) and a score per filter (one per output unit).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+QUANTITIES = frozenset({"grad", "hvp", "grad_sq", "synflow", "generator"})
+
+
+@dataclass
+class WeightQuantities:
+    """What a measure may read for one weight tensor W (shape (out, ...)).
+
+    theta: W itself; grad: g restricted to W; hvp: (Hg) restricted to W; grad_sq: E_b[g_b²];
+    synflow: the SynFlow saliency |θ| ⊙ ∂R/∂|θ|; generator: a seeded torch.Generator.
+    Fields a measure does not declare in ``needs`` are None.
+    """
+    name: str
+    theta: Tensor
+    grad: Tensor | None = None
+    hvp: Tensor | None = None
+    grad_sq: Tensor | None = None
+    synflow: Tensor | None = None
+    generator: torch.Generator | None = None
+
+
+def rows(x: Tensor) -> Tensor:
+    """View a weight-shaped tensor as (units, parameters per unit)."""
+    return x.reshape(x.shape[0], -1)
+
+
+class Measure:
+    """Base class. Subclasses set ``name``, ``needs``, ``formula`` and ``parameter_scores``;
+    ``filter_scores`` defaults to the per-unit sum of the parameter scores."""
+    name: str = ""
+    needs: frozenset[str] = frozenset()
+    formula: str = ""
+    data_free: bool = False
+
+    def parameter_scores(self, q: WeightQuantities) -> Tensor:
+        raise NotImplementedError
+
+    def filter_scores(self, q: WeightQuantities) -> Tensor:
+        return rows(self.parameter_scores(q)).sum(dim=1)
+
+    def __repr__(self) -> str:
+        return f"<measure {self.name}: {self.formula}>"
+
+
+class Magnitude(Measure):
+    name, formula = "magnitude", "‖θ_p‖₂"
+
+    def parameter_scores(self, q):
+        return q.theta.abs()
+
+    def filter_scores(self, q):
+        return rows(q.theta).norm(dim=1)
+
+
+class L1(Measure):
+    name, formula = "l1", "‖θ_p‖₁ = Σ_i |θ_i|"
+
+    def parameter_scores(self, q):
+        return q.theta.abs()
+
+
+class LossPreservation(Measure):
+    name, formula, needs = "loss_preservation", "|θ_pᵀg| (paper Eq. 3)", frozenset({"grad"})
+
+    def parameter_scores(self, q):
+        return (q.theta * q.grad).abs()
+
+    def filter_scores(self, q):
+        return rows(q.theta * q.grad).sum(dim=1).abs()
+
+
+class LossPreservationElementwise(Measure):
+    name, formula, needs = ("loss_preservation_elementwise",
+                            "Σ_i |θ_i g_i| (authors' code, `loss_based`)", frozenset({"grad"}))
+
+    def parameter_scores(self, q):
+        return (q.theta * q.grad).abs()
+
+
+class BiasedLossPreservation(Measure):
+    name, formula, needs = "biased_loss_preservation", "Σ_i θ_i² |g_i|", frozenset({"grad"})
+
+    def parameter_scores(self, q):
+        return q.theta.pow(2) * q.grad.abs()
+
+
+class GraSP(Measure):
+    name, formula, needs = "grasp", "θ_pᵀ(Hg)_p, signed", frozenset({"hvp"})
+
+    def parameter_scores(self, q):
+        return q.theta * q.hvp
+
+
+class GradientNormPreservation(Measure):
+    name, formula, needs = "gradient_norm_preservation", "|θ_pᵀ(Hg)_p|", frozenset({"hvp"})
+
+    def parameter_scores(self, q):
+        return (q.theta * q.hvp).abs()
+
+    def filter_scores(self, q):
+        return rows(q.theta * q.hvp).sum(dim=1).abs()
+
+
+class Fisher(Measure):
+    name, formula, needs = "fisher", "Σ_i θ_i² · E_b[g_i²]", frozenset({"grad_sq"})
+
+    def parameter_scores(self, q):
+        return q.theta.pow(2) * q.grad_sq
+
+
+class Random(Measure):
+    name, formula, needs = "random", "U(0, 1), seeded", frozenset({"generator"})
+    data_free = True
+
+    def parameter_scores(self, q):
+        return torch.rand(q.theta.shape, generator=q.generator, dtype=torch.float64).to(q.theta)
+
+    def filter_scores(self, q):
+        return torch.rand(q.theta.shape[0], generator=q.generator,
+                          dtype=torch.float64).to(q.theta)
+
+
+class SynFlow(Measure):
+    name, needs = "synflow", frozenset({"synflow"})
+    formula = "Σ_i |θ_i ∂R/∂θ_i|, R = 1ᵀ f(1; |θ|) (Tanaka et al. 2020), eval mode"
+    data_free = True
+
+    def parameter_scores(self, q):
+        return q.synflow
+
+
+class MeasureRegistry(Mapping):
+    """name → Measure. Iterating gives the names; ``register`` adds a user's measure."""
+
+    def __init__(self):
+        self._items: dict[str, Measure] = {}
+
+    def register(self, measure, *, overwrite: bool = False):
+        """Register a Measure instance or subclass (usable as a class decorator)."""
+        inst = measure() if isinstance(measure, type) else measure
+        if not isinstance(inst, Measure) or not inst.name:
+            raise TypeError("register a Measure (subclass or instance) with a non-empty name")
+        unknown = set(inst.needs) - QUANTITIES
+        if unknown:
+            raise ValueError(f"measure {inst.name!r} needs unknown quantities {sorted(unknown)}; "
+                             f"choose from {sorted(QUANTITIES)}")
+        if inst.name in self._items and not overwrite:
+            raise ValueError(f"a measure named {inst.name!r} is already registered; pass "
+                             f"overwrite=True to replace it")
+        self._items[inst.name] = inst
+        return measure
+
+    def unregister(self, name: str) -> None:
+        del self._items[name]
+
+    def resolve(self, measure) -> Measure:
+        if isinstance(measure, Measure):
+            return measure
+        if isinstance(measure, str) and measure in self._items:
+            return self._items[measure]
+        raise KeyError(f"unknown measure {measure!r}; known: {', '.join(self._items)} "
+                       f"(or register your own with gftheory.register_measure)")
+
+    def __getitem__(self, name: str) -> Measure:
+        return self._items[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        return f"MeasureRegistry({list(self._items)})"
+
+
+MEASURES = MeasureRegistry()
+for _cls in (Magnitude, L1, LossPreservation, LossPreservationElementwise, BiasedLossPreservation,
+             GraSP, GradientNormPreservation, Fisher, Random, SynFlow):
+    MEASURES.register(_cls)
+
+PAPER_MEASURES = ("magnitude", "loss_preservation", "loss_preservation_elementwise",
+                  "biased_loss_preservation", "grasp", "gradient_norm_preservation")
+
+
+def register_measure(measure, *, overwrite: bool = False):
+    """Add a measure to ``gftheory.MEASURES`` (a Measure subclass or instance)."""
+    return MEASURES.register(measure, overwrite=overwrite)

@@ -1,0 +1,15 @@
+"""Hypothesis profiles: ``ci`` (default, fast) and ``thorough`` (≥ 10× the examples).
+Select with GFTHEORY_PROFILE=ci|thorough."""
+import os
+
+import torch
+from hypothesis import HealthCheck, settings
+
+from gftheory.profiles import PROFILES, profile_name
+
+for _name, _p in PROFILES.items():
+    settings.register_profile(_name, max_examples=_p.max_examples, deadline=None, derandomize=_p.derandomize,
+                              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                                     HealthCheck.filter_too_much])
+settings.load_profile(profile_name())
+torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
