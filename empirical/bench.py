@@ -53,12 +53,14 @@ def make_optimizer(model: nn.Module, lr: float = 0.1, momentum: float = 0.9,
 def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: Tensor, y: Tensor, *,
                temperature: float = TRAIN_TEMPERATURE, autocast_dtype: torch.dtype | None = None) -> Tensor:
     """One step θ ← SGD(θ, ∇_θ mean CE(f(x; θ)/T, y)); returns the (detached) loss before the step.
-    ``autocast_dtype`` (e.g. torch.bfloat16) runs the forward under autocast; the loss is fp32."""
+    ``autocast_dtype`` (e.g. torch.bfloat16) runs the forward under autocast; the loss is computed in fp32 (or the model's dtype)."""
     optimizer.zero_grad(set_to_none=True)
     with torch.autocast(device_type=x.device.type, dtype=autocast_dtype or torch.bfloat16,
                         enabled=autocast_dtype is not None):
         logits = model(x)
-    loss = F.cross_entropy(logits.float() / temperature, y)
+    if logits.dtype in (torch.float16, torch.bfloat16):
+        logits = logits.float()
+    loss = F.cross_entropy(logits / temperature, y)
     loss.backward()
     optimizer.step()
     return loss.detach()
