@@ -172,6 +172,34 @@ def build_pipelines(base: nn.Module, images: Tensor, labels: Tensor, *, device: 
     return out
 
 
+def input_times(images: Tensor, labels: Tensor, *, device: torch.device, batch_size: int, workers: int,
+                seed: int, channels_last: bool, warmup: int, steps: int, repeats: int) -> dict:
+    """Seconds per batch of the input pipelines alone (no model): batches produced and on the device."""
+    ref = reference_loader(images, labels, batch_size=batch_size, train=True, num_workers=workers, seed=seed)
+    ours = DeviceLoader(images, labels, batch_size=batch_size, train=True, seed=seed, device=device,
+                        drop_last=True, channels_last=channels_last)
+    times = {"reference": [], "ours": []}
+    for r in range(repeats):
+        for name in times:
+            if name == "ours":
+                ours.set_epoch(r)
+            it = iter(ref if name == "reference" else ours)
+            for _ in range(warmup):
+                next(it)[0].to(device)
+            with Stopwatch(device) as sw:
+                for _ in range(steps):
+                    x = next(it)[0].to(device)
+                    x.view(-1)[:1].sum()  # touch it on the device
+            times[name].append(sw.seconds / steps)
+            del it
+    out = {}
+    for name, t in times.items():
+        mean, std = mean_std(t)
+        out[name] = {"seconds_per_batch_mean": mean, "seconds_per_batch_std": std, "seconds_per_batch": t}
+    out["ours"]["speedup_vs_reference"] = out["reference"]["seconds_per_batch_mean"] / out["ours"]["seconds_per_batch_mean"]
+    return out
+
+
 def score_times(model: nn.Module, measures: list[str], batches: list[tuple[Tensor, Tensor]], *,
                 repeats: int, warmup: bool, device: torch.device, progress=None) -> dict:
     """Seconds per ``gftheory.importance`` call (unit filter, eval mode) for each measure."""
@@ -227,11 +255,17 @@ def run_bench(*, archs: list[str], build_model: Callable[[str, int], nn.Module],
     steps_per_epoch = math.ceil(FULL_EPOCH_SAMPLES / batch_size)
     config = {"archs": archs, "device": str(device), "max_batches": max_batches, "warmup": warmup,
               "repeats": repeats, "batch_size": batch_size, "measures": measures,
-              "score_batches": score_batches, "score_batch_size": score_batch_size, "score_repeats": score_repeats, "workers": workers,
+              "score_batches": score_batches, "score_batch_size": score_batch_size,
+              "score_repeats": score_repeats, "workers": workers,
               "channels_last": channels_last, "precision": precision, "compile_modes": compile_modes,
               "seed": seed, "train_temperature": TRAIN_TEMPERATURE, "data": data_description,
               "samples_used": int(sub_x.shape[0]), "cudnn_benchmark": bool(cuda),
               "tf32_conv": bool(torch.backends.cudnn.allow_tf32) if cuda else None}
+    say(f"bench input pipelines alone (no model): {repeats} repeats × ({warmup} warm-up + {max_batches} "
+        f"timed batches)")
+    inputs = input_times(sub_x[:n_needed], sub_y[:n_needed], device=device, batch_size=batch_size,
+                         workers=workers, seed=seed, channels_last=channels_last, warmup=warmup,
+                         steps=max_batches, repeats=repeats)
     results = []
     for arch in archs:
         torch.manual_seed(seed)
@@ -280,7 +314,8 @@ def run_bench(*, archs: list[str], build_model: Callable[[str, int], nn.Module],
                                            warmup=cuda, device=device, progress=say)
         results.append(entry)
         del pipes
-    return {"kind": "bench", "config": config, "results": results, "provenance": provenance(device)}
+    return {"kind": "bench", "config": config, "input_only": inputs, "results": results,
+            "provenance": provenance(device)}
 
 
 def format_table(result: dict) -> str:
@@ -290,6 +325,12 @@ def format_table(result: dict) -> str:
              f"(+{cfg['warmup']} warm-up), data: {cfg['data']}",
              f"{'arch':<14}{'pipeline':<26}{'ms/step (mean ± std)':>22}{'epoch est. (s)':>16}"
              f"{'speed-up vs reference':>24}"]
+    inp = result.get("input_only")
+    if inp:
+        for name, p in inp.items():
+            sp = f"{p['speedup_vs_reference']:.1f}×" if "speedup_vs_reference" in p else "1.0×"
+            ms = f"{p['seconds_per_batch_mean'] * 1e3:.2f} ± {p['seconds_per_batch_std'] * 1e3:.2f}"
+            lines.append(f"{'input only':<14}{name:<26}{ms:>22}{'':>16}{sp:>24}")
     for e in result["results"]:
         for name, p in e["pipelines"].items():
             if "error" in p:

@@ -344,7 +344,11 @@ def download(name: str, data_dir=None, *, url: str | None = None, md5: str | Non
     md5 = (md5 or spec.archive_md5).lower()
     target = data_dir / spec.folder
     if target.exists() and not force:
-        load_cifar(name, data_dir)  # raises a DataError naming the problem if broken
+        try:
+            load_cifar(name, data_dir)
+        except DataError as exc:
+            raise DataError(f"{target} exists but does not load: {exc}. To replace it: "
+                            f"`gftheory data download {spec.name} --force --data-dir {data_dir}`") from None
         if progress:
             print(f"{target} already present and loads; nothing to do (--force re-downloads)",
                   file=sys.stderr)

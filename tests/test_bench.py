@@ -49,12 +49,14 @@ def test_bench_smoke_cpu(tmp_path):
         assert len(p["seconds_per_step"]) == 2 and all(t > 0 for t in p["seconds_per_step"])
         assert p["epoch_seconds_est"] == pytest.approx(p["seconds_per_step_mean"] * 3125)
     assert ours["speedup_vs_reference"] == pytest.approx(ref["seconds_per_step_mean"] / ours["seconds_per_step_mean"])
+    inp = res["input_only"]
+    assert len(inp["reference"]["seconds_per_batch"]) == 2 and inp["ours"]["seconds_per_batch_mean"] > 0
     assert set(entry["scoring"]) == {"magnitude", "grasp"}
     assert entry["scoring"]["grasp"]["temperature"] == 200.0 and entry["scoring"]["grasp"]["samples"] == 8
     assert res["config"]["precision"] == "fp32" and res["config"]["compile_modes"] == []
     assert {"code_version", "torch", "device", "time_utc"} <= set(res["provenance"])
     text = bench.format_table(res)
-    assert "reference" in text and "ours" in text and "score grasp" in text
+    assert "reference" in text and "ours" in text and "score grasp" in text and "input only" in text
     out = tmp_path / "sub" / "bench.json"
     bench.write_json_atomic(out, res)
     assert json.loads(out.read_text())["results"][0]["arch"] == "tiny"

@@ -273,7 +273,10 @@ def test_download_force_replaces_and_env_url(tmp_path, monkeypatch):
     arc, md5 = _archive(tmp_path)
     out = tmp_path / "data"
     write_cifar(out, "cifar10", per_class=1, test=False, seed=9)
+    (out / "cifar-10-batches-py" / "data_batch_2").write_bytes(b"broken")
     monkeypatch.setenv("GFTHEORY_CIFAR10_URL", arc.as_uri())
+    with pytest.raises(DataError, match=r"exists but does not load.*data_batch_2.*--force"):
+        D.download("cifar10", out, md5=md5, progress=False)
     D.download("cifar10", out, md5=md5, force=True, progress=False)
     assert D.load_cifar("cifar10", out).train_images.shape[0] == 20
     assert _leftovers(out) == ["cifar-10-batches-py"]

@@ -128,7 +128,8 @@ def run(args) -> int:
         archs=archs, build_model=build, images=images, labels=labels, num_classes=nc,
         data_description=desc, device=device, max_batches=max_batches, warmup=warmup,
         repeats=args.repeats, batch_size=args.batch_size, measures=measures,
-        score_batches=score_batches, score_batch_size=score_batch_size, score_repeats=score_repeats, workers=args.workers,
+        score_batches=score_batches, score_batch_size=score_batch_size, score_repeats=score_repeats,
+        workers=args.workers,
         channels_last=channels_last, precision=args.precision, compile_modes=compile_modes,
         seed=args.seed, progress=True)
     print(bench.format_table(result))
