@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from empirical.flops import count_flops, count_params
+from empirical.flops import count_flops, count_flops_raw_and_effective, count_params
 from empirical.models import arch_of, build, default_widths, widths_of
 from empirical.pruning.schedule import (check_schedule, cumulative_pruned, exact_fraction,
                                         remaining_fraction)
@@ -222,7 +222,8 @@ class StructuredPruner:
         """Sparsity of ``model`` now (as after round ``self.round``)."""
         self._check_model(model)
         masks = self.masks(next(model.parameters()).device)
-        params, flops = count_params(model, masks), count_flops(model, masks=masks)
+        params = count_params(model, masks)
+        flops_raw, flops = count_flops_raw_and_effective(model, masks=masks)
         pruned = self.units_total - self.units_active
         target_total = cumulative_pruned(self.round, self.units_total, self.target, self.rounds)
         w = widths_of(model)
@@ -235,7 +236,7 @@ class StructuredPruner:
             target_channel_sparsity=float(1 - remaining_fraction(self.round, self.target, self.rounds)),
             units_total=self.units_total, units_pruned=pruned, target_units_pruned=target_total,
             target_met=pruned == target_total, params_raw=count_params(model),
-            flops_raw=count_flops(model),
+            flops_raw=flops_raw,
             group_units={n: len(a) for n, a in self.alive.items()})
 
     # ------------------------------------------------------------------ resume
