@@ -99,3 +99,14 @@ def test_bad_scores_and_arguments():
         StructuredPruner(build("vgg13", 10), "vgg13", target=0.5, rounds=2, coupled_residual=True)
     with pytest.raises(ValueError, match="target"):
         StructuredPruner(model, "resnet56", target=1.0, rounds=2)
+
+
+def test_unreachable_target_stops_at_floors_and_says_so():
+    gen = torch.Generator().manual_seed(4)
+    model = build("resnet56", 10)
+    pr = StructuredPruner(model, "resnet56", target=0.99, rounds=1)
+    with pytest.warns(RuntimeWarning, match="floors"):
+        model, rep = pr.prune_round(model, _rand_scores(model, gen), 1)
+    assert not rep.target_met and rep.units_pruned < rep.target_units_pruned
+    assert all(len(a) == pr.floors[g] for g, a in pr.alive.items())
+    assert pr.floors["layer1.0.conv1"] == 1 and pr.floors["layer3.0.conv1"] == 4

@@ -12,14 +12,15 @@ Round k (1..n) of ``prune_round(model, scores, k)``:
    width, f = floor_fraction, exact decimal arithmetic): once a group is at its floor the lowest
    remaining units of *other* groups are taken instead, so m_k is still met when possible and the
    floor keeps each group's best-scored units.
-4. Physical groups lose their channels by surgery (a new model is returned; **the caller must
-   rebuild its optimizer**); mask groups get their filters (and following BN γ, β) zeroed, kept
+4. Physical groups lose their channels by surgery (a new model is returned, always, with the
+   old one's dtype, device and train/eval flags but contiguous memory format; **the caller must
+   rebuild its optimizer** and re-apply channels_last / torch.compile); mask groups get their filters (and following BN γ, β) zeroed, kept
    zero by ``enforce_masks(model)`` after every optimizer step.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from fractions import Fraction
+import warnings
 
 import numpy as np
 import torch
@@ -216,6 +217,10 @@ class StructuredPruner:
         self.round = k
         rep = self.report(new, widths_before=widths_before)
         rep.removed = removed
+        if not rep.target_met:
+            warnings.warn(f"round {k}: per-layer floors allow only {rep.units_pruned} pruned units, "
+                          f"target {rep.target_units_pruned}; every group is at its floor",
+                          RuntimeWarning, stacklevel=2)
         return new, rep
 
     def report(self, model: nn.Module, widths_before: dict | None = None) -> PruneReport:
