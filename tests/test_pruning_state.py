@@ -145,3 +145,24 @@ def test_sparsity_report_matches_recount(arch, coupled):
             assert key in d
         json.dumps(d)
     assert _recount_macs(arch, original) == count_flops(original)
+
+
+def test_narrow_variant_is_its_own_original_and_resumes():
+    gen = torch.Generator().manual_seed(9)
+    narrow = {k: v // 8 for k, v in widths_of(build("vgg13", 10)).items()}
+    model = build("vgg13", 10, narrow)
+    pr = StructuredPruner(model, "vgg13", target=0.5, rounds=2)
+    assert pr.units_total == sum(narrow.values()) and pr.original_params == count_params(model)
+    model, rep = pr.prune_round(model, _rand_scores(model, gen), 1)
+    assert rep.target_met and rep.channel_sparsity == pytest.approx(0.5 * 1 / 1.5, abs=0.5 / 368)
+    state = json.loads(json.dumps(pr.state_dict()))
+    pr2 = StructuredPruner(build("vgg13", 10), "vgg13", target=0.5, rounds=2)
+    with pytest.raises(ValueError, match="inconsistent"):
+        pr2.load_state_dict({**state, "alive": {**state["alive"], "features.0.conv": [99]}})
+    assert pr2.units_total == 2944 and pr2.round == 0          # left as it was
+    pr2.load_state_dict(state)
+    assert pr2.state_dict() == pr.state_dict() and pr2.original_params == pr.original_params
+    s2 = _rand_scores(model, gen)
+    a, ra = pr.prune_round(model, s2, 2)
+    b, rb = pr2.prune_round(model, s2, 2)
+    assert ra.as_dict() == rb.as_dict() and ra.channel_sparsity == 0.5

@@ -27,7 +27,7 @@ import torch
 from torch import Tensor, nn
 
 from empirical.flops import count_flops, count_flops_raw_and_effective, count_params
-from empirical.models import arch_of, build, default_widths, widths_of
+from empirical.models import arch_of, build, widths_of
 from empirical.pruning.schedule import (check_schedule, cumulative_pruned, exact_fraction,
                                         remaining_fraction)
 from empirical.pruning.surgery import remove_channels
@@ -67,8 +67,10 @@ class PruneReport:
 
 
 class StructuredPruner:
-    """See the module docstring. ``model`` must come from ``empirical.models.build``; the pruner
-    starts from the unpruned architecture (resume with ``load_state_dict``)."""
+    """See the module docstring. ``model`` must come from ``empirical.models.build``; its widths
+    at construction are the "original" ones (the paper's, or a narrower ``build(..., widths=)``
+    variant for smoke runs). To resume, construct with any model of the arch and call
+    ``load_state_dict``, which restores the original widths too."""
 
     def __init__(self, model: nn.Module, arch: str, *, target: float, rounds: int,
                  floor_fraction: float = 0.05, coupled_residual: bool = False):
@@ -81,10 +83,15 @@ class StructuredPruner:
         self.target, self.rounds = float(target), int(rounds)
         self.floor_fraction, self.coupled_residual = float(floor_fraction), bool(coupled_residual)
         self.groups: list[UnitGroup] = unit_groups(arch, self.coupled_residual)
-        ref = build(arch, self.num_classes)
-        mods, dw = dict(ref.named_modules()), default_widths(arch)
-        self.original = {g.name: (dw[g.space] if g.kind == "physical" else mods[g.conv].out_channels)
-                         for g in self.groups}
+        self._set_original(widths_of(model))
+
+    def _set_original(self, original_widths: dict[str, int]) -> None:
+        """The unpruned widths (the model given at construction, or the resumed state's)."""
+        ref = build(self.arch, self.num_classes, original_widths)
+        self.original_widths = widths_of(ref)
+        mods = dict(ref.named_modules())
+        self.original = {g.name: (self.original_widths[g.space] if g.kind == "physical"
+                                  else mods[g.conv].out_channels) for g in self.groups}
         self.original_params = count_params(ref)
         self.original_flops = count_flops(ref)
         ff = exact_fraction(self.floor_fraction, "floor_fraction")
@@ -253,15 +260,29 @@ class StructuredPruner:
     def state_dict(self) -> dict:
         """JSON-serialisable state: config, rounds done, surviving original indices per group."""
         return {"format": STATE_FORMAT, **self._config(), "round": self.round,
+                "original_widths": dict(self.original_widths),
                 "alive": {n: list(a) for n, a in self.alive.items()}}
 
     def load_state_dict(self, state: dict) -> None:
-        if state.get("format") != STATE_FORMAT:
-            raise ValueError(f"not a StructuredPruner state (format {state.get('format')!r})")
+        """Restore ``state_dict()`` output; on any inconsistency raise and leave ``self`` as it was."""
+        saved = dict(self.__dict__)
+        try:
+            self._load(state)
+        except Exception:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
+
+    def _load(self, state: dict) -> None:
+        if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
+            raise ValueError(f"not a StructuredPruner state (format "
+                             f"{state.get('format') if isinstance(state, dict) else None!r})")
         for key, val in self._config().items():
             if state.get(key) != val:
                 raise ValueError(f"pruner state has {key}={state.get(key)!r} but this pruner has "
                                  f"{val!r}; fix: construct the pruner with the run's settings")
+        if state.get("original_widths") != self.original_widths:
+            self._set_original(state["original_widths"])
         alive = state["alive"]
         if set(alive) != set(self.original):
             raise ValueError("pruner state names other unit groups than this architecture's")
@@ -272,4 +293,4 @@ class StructuredPruner:
         if not 0 <= int(state["round"]) <= self.rounds:
             raise ValueError(f"pruner state round {state['round']} outside 0..{self.rounds}")
         self.round = int(state["round"])
-        self.alive = {n: [int(i) for i in a] for n, a in alive.items()}
+        self.alive = {n: sorted(int(i) for i in a) for n, a in alive.items()}
