@@ -12,7 +12,9 @@ T = 5 (PAPER.md §5). Pipelines timed, per architecture:
 
 Each repeat is one "epoch": a fresh iterator, ``warmup`` untimed steps (worker start-up,
 compilation, cuDNN autotuning), then ``max_batches`` timed steps; repeats of all pipelines are
-interleaved. GPU time is taken with CUDA events after a synchronize. Speed-ups are ratios of mean
+interleaved. The reference's workers prefetch up to 2 batches each during the warm-up, which
+favours the reference when few steps are timed (use ≥ 50 on a GPU). ``input_only`` times the
+two input pipelines without a model. GPU time is taken with CUDA events after a synchronize. Speed-ups are ratios of mean
 seconds per step measured in the same run. Scoring time is ``gftheory.importance`` (unit filter,
 eval mode) on ``score_batches`` augmented training batches, at the paper's temperatures.
 """
