@@ -14,8 +14,9 @@ Round k (1..n) of ``prune_round(model, scores, k)``:
    floor keeps each group's best-scored units.
 4. Physical groups lose their channels by surgery (a new model is returned, always, with the
    old one's dtype, device and train/eval flags but contiguous memory format; **the caller must
-   rebuild its optimizer** and re-apply channels_last / torch.compile); mask groups get their filters (and following BN γ, β) zeroed, kept
-   zero by ``enforce_masks(model)`` after every optimizer step.
+   rebuild its optimizer** and re-apply channels_last / torch.compile); mask groups get their
+   filters (and following BN γ, β) zeroed, kept zero by ``enforce_masks(model)`` after every
+   optimizer step.
 """
 from __future__ import annotations
 
@@ -206,22 +207,22 @@ class StructuredPruner:
         count = max(0, target_total - (self.units_total - self.units_active))
         chosen = self.select(self._unit_scores(model, scores), count)
 
-        keep, removed = {}, {}
+        keep, removed, alive = {}, {}, dict(self.alive)
         for g in self.groups:
             pos = set(chosen[g.name])
             if not pos:
                 continue
             if g.kind == "physical":
-                kept_pos = [i for i in range(len(self.alive[g.name])) if i not in pos]
-                removed[g.name] = sorted(self.alive[g.name][i] for i in pos)
+                kept_pos = [i for i in range(len(alive[g.name])) if i not in pos]
+                removed[g.name] = sorted(alive[g.name][i] for i in pos)
                 keep[g.space] = kept_pos
-                self.alive[g.name] = [self.alive[g.name][i] for i in kept_pos]
+                alive[g.name] = [alive[g.name][i] for i in kept_pos]
             else:
                 removed[g.name] = sorted(pos)
-                self.alive[g.name] = [i for i in self.alive[g.name] if i not in pos]
-        new = remove_channels(model, keep)
+                alive[g.name] = [i for i in alive[g.name] if i not in pos]
+        new = remove_channels(model, keep)          # raises before any state changes
+        self.alive, self.round = alive, k
         self.enforce_masks(new)
-        self.round = k
         rep = self.report(new, widths_before=widths_before)
         rep.removed = removed
         if not rep.target_met:
