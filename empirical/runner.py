@@ -149,6 +149,7 @@ class Run:
         self.channels_last = bool(config.channels_last and device.type == "cuda")
         self.records = config.records()
         self.measure = MEASURES.resolve(config.measure)
+        self._eval_loaders: dict = {}
 
     # ---- helpers
     def log(self, msg: str) -> None:
@@ -214,11 +215,14 @@ class Run:
         x, t = next(iter(loader))
         return x.float(), t
 
-    def _eval(self, x, y):
+    def _eval(self, split: str):
+        x, y = getattr(self.data, f"{split}_x"), getattr(self.data, f"{split}_y")
         if x is None:
             return None, None
-        loader = _loader(x, y, batch_size=EVAL_BATCH, train=False, seed=0, device=self.device,
-                         channels_last=self.channels_last)
+        if split not in self._eval_loaders:
+            self._eval_loaders[split] = _loader(x, y, batch_size=EVAL_BATCH, train=False, seed=0,
+                                                device=self.device, channels_last=self.channels_last)
+        loader = self._eval_loaders[split]
         tot = evaluate(self.model, loader, temperature=self.cfg.temperature, precision=self.cfg.precision,
                        device=self.device)
         return finite(tot.loss), tot.acc
@@ -288,8 +292,8 @@ class Run:
                 event = self.prune(k, epoch)
                 self.optimizer = self._optimizer(lr)  # fresh optimiser after every round
                 step_fn = self._step_fn()
-            val_loss, val_acc = self._eval(self.data.val_x, self.data.val_y)
-            test_loss, test_acc = self._eval(self.data.test_x, self.data.test_y)
+            val_loss, val_acc = self._eval("val")
+            test_loss, test_acc = self._eval("test")
             self._sync()
             seconds = time.perf_counter() - t0
             rec = {"kind": "epoch", "epoch": epoch, "phase": phase, "lr": float(lr),
