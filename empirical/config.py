@@ -92,7 +92,6 @@ class RunConfig:
     channels_last: bool = True           # only on CUDA
     compile: bool = False                # torch.compile the training step (shapes change per round)
     device_independent: bool = False     # deterministic kernels (torch.use_deterministic_algorithms)
-    width_scale: float = 1.0             # multiply every prunable width (tests only; 1 = paper)
 
     # -- construction -------------------------------------------------------------------
     def __post_init__(self):
@@ -171,8 +170,6 @@ class RunConfig:
             bad("eval_split", f"unknown eval split {self.eval_split!r}", f"use one of {', '.join(EVAL_SPLITS)}")
         if self.eval_split == "holdout" and self.holdout_size < 1:
             bad("holdout_size", "eval_split 'holdout' needs a held-out split", "give --holdout-size ≥ 1")
-        if not self.width_scale > 0:
-            bad("width_scale", f"{self.width_scale!r} is not > 0", "give 1 (paper) or e.g. 0.25 for tests")
         for k, (ep, lr) in enumerate(self.lr_phases):
             if not lr > 0:
                 bad("lr_phases", f"phase {k + 1} has learning rate {lr!r} ≤ 0",
@@ -237,7 +234,7 @@ class RunConfig:
         d["lr_phases"] = [[int(e), float(lr)] for e, lr in self.lr_phases]
         d["importance_temperature"] = self.effective_importance_temperature
         for k in ("target", "epochs_per_round", "floor_fraction", "momentum", "weight_decay",
-                  "temperature", "width_scale"):
+                  "temperature"):
             d[k] = float(d[k])
         return dict(sorted(d.items()))
 
@@ -282,8 +279,6 @@ class RunConfig:
             out.append(f"training on at most {self.max_train_samples} images")
         if self.precision in ("auto", "bf16"):
             out.append("bf16 autocast on CUDA (fp32 master weights); fp32 on CPU; scoring and probes in fp32")
-        if self.width_scale != 1:
-            out.append(f"every prunable width × {self.width_scale:g} (not the paper's model)")
         if self.coupled_residual:
             out.append("ResNet residual-stream channels removed jointly (authors: zero-masked)")
         out.append("the momentum buffer is kept across learning-rate phase changes; a fresh optimiser "

@@ -157,10 +157,7 @@ class Run:
             print(f"[{self.dir.name}] {msg}", file=sys.stderr, flush=True)
 
     def _build_model(self, widths=None):
-        from empirical.models import build, default_widths
-        if widths is None and self.cfg.width_scale != 1:
-            widths = {k: max(1, int(round(v * self.cfg.width_scale)))
-                      for k, v in default_widths(self.cfg.arch).items()}
+        from empirical.models import build
         model = build(self.cfg.arch, self.data.num_classes, widths=widths)
         return self._place(model)
 
