@@ -4,6 +4,8 @@ The reference masks the original network with forward hooks that zero the pruned
 *activations* where this test (independently of ``channel_layout``) knows they are produced:
 VGG ConvReLUBN output; MobileNet block output and the next block's depthwise BN output;
 ResNet bn1 output (conv1 units), bn2 / shortcut.bn outputs (residual-stream units)."""
+import warnings
+
 import pytest
 import torch
 from hypothesis import given, strategies as st
@@ -82,8 +84,11 @@ def check_equivalence(arch, coupled, target, rounds, divisor, seed):
                   for n, w in model.named_parameters() if w.dim() > 1}
         if coupled:   # a stream channel's score is a sum of 9-10 filter scores: make it compete
             scores = {n: s / 10 if ("conv2" in n or "shortcut" in n) else s for n, s in scores.items()}
-        model, rep = pruner.prune_round(model, scores, k)
-        assert rep.target_met
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)     # narrow nets can hit every floor
+            model, rep = pruner.prune_round(model, scores, k)
+        assert rep.target_met or all(len(a) == pruner.floors[g] for g, a in pruner.alive.items())
+        assert rep.target_met or divisor > 1
     assert model is not original and not model.training
     assert rep.widths_after != rep.widths_before or rounds == 1 or divisor > 1
 
