@@ -5,6 +5,7 @@ their parts. The rules are the constants of ``gftheory.claims.rules``.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -142,7 +143,7 @@ def _values(runs: list[Run], metric: str):
         if v is not None:
             vals.append(v)
             seeds.append(r.config.get("seed"))
-            sources.add(src.split(" over ")[0])
+            sources.add(re.sub(r"\b\d+ ", "", src))
     return vals, seeds, sorted(sources)
 
 
@@ -270,7 +271,8 @@ def combine(parts: dict[str, Verdict]) -> Verdict:
     if any(c == POSITIVE for c in classes.values()):
         return Verdict("partly confirmed", OPEN, desc)
     if all(c == MISSING for c in classes.values()):
-        return Verdict("not yet run", MISSING, desc)
+        label = "not yet run" if all(v.label == "not yet run" for v in parts.values()) else "evidence missing"
+        return Verdict(label, MISSING, desc)
     return Verdict("open", OPEN, desc)
 
 
