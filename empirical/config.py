@@ -1,0 +1,377 @@
+"""The prune-while-training protocol (PAPER.md §5) as one frozen config.
+
+Schedule, in *data epochs* (one data epoch = one pass over the training split):
+``lr_phases`` = [[E_1, lr_1], [E_2, lr_2], ...] is the whole learning-rate schedule; the
+``rounds`` pruning rounds come first and consume ``rounds · epochs_per_round`` data epochs of
+phase 1 (each round: train that many data epochs at lr_1 — as a number of SGD steps,
+round(epochs_per_round · batches per epoch) — then score and prune, then a fresh optimiser);
+the rest of phase 1 and all later phases follow, one data epoch per record.
+
+Scales (``RunConfig.preset``):
+- ``full``  — the paper: 25 rounds × 1 epoch at 0.1, then 80−25 = 55 more at 0.1, 40 at 0.01,
+  40 at 0.001 (lr_phases [[80, 0.1], [40, 0.01], [40, 0.001]]; 160 data epochs in all).
+- ``short`` — every phase length ÷ 5: 25 rounds × 1/5 epoch of steps at 0.1, then 16−5 = 11
+  epochs at 0.1, 8 at 0.01, 8 at 0.001 (lr_phases [[16, 0.1], [8, 0.01], [8, 0.001]];
+  32 data epochs in all).
+- ``smoke`` — CPU tests: 512 training images, 256 held out, batch 64, 2 rounds × 1/2 epoch
+  (4 steps), then 1 epoch each at 0.1, 0.01, 0.001 (lr_phases [[2, 0.1], [1, 0.01], [1, 0.001]]),
+  importance on 128 images, probe batch 32, at most 256 test images.
+
+Every field is a CLI flag (``add_config_arguments`` / ``config_from_args``); the run id is a
+hash of ``canonical()``, which spells out every resolved default.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+
+from gftheory.cli import UsageError
+
+SCALES = ("full", "short", "smoke")
+DATASETS = {"cifar10": 10, "cifar100": 100}
+PRECISIONS = ("auto", "bf16", "fp32")
+EVAL_SPLITS = ("auto", "holdout", "test")
+# measure -> temperature at which its importance (g and Hg) is computed, as in the authors' code
+HG_TEMPERATURE = {"grasp": 200.0, "gradient_norm_preservation": 1.0}
+_FALLBACK_ARCHS = ("vgg13", "mobilenet_v1", "resnet56")
+
+
+class ConfigError(UsageError):
+    """A config value is invalid; the message names the field and the fix (exit status 2)."""
+
+
+def architectures() -> tuple[str, ...]:
+    try:
+        from empirical.models import ARCHITECTURES
+        return tuple(ARCHITECTURES)
+    except ImportError:  # models not merged yet: the contract's names
+        return _FALLBACK_ARCHS
+
+
+def measures() -> tuple[str, ...]:
+    from gftheory.measures import MEASURES
+    return tuple(MEASURES)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One prune-while-training run. Defaults = the paper's protocol at ``full`` scale."""
+    arch: str = "resnet56"
+    dataset: str = "cifar10"
+    measure: str = "magnitude"
+    seed: int = 0
+    scale: str = "full"
+    # pruning
+    rounds: int = 25
+    target: float = 0.75                 # fraction of prunable filters removed after all rounds
+    epochs_per_round: float = 1.0        # data epochs of training before each pruning event
+    floor_fraction: float = 0.05         # every layer keeps ≥ int(floor·width)+1 filters (best-scored)
+    coupled_residual: bool = False       # ResNet: remove residual-stream channels jointly (else mask)
+    # optimisation
+    lr_phases: tuple = ((80, 0.1), (40, 0.01), (40, 0.001))
+    batch_size: int = 128
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    temperature: float = 5.0             # logits / T in training and evaluation
+    # importance estimation
+    importance_samples: int = 2560
+    importance_temperature: float | None = None  # None: 200 grasp, 1 gradient_norm_preservation, else T
+    class_balanced_hg: bool = True       # class-balanced sample for measures that need Hg
+    probe_size: int = 128                # fixed probe batch for the flow quantities at prune events
+    # data
+    holdout_size: int = 5000
+    eval_split: str = "auto"             # auto: official test set if present, else held-out split
+    max_train_samples: int | None = None  # None = all (after the hold-out)
+    max_test_samples: int | None = None   # None = the whole official test set
+    # execution
+    precision: str = "auto"              # auto: bf16 autocast on CUDA, fp32 on CPU
+    channels_last: bool = True           # only on CUDA
+    compile: bool = False                # torch.compile the training step (shapes change per round)
+    device_independent: bool = False     # deterministic kernels (torch.use_deterministic_algorithms)
+
+    # -- construction -------------------------------------------------------------------
+    def __post_init__(self):
+        phases = _parse_phases(self.lr_phases)
+        object.__setattr__(self, "lr_phases", phases)
+        self.validate()
+
+    @classmethod
+    def preset(cls, scale: str = "full", **overrides) -> "RunConfig":
+        """The paper protocol at ``scale`` ("full" | "short" | "smoke"), then ``overrides``."""
+        if scale not in SCALES:
+            raise ConfigError(f"unknown scale {scale!r}; fix: use one of {', '.join(SCALES)}")
+        base: dict = {"scale": scale}
+        if scale == "short":
+            base.update(epochs_per_round=0.2, lr_phases=((16, 0.1), (8, 0.01), (8, 0.001)))
+        elif scale == "smoke":
+            base.update(rounds=2, epochs_per_round=0.5, lr_phases=((2, 0.1), (1, 0.01), (1, 0.001)),
+                        batch_size=64, max_train_samples=512, holdout_size=256,
+                        importance_samples=128, probe_size=32, max_test_samples=256)
+        unknown = set(overrides) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise ConfigError(f"unknown config field(s) {sorted(unknown)}; fix: use one of "
+                              f"{[f.name for f in dataclasses.fields(cls)]}")
+        base.update(overrides)
+        return cls(**base)
+
+    def replace(self, **changes) -> "RunConfig":
+        return dataclasses.replace(self, **changes)
+
+    # -- validation ---------------------------------------------------------------------
+    def validate(self) -> None:
+        def bad(name, problem, fix):
+            raise ConfigError(f"{name}: {problem}; fix: {fix}")
+
+        if self.arch not in architectures():
+            bad("arch", f"unknown architecture {self.arch!r}", f"use one of {', '.join(architectures())}")
+        if self.dataset not in DATASETS:
+            bad("dataset", f"unknown dataset {self.dataset!r}", f"use one of {', '.join(DATASETS)}")
+        if self.measure not in measures():
+            bad("measure", f"unknown measure {self.measure!r}", f"use one of {', '.join(measures())}")
+        if self.scale not in SCALES:
+            bad("scale", f"unknown scale {self.scale!r}", f"use one of {', '.join(SCALES)}")
+        if not isinstance(self.seed, int) or self.seed < 0:
+            bad("seed", f"{self.seed!r} is not a non-negative integer", "give --seed 0, 1, 2, ...")
+        if not isinstance(self.rounds, int) or self.rounds < 1:
+            bad("rounds", f"{self.rounds!r} is not a positive integer", "give --rounds ≥ 1 (paper: 25)")
+        if not 0 < self.target < 1:
+            bad("target", f"{self.target!r} is outside (0, 1)", "give the fraction of filters to prune, "
+                "e.g. --target 0.75")
+        if not self.epochs_per_round > 0:
+            bad("epochs_per_round", f"{self.epochs_per_round!r} is not > 0", "give e.g. 1 (full) or 0.2 (short)")
+        if not 0 <= self.floor_fraction < 1:
+            bad("floor_fraction", f"{self.floor_fraction!r} is outside [0, 1)", "give e.g. 0.05")
+        for name in ("batch_size", "importance_samples", "probe_size"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or v < 1:
+                bad(name, f"{v!r} is not a positive integer", f"give --{_flag(name)} ≥ 1")
+        if not isinstance(self.holdout_size, int) or self.holdout_size < 0:
+            bad("holdout_size", f"{self.holdout_size!r} is not a non-negative integer", "give e.g. 5000")
+        for name in ("max_train_samples", "max_test_samples"):
+            v = getattr(self, name)
+            if v is not None and (not isinstance(v, int) or v < 1):
+                bad(name, f"{v!r} is not a positive integer", f"give --{_flag(name)} N ≥ 1, or none for all")
+        if not 0 <= self.momentum < 1:
+            bad("momentum", f"{self.momentum!r} is outside [0, 1)", "give e.g. 0.9")
+        if self.weight_decay < 0:
+            bad("weight_decay", f"{self.weight_decay!r} is negative", "give e.g. 1e-4 or 0")
+        if not self.temperature > 0:
+            bad("temperature", f"{self.temperature!r} is not > 0", "give e.g. 5")
+        if self.importance_temperature is not None and not self.importance_temperature > 0:
+            bad("importance_temperature", f"{self.importance_temperature!r} is not > 0",
+                "give a positive temperature, or none for the measure's default")
+        if self.precision not in PRECISIONS:
+            bad("precision", f"unknown precision {self.precision!r}", f"use one of {', '.join(PRECISIONS)}")
+        if self.eval_split not in EVAL_SPLITS:
+            bad("eval_split", f"unknown eval split {self.eval_split!r}", f"use one of {', '.join(EVAL_SPLITS)}")
+        if self.eval_split == "holdout" and self.holdout_size < 1:
+            bad("holdout_size", "eval_split 'holdout' needs a held-out split", "give --holdout-size ≥ 1")
+        for k, (ep, lr) in enumerate(self.lr_phases):
+            if not lr > 0:
+                bad("lr_phases", f"phase {k + 1} has learning rate {lr!r} ≤ 0",
+                    "give positive learning rates, e.g. --lr-phases 80:0.1,40:0.01,40:0.001")
+            if not ep >= 0 or ep != int(ep):
+                bad("lr_phases", f"phase {k + 1} has {ep!r} epochs, not a non-negative integer",
+                    "give whole epochs, e.g. 80:0.1")
+        pe = self.prune_epochs
+        if abs(pe - round(pe)) > 1e-9:
+            bad("epochs_per_round", f"rounds × epochs_per_round = {pe:g} is not a whole number of epochs",
+                "choose epochs_per_round so that rounds × epochs_per_round is an integer")
+        if round(pe) > self.lr_phases[0][0]:
+            bad("lr_phases", f"the {self.rounds} pruning rounds take {pe:g} epochs, more than phase 1's "
+                f"{self.lr_phases[0][0]}", "lengthen phase 1 or use fewer rounds")
+
+    # -- derived ------------------------------------------------------------------------
+    @property
+    def num_classes(self) -> int:
+        return DATASETS[self.dataset]
+
+    @property
+    def prune_epochs(self) -> float:
+        """Data epochs consumed by the pruning rounds (taken from phase 1)."""
+        return self.rounds * self.epochs_per_round
+
+    @property
+    def total_epochs(self) -> int:
+        """All data epochs of the schedule (rounds included)."""
+        return int(sum(ep for ep, _ in self.lr_phases))
+
+    @property
+    def effective_importance_temperature(self) -> float:
+        if self.importance_temperature is not None:
+            return float(self.importance_temperature)
+        return HG_TEMPERATURE.get(self.measure, float(self.temperature))
+
+    def post_prune_schedule(self) -> list[tuple[int, float]]:
+        """[(epochs, lr)] after the last round: phase 1 minus the rounds' epochs, then the rest."""
+        (e1, lr1), rest = self.lr_phases[0], self.lr_phases[1:]
+        out = [(int(e1 - round(self.prune_epochs)), lr1)] + [(int(e), lr) for e, lr in rest]
+        return [(e, lr) for e, lr in out if e > 0]
+
+    @property
+    def round_lr(self) -> float:
+        return float(self.lr_phases[0][1])
+
+    def records(self) -> list[tuple[str, int, float]]:
+        """The whole schedule as records: [(phase, index, lr)] — ("prune", k, lr) for round k, then
+        ("train", j, lr) for each post-pruning epoch. Record number = position + 1."""
+        out = [("prune", k, self.round_lr) for k in range(1, self.rounds + 1)]
+        j = 0
+        for ep, lr in self.post_prune_schedule():
+            for _ in range(ep):
+                j += 1
+                out.append(("train", j, float(lr)))
+        return out
+
+    # -- identity -----------------------------------------------------------------------
+    def canonical(self) -> dict:
+        """Every field with defaults resolved, JSON-ready (lr_phases as [[epochs, lr], ...])."""
+        d = dataclasses.asdict(self)
+        d["lr_phases"] = [[int(e), float(lr)] for e, lr in self.lr_phases]
+        d["importance_temperature"] = self.effective_importance_temperature
+        for k in ("target", "epochs_per_round", "floor_fraction", "momentum", "weight_decay",
+                  "temperature"):
+            d[k] = float(d[k])
+        return dict(sorted(d.items()))
+
+    def run_id(self) -> str:
+        """16 hex digits of sha256 of the canonical JSON (sorted keys, no spaces)."""
+        blob = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    @classmethod
+    def from_canonical(cls, d: dict) -> "RunConfig":
+        fields = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in fields})
+
+    def deviations(self) -> list[str]:
+        """Every way this run differs from the authors' released code (PAPER.md §5, §7)."""
+        out = [
+            "per-layer floor int(floor_fraction·width)+1 keeps the best-scored filters (authors: the "
+            "last-indexed ones)",
+            "cumulative pruning target is not truncated to an integer each round and masked channels "
+            "leave later rankings (no truncation drift; authors' ResNet-56 ends near 82 % for 75 %)",
+            "model selection ('best') on a held-out validation split, never on the test set",
+            "all RNGs seeded (python, numpy, torch, cuda) and data order/augmentation derived from the seed",
+            "the released main.py raises NameError at start-up; this is a re-implementation, not a rerun",
+        ]
+        if self.measure not in HG_TEMPERATURE and self.importance_temperature is None:
+            out.append(f"importance of {self.measure!r} at temperature {self.temperature:g} as in training")
+        if self.importance_temperature is not None and self.measure in HG_TEMPERATURE \
+                and self.importance_temperature != HG_TEMPERATURE[self.measure]:
+            out.append(f"importance temperature {self.importance_temperature:g} instead of the authors' "
+                       f"{HG_TEMPERATURE[self.measure]:g}")
+        if self.measure == "loss_preservation":
+            out.append("loss_preservation is the paper's |θ_pᵀg|; the authors' numbers used Σ|θ_i g_i| "
+                       "(measure loss_preservation_elementwise)")
+        if self.class_balanced_hg:
+            out.append("class-balanced importance sample: floor(importance_samples/num_classes) per class")
+        out.append("importance batches: training images with the training augmentation (crop+flip) "
+                   "drawn on the device, model in eval mode, logits / importance temperature")
+        if self.scale != "full":
+            out.append(f"scale {self.scale!r}: schedule {self.canonical()['lr_phases']} with "
+                       f"{self.rounds} rounds × {self.epochs_per_round:g} epoch (not the paper's 160 epochs)")
+        if self.max_train_samples is not None:
+            out.append(f"training on at most {self.max_train_samples} images")
+        if self.precision in ("auto", "bf16"):
+            out.append("bf16 autocast on CUDA (fp32 master weights); fp32 on CPU; scoring and probes in fp32")
+        if self.coupled_residual:
+            out.append("ResNet residual-stream channels removed jointly (authors: zero-masked)")
+        out.append("the momentum buffer is kept across learning-rate phase changes; a fresh optimiser "
+                   "after every pruning round")
+        return out
+
+
+def _parse_phases(value) -> tuple:
+    """"80:0.1,40:0.01" or [[80, 0.1], ...] -> ((80, 0.1), ...)."""
+    try:
+        if isinstance(value, str):
+            pairs = [p.split(":") for p in value.replace(" ", "").split(",") if p]
+            phases = tuple((int(e), float(lr)) for e, lr in pairs)
+        else:
+            phases = tuple((int(e) if float(e) == int(e) else float(e), float(lr)) for e, lr in value)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"lr_phases: cannot read {value!r} ({exc}); fix: give "
+                          "EPOCHS:LR pairs, e.g. --lr-phases 80:0.1,40:0.01,40:0.001") from None
+    if not phases:
+        raise ConfigError("lr_phases: empty; fix: give e.g. --lr-phases 80:0.1,40:0.01,40:0.001")
+    return phases
+
+
+# -- CLI ------------------------------------------------------------------------------------
+def _flag(name: str) -> str:
+    return name.replace("_", "-")
+
+
+class _Null:
+    """Marks an explicit "none" on the command line (argparse's None means "not given")."""
+    def __repr__(self):
+        return "none"
+
+
+NULL = _Null()
+
+
+def _optional(kind):
+    def parse(text: str):
+        if text.lower() in ("none", "null", ""):
+            return NULL
+        return kind(text)
+    parse.__name__ = kind.__name__
+    return parse
+
+
+_HELP = {
+    "arch": "architecture", "dataset": "cifar10 | cifar100", "measure": "importance measure",
+    "lr_phases": "EPOCHS:LR,... whole schedule; rounds take their epochs from phase 1",
+    "importance_temperature": "none = 200 for grasp, 1 for gradient_norm_preservation, else --temperature",
+    "precision": "auto = bf16 autocast on CUDA, fp32 on CPU",
+    "eval_split": "auto = official test set if present, else the held-out split",
+}
+
+
+def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    """One flag per RunConfig field (defaults: the --scale preset; only given flags override)."""
+    g = parser.add_argument_group("protocol (defaults: the --scale preset; paper values at full)")
+    g.add_argument("--scale", default="full", choices=SCALES, help="full | short | smoke (default full)")
+    hints = {f.name: f for f in dataclasses.fields(RunConfig)}
+    for name, f in hints.items():
+        if name == "scale":
+            continue
+        default = f.default
+        help_ = _HELP.get(name, "") + f" (full default: {default!r})"
+        if isinstance(default, bool):
+            g.add_argument(f"--{_flag(name)}", dest=name, default=None, action=argparse.BooleanOptionalAction,
+                           help=help_)
+        elif name == "lr_phases":
+            g.add_argument(f"--{_flag(name)}", dest=name, default=None, help=help_)
+        elif name in ("max_train_samples", "max_test_samples"):
+            g.add_argument(f"--{_flag(name)}", dest=name, default=None, type=_optional(int), help=help_)
+        elif name == "importance_temperature":
+            g.add_argument(f"--{_flag(name)}", dest=name, default=None, type=_optional(float), help=help_)
+        else:
+            kind = type(default)
+            g.add_argument(f"--{_flag(name)}", dest=name, default=None, type=kind, help=help_)
+
+
+def config_from_args(args: argparse.Namespace, **overrides) -> RunConfig:
+    """RunConfig.preset(args.scale) with every flag the user gave (and ``overrides``) applied."""
+    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(RunConfig)
+             if f.name != "scale" and getattr(args, f.name, None) is not None}
+    given = {k: (None if v is NULL else v) for k, v in given.items()}
+    given.update(overrides)
+    return RunConfig.preset(getattr(args, "scale", "full") or "full", **given)
+
+
+def canonical_json(d: dict) -> str:
+    return json.dumps(d, sort_keys=True, separators=(",", ":"))
+
+
+def finite(x) -> float | None:
+    """float(x), or None for NaN/inf (JSON has no NaN)."""
+    x = float(x)
+    return x if math.isfinite(x) else None

@@ -1,0 +1,404 @@
+"""``ensure_run``: execute one prune-while-training run in its store directory — or resume it
+from its last checkpoint, or skip it when it already completed.
+
+Schedule (see empirical.config): records 1..n are the pruning rounds (train
+round(epochs_per_round · batches per epoch) SGD steps, then: probe → score → prune → probe,
+fresh optimiser), records n+1.. are whole training epochs at the post-pruning learning rates.
+After every record: evaluate on the validation split (and the official test set when present),
+append the "epoch" record to metrics.jsonl, write checkpoint.pt. After the last: summary.json.
+
+Importance batches (round k): ``importance_samples`` training images — uniformly drawn, or
+class-balanced (floor(importance_samples / num_classes) per class) for measures that need Hg when
+``class_balanced_hg`` — seeded by (seed, k), with the training augmentation (crop + flip, as the
+authors' augmented loader) applied by the device pipeline; scored in eval mode at the importance
+temperature via gftheory.importance(..., unit="filter").
+"""
+from __future__ import annotations
+
+import random
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from empirical import store
+from empirical.config import ConfigError, RunConfig, finite
+from empirical.probe import probe_quantities
+from empirical.train import (effective_precision, evaluate, make_optimizer, set_lr, train_steps)
+from gftheory.importance import importance
+from gftheory.measures import MEASURES
+from gftheory.provenance import provenance
+
+EVAL_BATCH = 500
+HOLDOUT_SEED = 0  # the validation split is the same for every run seed (paired comparisons)
+
+
+def resolve_device(device=None) -> torch.device:
+    if device is None or device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except RuntimeError as exc:
+        raise ConfigError(f"device {device!r} is not a torch device ({exc}); fix: use cpu, cuda or "
+                          "cuda:N") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device {device!r} requested but CUDA is not available; fix: use --device cpu")
+    return dev
+
+
+def effective_config(config: RunConfig, device) -> RunConfig:
+    """The config with ``precision`` resolved for ``device`` (this is what the run id hashes)."""
+    return config.replace(precision=effective_precision(config.precision, device))
+
+
+def run_dir_for(config: RunConfig, root, device=None) -> Path:
+    return Path(root) / effective_config(config, resolve_device(device)).run_id()
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def rng_state() -> dict:
+    st = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        st["cuda"] = torch.cuda.get_rng_state_all()
+    return st
+
+
+def set_rng_state(st: dict) -> None:
+    random.setstate(st["python"])
+    np.random.set_state(st["numpy"])
+    torch.set_rng_state(st["torch"])
+    if "cuda" in st and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(st["cuda"])
+
+
+# -- data ---------------------------------------------------------------------------------
+@dataclass
+class Splits:
+    train_x: torch.Tensor
+    train_y: torch.Tensor
+    val_x: torch.Tensor | None
+    val_y: torch.Tensor | None
+    test_x: torch.Tensor | None
+    test_y: torch.Tensor | None
+    num_classes: int
+    source: str
+    eval_data: str
+
+
+def prepare_data(config: RunConfig, data_dir=None) -> Splits:
+    """Train / validation / test tensors (uint8, CPU) as the config asks. Raises DataError /
+    ConfigError before anything is written."""
+    from empirical.data import holdout_split, load_cifar
+    data = load_cifar(config.dataset, data_dir)
+    has_test = data.test_images is not None
+    split = config.eval_split
+    if split == "auto":
+        split = "test" if has_test else "holdout"
+    if split == "test" and not has_test:
+        raise ConfigError(f"eval_split 'test' but {data.source} has no official test set; fix: "
+                          "download it (gftheory data download) or use --eval-split holdout/auto")
+    if split == "holdout" and config.holdout_size < 1:
+        raise ConfigError("no official test set and --holdout-size 0 leaves nothing to evaluate on; "
+                          "fix: give --holdout-size ≥ 1")
+    x, y = data.train_images, data.train_labels
+    if config.holdout_size > 0:
+        tr, va = holdout_split(y, config.holdout_size, seed=HOLDOUT_SEED)
+        val_x, val_y = x[va], y[va]
+    else:
+        tr, va, val_x, val_y = torch.arange(len(y)), None, None, None
+    if config.max_train_samples is not None and config.max_train_samples < len(tr):
+        g = torch.Generator().manual_seed(HOLDOUT_SEED)
+        tr = torch.sort(tr[torch.randperm(len(tr), generator=g)[:config.max_train_samples]]).values
+    test_x = test_y = None
+    if split == "test":
+        test_x, test_y = data.test_images, data.test_labels
+        if config.max_test_samples is not None:
+            test_x, test_y = test_x[:config.max_test_samples], test_y[:config.max_test_samples]
+        eval_data = "official test set" + (f" (first {len(test_y)} images)"
+                                           if len(test_y) < len(data.test_labels) else "")
+    else:
+        eval_data = (f"held-out {config.holdout_size} of the training set (seed {HOLDOUT_SEED}) "
+                     "in place of the test set")
+    if len(tr) < 1:
+        raise ConfigError("the training split is empty; fix: lower --holdout-size")
+    return Splits(x[tr].contiguous(), y[tr].contiguous(), val_x, val_y, test_x, test_y,
+                  data.num_classes, data.source, eval_data)
+
+
+def _loader(images, labels, *, batch_size, train, seed, device, channels_last):
+    from empirical.pipeline import PAPER_MEAN, PAPER_STD, DeviceLoader
+    return DeviceLoader(images, labels, batch_size=batch_size, train=train, seed=seed, device=device,
+                        mean=PAPER_MEAN, std=PAPER_STD, channels_last=channels_last)
+
+
+# -- the run --------------------------------------------------------------------------------
+class Run:
+    """One run's state machine (see module docstring)."""
+
+    def __init__(self, config: RunConfig, run_dir: Path, splits: Splits, device: torch.device,
+                 progress: bool = True):
+        self.cfg, self.dir, self.data, self.device, self.progress = config, Path(run_dir), splits, device, progress
+        self.channels_last = bool(config.channels_last and device.type == "cuda")
+        self.records = config.records()
+        self.measure = MEASURES.resolve(config.measure)
+        self._eval_loaders: dict = {}
+
+    # ---- helpers
+    def log(self, msg: str) -> None:
+        if self.progress:
+            print(f"[{self.dir.name}] {msg}", file=sys.stderr, flush=True)
+
+    def _build_model(self, widths=None):
+        from empirical.models import build
+        model = build(self.cfg.arch, self.data.num_classes, widths=widths)
+        return self._place(model)
+
+    def _place(self, model):
+        model = model.to(self.device)
+        if self.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        return model
+
+    def _new_pruner(self, model):
+        from empirical.pruning import StructuredPruner
+        return StructuredPruner(model, self.cfg.arch, target=self.cfg.target, rounds=self.cfg.rounds,
+                                floor_fraction=self.cfg.floor_fraction,
+                                coupled_residual=self.cfg.coupled_residual)
+
+    def _optimizer(self, lr):
+        return make_optimizer(self.model, lr, self.cfg.momentum, self.cfg.weight_decay)
+
+    def _step_fn(self):
+        if self.cfg.compile and hasattr(torch, "compile"):
+            return torch.compile(self.model)
+        return None
+
+    def _sync(self):
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+
+    def importance_batches(self, k: int) -> list:
+        """Round k's importance sample (see module docstring)."""
+        cfg, y = self.cfg, self.data.train_y
+        g = torch.Generator().manual_seed(cfg.seed * 1_000_003 + k)
+        if cfg.class_balanced_hg and "hvp" in self.measure.needs:
+            per = max(1, cfg.importance_samples // self.data.num_classes)
+            idx = []
+            for c in range(self.data.num_classes):
+                ic = torch.nonzero(y == c).reshape(-1)
+                idx.append(ic[torch.randperm(len(ic), generator=g)[:per]])
+            idx = torch.cat(idx)
+        else:
+            idx = torch.randperm(len(y), generator=g)[:cfg.importance_samples]
+        loader = _loader(self.data.train_x[idx], y[idx], batch_size=cfg.batch_size, train=True,
+                         seed=cfg.seed * 1_000_003 + k, device=self.device, channels_last=self.channels_last)
+        loader.set_epoch(0)
+        return [(x.float(), t) for x, t in loader]
+
+    def probe_batch(self):
+        cfg = self.cfg
+        g = torch.Generator().manual_seed(cfg.seed * 7919 + 1)
+        idx = torch.randperm(len(self.data.train_y), generator=g)[:cfg.probe_size]
+        loader = _loader(self.data.train_x[idx], self.data.train_y[idx], batch_size=len(idx), train=False,
+                         seed=0, device=self.device, channels_last=self.channels_last)
+        x, t = next(iter(loader))
+        return x.float(), t
+
+    def _eval(self, split: str):
+        x, y = getattr(self.data, f"{split}_x"), getattr(self.data, f"{split}_y")
+        if x is None:
+            return None, None
+        if split not in self._eval_loaders:
+            self._eval_loaders[split] = _loader(x, y, batch_size=EVAL_BATCH, train=False, seed=0,
+                                                device=self.device, channels_last=self.channels_last)
+        loader = self._eval_loaders[split]
+        tot = evaluate(self.model, loader, temperature=self.cfg.temperature, precision=self.cfg.precision,
+                       device=self.device)
+        return finite(tot.loss), tot.acc
+
+    # ---- checkpoint
+    def save(self, epoch: int, elapsed: float) -> None:
+        from empirical.models import widths_of
+        store.save_checkpoint(self.dir / store.CHECKPOINT, {
+            "run_id": self.dir.name, "epoch": epoch, "loader_epoch": epoch,
+            "widths": widths_of(self.model), "model": self.model.state_dict(),
+            "pruner": self.pruner.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "rng": rng_state(), "elapsed": elapsed})
+
+    def restore(self) -> tuple[int, float]:
+        path = self.dir / store.CHECKPOINT
+        if not path.exists():
+            return 0, 0.0
+        ck = store.load_checkpoint(path)
+        if ck.get("run_id") != self.dir.name:
+            raise ConfigError(f"{path} belongs to run {ck.get('run_id')}, not {self.dir.name}; fix: "
+                              "delete the stray checkpoint")
+        self.model = self._build_model(ck["widths"])
+        self.model.load_state_dict(ck["model"])
+        self.pruner.load_state_dict(ck["pruner"])
+        epoch = int(ck["epoch"])
+        phase, _, lr = self.records[epoch - 1]
+        self.optimizer = self._optimizer(lr)
+        self.optimizer.load_state_dict(ck["optimizer"])
+        set_rng_state(ck["rng"])
+        return epoch, float(ck.get("elapsed", 0.0))
+
+    # ---- main loop
+    def execute(self) -> Path:
+        cfg = self.cfg
+        if cfg.device_independent:
+            torch.use_deterministic_algorithms(True, warn_only=True)
+            torch.backends.cudnn.benchmark = False
+            torch.backends.cudnn.deterministic = True
+        elif self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+        seed_everything(cfg.seed)
+        self.model = self._build_model()
+        self.pruner = self._new_pruner(self.model)
+        self.optimizer = self._optimizer(cfg.round_lr)
+        done, elapsed = self.restore()
+        kept = store.truncate_metrics(self.dir / store.METRICS, done)
+        if done:
+            self.log(f"resuming after record {done}/{len(self.records)}")
+        self.best = _best_of(kept)
+        self.train_loader = _loader(self.data.train_x, self.data.train_y, batch_size=cfg.batch_size,
+                                    train=True, seed=cfg.seed, device=self.device,
+                                    channels_last=self.channels_last)
+        self.round_steps = max(1, int(round(cfg.epochs_per_round * len(self.train_loader))))
+        self.probe = self.probe_batch()
+        step_fn = self._step_fn()
+        for epoch in range(done + 1, len(self.records) + 1):
+            phase, k, lr = self.records[epoch - 1]
+            t0 = time.perf_counter()
+            self.train_loader.set_epoch(epoch)
+            set_lr(self.optimizer, lr)
+            steps = self.round_steps if phase == "prune" else None
+            tot = train_steps(self.model, self.train_loader, self.optimizer, temperature=cfg.temperature,
+                              precision=cfg.precision, device=self.device, pruner=self.pruner,
+                              steps=steps, step_fn=step_fn)
+            event = None
+            if phase == "prune":
+                event = self.prune(k, epoch)
+                self.optimizer = self._optimizer(lr)  # fresh optimiser after every round
+                step_fn = self._step_fn()
+            val_loss, val_acc = self._eval("val")
+            test_loss, test_acc = self._eval("test")
+            self._sync()
+            seconds = time.perf_counter() - t0
+            rec = {"kind": "epoch", "epoch": epoch, "phase": phase, "lr": float(lr),
+                   "train_loss": finite(tot.loss), "train_acc": tot.acc, "val_loss": val_loss,
+                   "val_acc": val_acc, "test_loss": test_loss, "test_acc": test_acc, "seconds": seconds,
+                   "steps": tot.steps,
+                   "data_epochs": self._data_epochs(epoch)}
+            if phase == "prune":
+                rec["round"] = k
+            if event is not None:
+                store.append_jsonl(self.dir / store.METRICS, event)
+            store.append_jsonl(self.dir / store.METRICS, rec)
+            elapsed += seconds
+            self.save(epoch, elapsed)
+            self.log(f"record {epoch}/{len(self.records)} {phase}{' r%d' % k if phase == 'prune' else ''} "
+                     f"lr {lr:g} loss {_fmt(tot.loss)} acc {_fmt(tot.acc)} val {_fmt(val_acc)} "
+                     f"test {_fmt(test_acc)} {seconds:.1f}s")
+        self.finish(elapsed)
+        return self.dir
+
+    def _data_epochs(self, epoch: int) -> float:
+        n = self.cfg.rounds
+        if epoch <= n:
+            return epoch * self.cfg.epochs_per_round
+        return n * self.cfg.epochs_per_round + (epoch - n)
+
+    def prune(self, k: int, epoch: int) -> dict:
+        """Round k: probe, score, prune, probe; return the prune_event record."""
+        from empirical.models import widths_of
+        before = probe_quantities(self.model, self.probe)
+        batches = self.importance_batches(k)
+        self._sync()
+        t0 = time.perf_counter()
+        scores = importance(self.model, self.measure, batches, unit="filter",
+                            temperature=self.cfg.effective_importance_temperature,
+                            seed=self.cfg.seed * 1_000_003 + k)
+        self._sync()
+        score_seconds = time.perf_counter() - t0
+        widths_before = widths_of(self.model)
+        model, report = self.pruner.prune_round(self.model, scores, k)
+        self.model = self._place(model)
+        self.pruner.enforce_masks(self.model)
+        after = probe_quantities(self.model, self.probe)
+        rep = report.as_dict()
+        return {"kind": "prune_event", "round": k, "epoch": epoch, "measure": self.cfg.measure,
+                "before": {a: finite(b) for a, b in before.items()},
+                "after": {a: finite(b) for a, b in after.items()},
+                "widths_before": rep.get("widths_before", widths_before),
+                "widths_after": rep.get("widths_after", widths_of(self.model)),
+                "params": int(rep["params"]), "flops": int(rep["flops"]),
+                "channels": rep.get("channels"),
+                "channel_sparsity": rep["channel_sparsity"], "param_sparsity": rep["param_sparsity"],
+                "flop_sparsity": rep["flop_sparsity"],
+                "target_channel_sparsity": rep["target_channel_sparsity"],
+                "score_seconds": score_seconds,
+                "importance_samples": sum(int(t.shape[0]) for _, t in batches),
+                "importance_temperature": self.cfg.effective_importance_temperature}
+
+    def finish(self, elapsed: float) -> None:
+        metrics = store.read_jsonl(self.dir / store.METRICS)
+        epochs = [m for m in metrics if m["kind"] == "epoch"]
+        last = epochs[-1]
+        best = _best_of(metrics)
+        store.atomic_write_json(self.dir / store.SUMMARY, {
+            "run_id": self.dir.name, "config": self.cfg.canonical(), "complete": True,
+            "epochs": len(epochs), "data_epochs": last.get("data_epochs"), "seconds": elapsed,
+            "final": {"train_loss": last["train_loss"], "train_acc": last["train_acc"],
+                      "val_acc": last["val_acc"], "test_acc": last["test_acc"]},
+            "best": best, "eval_data": self.data.eval_data,
+            "precision": self.cfg.precision, "provenance": provenance(self.device)})
+        self.log(f"complete: final val {_fmt(last['val_acc'])} test {_fmt(last['test_acc'])}, "
+                 f"best val {_fmt(best['val_acc'])} (record {best['epoch']}), {elapsed:.1f}s")
+
+
+def _best_of(metrics: list[dict]) -> dict:
+    """Best record by val_acc among the post-pruning epochs (all epochs if there are none);
+    never selected on test. Ties: the earliest."""
+    epochs = [m for m in metrics if m.get("kind") == "epoch" and m.get("val_acc") is not None]
+    train = [m for m in epochs if m.get("phase") == "train"]
+    pool = train or epochs
+    if not pool:
+        return {"epoch": None, "val_acc": None, "test_acc": None}
+    b = max(pool, key=lambda m: (m["val_acc"], -m["epoch"]))
+    return {"epoch": b["epoch"], "val_acc": b["val_acc"], "test_acc": b["test_acc"]}
+
+
+def _fmt(x) -> str:
+    return "-" if x is None else f"{x:.4f}"
+
+
+def ensure_run(config: RunConfig, root, *, device=None, data_dir=None, progress: bool = True) -> Path:
+    """Run ``config`` in ``root/<run_id>`` — resume from its checkpoint if one exists, skip it if
+    summary.json says it completed — and return the run directory."""
+    dev = resolve_device(device)
+    cfg = effective_config(config, dev)
+    run_dir = Path(root) / cfg.run_id()
+    if store.is_complete(run_dir):
+        if progress:
+            print(f"[{run_dir.name}] complete; skipped", file=sys.stderr, flush=True)
+        return run_dir
+    splits = prepare_data(cfg, data_dir)  # bad data → error before the run dir exists
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if not (run_dir / store.CONFIG).exists():
+        store.atomic_write_json(run_dir / store.CONFIG, {
+            "run_id": run_dir.name, "config": cfg.canonical(), "deviations": cfg.deviations(),
+            "data": {"source": splits.source, "train": len(splits.train_y),
+                     "val": None if splits.val_y is None else len(splits.val_y),
+                     "test": None if splits.test_y is None else len(splits.test_y),
+                     "eval_data": splits.eval_data},
+            "provenance": provenance(dev)})
+    return Run(cfg, run_dir, splits, dev, progress).execute()

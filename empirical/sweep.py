@@ -1,0 +1,159 @@
+"""``run_grid``: many runs, several at once on one device, with a progress display.
+
+Each run goes to its own store directory (empirical.store); completed runs are skipped, a run
+with a checkpoint resumes, duplicate configs run once. ``jobs == 1`` runs in this process;
+``jobs > 1`` starts up to ``jobs`` subprocesses ``python -m gftheory run <every config flag>``
+(each child's stderr goes to ``<root>/.logs/<run_id>.log``). Progress (stderr): one line per run
+— done / running / queued / failed, record reached, last validation accuracy.
+"""
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from empirical import store
+from empirical.config import RunConfig
+from empirical.runner import effective_config, ensure_run, resolve_device
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def grid(archs, datasets, measures, seeds, *, scale: str = "full", **overrides) -> list[RunConfig]:
+    """architectures × datasets × measures × seeds, each ``RunConfig.preset(scale, ...)``."""
+    return [RunConfig.preset(scale, arch=a, dataset=d, measure=m, seed=int(s), **overrides)
+            for a, d, m, s in itertools.product(archs, datasets, measures, seeds)]
+
+
+def config_to_argv(config: RunConfig) -> list[str]:
+    """Flags that make ``config_from_args`` rebuild exactly ``config``."""
+    argv = ["--scale", config.scale]
+    for f in dataclasses.fields(config):
+        if f.name == "scale":
+            continue
+        v = getattr(config, f.name)
+        flag = "--" + f.name.replace("_", "-")
+        if isinstance(v, bool):
+            argv.append(flag if v else "--no-" + f.name.replace("_", "-"))
+        elif f.name == "lr_phases":
+            argv += [flag, ",".join(f"{int(e)}:{lr!r}" for e, lr in v)]
+        elif v is None:
+            argv += [flag, "none"]
+        else:
+            argv += [flag, repr(v) if isinstance(v, float) else str(v)]
+    return argv
+
+
+def _label(cfg: RunConfig) -> str:
+    return f"{cfg.arch}/{cfg.dataset}/{cfg.measure}/s{cfg.seed}"
+
+
+def _state_line(run_dir: Path, state: str, cfg: RunConfig) -> str:
+    metrics = store.read_jsonl(run_dir / store.METRICS) if (run_dir / store.METRICS).exists() else []
+    epochs = [m for m in metrics if m.get("kind") == "epoch"]
+    total = len(cfg.records())
+    where = f"record {epochs[-1]['epoch']}/{total}" if epochs else f"record 0/{total}"
+    acc = epochs[-1].get("val_acc") if epochs else None
+    acc_s = "-" if acc is None else f"{acc:.4f}"
+    return f"  {run_dir.name}  {_label(cfg):<44} {state:<8} {where:<16} val_acc {acc_s}"
+
+
+def _display(rows: list[tuple[Path, str, RunConfig]]) -> None:
+    counts = {s: sum(1 for _, st, _ in rows if st == s) for s in ("done", "running", "queued", "failed")}
+    lines = [f"sweep: {counts['done']} done, {counts['running']} running, {counts['queued']} queued"
+             + (f", {counts['failed']} failed" if counts["failed"] else "")]
+    lines += [_state_line(d, s, c) for d, s, c in rows]
+    print("\n".join(lines), file=sys.stderr, flush=True)
+
+
+def _check_data(configs: list[RunConfig], data_dir) -> None:
+    """Fail before any run starts when a dataset is missing (DataError names the fix)."""
+    from empirical.data import load_cifar
+    for name in sorted({c.dataset for c in configs}):
+        load_cifar(name, data_dir)
+
+
+def run_grid(configs, root, *, jobs: int = 1, device=None, data_dir=None, progress: bool = True,
+             refresh_s: float = 30.0) -> list[Path]:
+    """Run every config (skipping completed ones); return their run directories in order.
+    A failed run does not stop the others; it stays incomplete (summary.json absent)."""
+    if jobs < 1:
+        from empirical.config import ConfigError
+        raise ConfigError(f"--jobs {jobs} is not ≥ 1; fix: give --jobs 1 or more")
+    root = Path(root)
+    dev = resolve_device(device)
+    configs = [effective_config(c, dev) for c in configs]
+    paths = [root / c.run_id() for c in configs]
+    unique: dict[Path, RunConfig] = {}
+    for p, c in zip(paths, configs):
+        unique.setdefault(p, c)
+    pending = [(p, c) for p, c in unique.items() if not store.is_complete(p)]
+    state = {p: ("queued" if (p, c) in pending else "done") for p, c in unique.items()}
+    if pending:
+        _check_data([c for _, c in pending], data_dir)
+
+    def show():
+        if progress:
+            _display([(p, state[p], c) for p, c in unique.items()])
+
+    show()
+    if jobs == 1:
+        for p, c in pending:
+            state[p] = "running"
+            show()
+            try:
+                ensure_run(c, root, device=dev, data_dir=data_dir, progress=progress)
+                state[p] = "done"
+            except Exception as exc:  # noqa: BLE001 - one failed run must not stop the sweep
+                state[p] = "failed"
+                print(f"[{p.name}] failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+        show()
+        return paths
+
+    logs = root / ".logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    queue = list(pending)
+    running: dict[Path, subprocess.Popen] = {}
+    last_show = time.monotonic()
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO_ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    try:
+        while queue or running:
+            changed = False
+            while queue and len(running) < jobs:
+                p, c = queue.pop(0)
+                cmd = [sys.executable, "-m", "gftheory", "run", *config_to_argv(c), "--root", str(root),
+                       "--device", str(dev)]
+                if data_dir is not None:
+                    cmd += ["--data-dir", str(data_dir)]
+                with open(logs / f"{p.name}.log", "ab") as log:
+                    running[p] = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log, env=env,
+                                                  cwd=str(REPO_ROOT))
+                state[p], changed = "running", True
+            for p, proc in list(running.items()):
+                rc = proc.poll()
+                if rc is not None:
+                    del running[p]
+                    state[p] = "done" if rc == 0 and store.is_complete(p) else "failed"
+                    if state[p] == "failed":
+                        print(f"[{p.name}] failed (exit {rc}); see {logs / (p.name + '.log')}",
+                              file=sys.stderr, flush=True)
+                    changed = True
+            if changed or time.monotonic() - last_show > refresh_s:
+                show()
+                last_show = time.monotonic()
+            if running:
+                time.sleep(0.2)
+    finally:
+        for proc in running.values():  # interrupted: stop only the children we started
+            proc.terminate()
+        for proc in running.values():
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    return paths
