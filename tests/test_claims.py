@@ -117,6 +117,7 @@ def test_confirm_reuses_stored_runs(tmp_path, monkeypatch, capsys):
     fake = types.ModuleType("empirical.sweep")
     fake.run_grid = lambda configs, root, **kw: calls.append(len(configs)) or []
     monkeypatch.setitem(sys.modules, "empirical.sweep", fake)
-    assert main(["confirm", "E5", "--arch", "resnet56", "--dataset", "cifar10", "--scale", "full"]) == 0
+    assert main(["confirm", "E5", "--arch", "resnet56", "--dataset", "cifar10", "--scale", "full",
+                 "--results", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert calls == [2 * 3] and "VERDICT: confirmed" in out

@@ -75,6 +75,9 @@ def run(args) -> int:
         profile = profile_name(args.profile)
     except ValueError as exc:
         raise UsageError(f"{exc}") from None
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {str(out)!r} exists and is not a directory; fix: choose another --out")
     roots = [Path(r) for r in args.results] if args.results else _default_results()
     runset = load_runs(roots, must_exist=True)          # bad --results → UsageError (exit 2)
     quiet = args.quiet
@@ -98,7 +101,6 @@ def run(args) -> int:
     for name, png in images(blocks):
         if png:
             files[f"plots/{name}"] = png
-    out = Path(args.out)
     write_atomically(out, files)
     print(summary_table(results))
     print(f"\nwrote {out}/report.md, {out}/report.html, {out}/report.json "
