@@ -80,4 +80,5 @@ IDENTITY_RULE_TEXT = ("identity/approximation: refuted if any numeric check of i
 
 COMPOSITE_RULE_TEXT = ("composite: contradicted if any part is refuted or contradicted; confirmed if every part "
                        "is positive (proved/checked or confirmed); partly confirmed if some part is positive and "
-                       "the rest open; otherwise not yet run (all parts missing) or open")
+                       "the rest open; otherwise not yet run (every part not yet run), evidence missing (every part "
+                       "without evidence) or open")
