@@ -206,3 +206,21 @@ def test_all_claims_evaluate_without_evidence():
     r = evaluate_claims(None, LiveEvidence(checks_error="x", proofs_error="y"))
     assert set(r) == set(CLAIMS)
     assert all(v.verdict.cls == "missing" for v in r.values())
+
+
+def test_layer_order_is_network_order(tmp_path):
+    """Stored widths dicts are key-sorted as text; 'features.10' must come after 'features.3'."""
+    from gftheory.claims.metrics import early_width_fraction, layer_fractions
+    from gftheory.claims.runs import read_run
+    import json
+    d = write_run(tmp_path, measure="magnitude")
+    lines = [json.loads(x) for x in (d / "metrics.jsonl").read_text().splitlines()]
+    names = ["features.0", "features.3", "features.7", "features.10", "features.14", "features.17"]
+    for rec in lines:
+        if rec["kind"] == "prune_event":
+            rec["widths_before"] = {n: 64 for n in sorted(names)}
+            rec["widths_after"] = {n: (8 if n in ("features.0", "features.3") else 32) for n in sorted(names)}
+    (d / "metrics.jsonl").write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in lines))
+    run = read_run(d)
+    assert [n for n, _ in layer_fractions(run)] == names
+    assert early_width_fraction(run)[0] == pytest.approx(8 / 64)

@@ -5,6 +5,7 @@ Each metric returns (value, source) where source says which stored field was rea
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Callable
 
@@ -87,24 +88,38 @@ def event_dgrad_norm_sq(run: Run):
     return _event_mean(run, lambda b, a: a["grad_norm_sq"] - b["grad_norm_sq"], "grad_norm_sq")
 
 
-def layer_fractions(run: Run) -> list[tuple[str, float]] | None:
-    """Remaining fraction per prunable layer after the last round: widths_after of the last
-    prune event / widths_before of the first, in stored (network) order."""
+def natural_key(name: str):
+    """'features.10' after 'features.3': digit runs compare as numbers (stored JSON keys are
+    sorted as text, so network order is recovered from the module names)."""
+    return [(0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.findall(r"\d+|\D+", name)]
+
+
+def _widths(run: Run):
     evs = run.prune_events()
-    if not evs or not evs[0].get("widths_before") or not evs[-1].get("widths_after"):
+    if not evs or not isinstance(evs[0].get("widths_before"), dict) or not isinstance(evs[-1].get("widths_after"), dict):
         return None
     first, last = evs[0]["widths_before"], evs[-1]["widths_after"]
-    return [(k, float(last.get(k, 0)) / float(v)) for k, v in first.items() if v]
+    names = sorted((n for n, v in first.items() if isinstance(v, (int, float)) and v), key=natural_key)
+    return names, first, last
+
+
+def layer_fractions(run: Run) -> list[tuple[str, float]] | None:
+    """Remaining fraction per channel space after the last round: widths_after of the last
+    prune event / widths_before of the first, in network order (natural sort of the names)."""
+    w = _widths(run)
+    if w is None:
+        return None
+    names, first, last = w
+    return [(k, float(last.get(k, 0)) / float(first[k])) for k in names]
 
 
 def early_width_fraction(run: Run):
     """Units left in the first third of the prunable layers (network order) as a fraction
     of their original number, after the last pruning round."""
-    evs = run.prune_events()
-    if not evs or not evs[0].get("widths_before") or not evs[-1].get("widths_after"):
+    w = _widths(run)
+    if w is None:
         return None, "no prune events with widths"
-    first, last = evs[0]["widths_before"], evs[-1]["widths_after"]
-    names = list(first)
+    names, first, last = w
     k = max(1, len(names) // 3)
     orig = sum(float(first[n]) for n in names[:k])
     left = sum(float(last.get(n, 0)) for n in names[:k])
