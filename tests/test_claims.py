@@ -121,3 +121,27 @@ def test_confirm_reuses_stored_runs(tmp_path, monkeypatch, capsys):
                  "--results", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert calls == [2 * 3] and "VERDICT: confirmed" in out
+
+
+def test_confirm_identity_claim_runs_live_evidence(monkeypatch, capsys):
+    """An identity claim needs no runs: confirm runs its proofs and checks (faked here) and
+    prints the computed verdict."""
+    import sys
+    import types
+    seen = {}
+    cm, pm = types.ModuleType("gftheory.checks"), types.ModuleType("gftheory.symbolic")
+
+    def run_checks(profile="ci", ids=None, progress=None):
+        seen["checks"] = ids
+        return [{"id": i, "passed": True, "cases": 3} for i in ids]
+
+    def run_proofs(ids=None, progress=None):
+        seen["proofs"] = ids
+        return [{"id": i, "status": "proved"} for i in ids]
+
+    cm.run_checks, pm.run_proofs = run_checks, run_proofs
+    monkeypatch.setitem(sys.modules, "gftheory.checks", cm)
+    monkeypatch.setitem(sys.modules, "gftheory.symbolic", pm)
+    assert main(["confirm", "F1"]) == 0
+    assert seen == {"checks": ["F1", "F1_unit", "F1_wd"], "proofs": ["F1", "F1_unit", "F1_wd"]}
+    assert "VERDICT: proved and checked" in capsys.readouterr().out
