@@ -224,3 +224,12 @@ def test_layer_order_is_network_order(tmp_path):
     run = read_run(d)
     assert [n for n, _ in layer_fractions(run)] == names
     assert early_width_fraction(run)[0] == pytest.approx(8 / 64)
+
+
+def test_measure_resolved_importance_temperature_stays_in_one_cell(tmp_path):
+    """The protocol resolves importance_temperature per measure (GraSP 200, |θᵀHg| 1): such runs
+    are still comparable (found with real smoke runs)."""
+    plant(tmp_path, measures={"gradient_norm_preservation": {"final_acc": 90, "extra_config": {"importance_temperature": 1.0}},
+                              "grasp": {"final_acc": 80, "extra_config": {"importance_temperature": 200.0}}})
+    cells = cells_for(tmp_path, Comparison("gradient_norm_preservation", "grasp", "final_acc"))
+    assert len(cells) == 1 and cells[0].verdict == "confirmed"

@@ -16,8 +16,10 @@ from pathlib import Path
 
 from gftheory.cli import UsageError
 
-# config keys that vary *within* a comparison cell; every other key defines the protocol
-WITHIN_CELL_KEYS = ("measure", "seed")
+# config keys that vary *within* a comparison cell; every other key defines the protocol.
+# importance_temperature is resolved per measure by the protocol (GraSP's Hg at T = 200,
+# gradient-norm preservation at T = 1, as in the authors' code), so it is part of the measure.
+WITHIN_CELL_KEYS = ("measure", "seed", "importance_temperature")
 SCALE_ORDER = ("full", "short", "smoke")
 
 
