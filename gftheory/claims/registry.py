@@ -150,7 +150,10 @@ _CLAIMS = [
           "GraSP leaves a smaller fraction of the units of the first third of the prunable layers than "
           "magnitude does (descriptive per-layer widths shown for every measure)",
           comparisons=(Comparison("magnitude", "grasp", "early_width_fraction"),),
-          plots=("widths",)),
+          plots=("widths",),
+          notes="ResNet-56 residual-stream channel spaces (layer2, layer3) are zero-masked, not removed, so "
+                "their recorded widths stay at the original; the first third of ResNet-56's spaces is the "
+                "first stage's block-internal convolutions"),
     Claim("E7", "every measure against random pruning", "empirical",
           "(the naive baseline the field now insists on; not in the paper)", "beyond the paper",
           "final accuracy(measure) > final accuracy(random), for each paper measure",

@@ -2,6 +2,7 @@
 live evidence and stored runs. Nothing here decides a verdict; it only presents them."""
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from collections import defaultdict
@@ -11,7 +12,7 @@ from gftheory.claims.metrics import METRICS, layer_fractions
 from gftheory.claims.registry import CLAIMS
 from gftheory.claims.runs import WITHIN_CELL_KEYS, RunSet
 from gftheory.claims.text import ci, fmt, mean_std
-from gftheory.claims.verdicts import ClaimResult, LiveEvidence
+from gftheory.claims.verdicts import ClaimResult, LiveEvidence, aggregate
 from gftheory.report.plots import PLOTTERS
 
 
@@ -88,6 +89,20 @@ def _identity_blocks(claim, live: LiveEvidence) -> list:
         blocks.append(("table", ["proof", "status", "generality", "assumptions", "steps checked", "seconds"], prows))
         blocks.extend(derivs)
     return blocks
+
+
+def _per_rule_blocks(result: ClaimResult) -> list:
+    """The claim rule applied to each comparison's cells alone (descriptive; the claim's verdict
+    pools all its cells)."""
+    if len(result.claim.comparisons) < 2:
+        return []
+    rows = []
+    for comp in result.claim.comparisons:
+        cells = [copy.copy(c) for c in result.cells if c.comparison == comp.label()]
+        v = aggregate(cells, result.claim.id)
+        rows.append([comp.label() + (f" ({comp.note})" if comp.note else ""), _v(v), v.seeds or "", v.detail or "—"])
+    return [("p", "Per rule (descriptive; the claim's verdict pools the cells of all its rules):"),
+            ("table", ["rule", "verdict", "seeds", "why"], rows)]
 
 
 def _cells_blocks(result: ClaimResult) -> list:
@@ -177,6 +192,7 @@ def claim_blocks(result: ClaimResult, live: LiveEvidence, runset: RunSet | None,
         b.append(("p", f"**Empirical evidence** ({len(result.cells)} cell(s)): {result.empirical.label}"
                        + (f" — {result.empirical.detail}" if result.empirical.detail else "")))
         if result.cells:
+            b.extend(_per_rule_blocks(result))
             b.extend(_cells_blocks(result))
         scoped = _scope_runs(c, runset, all_measures=True)   # one figure per cell, every measure
         for kind in c.plots:

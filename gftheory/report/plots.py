@@ -27,6 +27,14 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
+def _maybe_log(ax) -> None:
+    """Log scale only when the positive data span more than a factor of 20."""
+    ys = np.concatenate([np.asarray(line.get_ydata(), float) for line in ax.get_lines()] or [np.array([])])
+    ys = ys[np.isfinite(ys)]
+    if ys.size and ys.min() > 0 and ys.max() / ys.min() > 20:
+        ax.set_yscale("log")
+
+
 def _mean_curve(runs, key):
     by_epoch: dict[int, list[float]] = {}
     for r in runs:
@@ -66,7 +74,7 @@ def curves_png(runs_by_measure: dict, title: str) -> bytes | None:
         ax.set_xlabel("epoch record")
         if prune_end:
             ax.axvline(prune_end + 0.5, color="grey", ls=":", lw=0.8)
-    axes[0].set_yscale("log")
+    _maybe_log(axes[0])
     axes[1].legend(fontsize=7)
     fig.suptitle(title + " (dotted: end of pruning)", fontsize=9)
     return _png(fig)
@@ -100,7 +108,7 @@ def events_png(runs_by_measure: dict, title: str) -> bytes | None:
         return None
     for ax in axes:
         ax.set_xlabel("pruning round")
-    axes[0].set_yscale("log")
+    _maybe_log(axes[0])
     axes[1].legend(fontsize=7)
     fig.suptitle(title + ": probe-batch values just before / after each pruning event", fontsize=9)
     return _png(fig)
