@@ -134,3 +134,12 @@ def test_real_live_evidence(tmp_path, store):
     data = json.loads((tmp_path / "r" / "report.json").read_text())
     assert data["live"]["checks"] and data["live"]["proofs"], data["live"]
     assert seconds < 120
+
+
+def test_html_escapes_and_renders_markdown():
+    from gftheory.report.document import markdown_to_html, to_html
+    h = markdown_to_html("## Step\n\n- uses `g = ∇L`\n- <script>x</script>\n\n```\nH g\n```\nplain **bold**")
+    assert "<h5>Step</h5>" in h and "<code>g = ∇L</code>" in h and "<pre>H g</pre>" in h and "<b>bold</b>" in h
+    assert "<script>" not in h and "&lt;script&gt;" in h
+    page = to_html([("h", 1, "t", None), ("table", ["a"], [["[[negative]]refuted"]])], "t")
+    assert '<td class="negative">refuted</td>' in page and page.startswith("<!DOCTYPE html>")
