@@ -7,7 +7,7 @@ claims whose verdicts this one combines (Observations, abstract).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from gftheory.claims.rules import (CLAIM_RULE_TEXT, COMPOSITE_RULE_TEXT, IDENTITY_RULE_TEXT, Comparison,
                                    OneSample)

@@ -9,7 +9,6 @@ from collections import defaultdict
 
 from gftheory.claims import rules
 from gftheory.claims.metrics import METRICS, layer_fractions
-from gftheory.claims.registry import CLAIMS
 from gftheory.claims.runs import WITHIN_CELL_KEYS, RunSet
 from gftheory.claims.text import ci, fmt, mean_std
 from gftheory.claims.verdicts import ClaimResult, LiveEvidence, aggregate
