@@ -176,6 +176,9 @@ def test_identity_verdicts():
     assert identity_verdict(["F4", "F4_unit"], _live()).label == "proved and checked"
     assert identity_verdict(["F4", "F4_unit"], _live(checks_pass=False)).label == "refuted"
     assert identity_verdict(["F4", "F4_unit"], _live(proof_status="failed")).label == "proof failed"
+    v = identity_verdict(["F4", "F4_unit"], _live(proof_status="refuted"))
+    assert v.label == "disputed (proof refutes a step)" and v.cls == "open"
+    assert identity_verdict(["F4"], _live(proof_status="error")).label == "checked (proof incomplete)"
     v = identity_verdict(["F4", "F4_unit"], LiveEvidence(checks_error="ImportError: x", proofs_error="ImportError: y"))
     assert v.label == "evidence unavailable" and "ImportError: x" in v.detail
     only_checks = LiveEvidence.from_results(checks=_live().checks, proofs=None, proofs_error="boom")

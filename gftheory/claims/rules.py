@@ -76,7 +76,8 @@ CLAIM_RULE_TEXT = (f"claim: over the cells at the largest scale present (full > 
 IDENTITY_RULE_TEXT = ("identity/approximation: refuted if any numeric check of its statements fails; "
                       "'proved and checked' if every statement with a proof is proved and every check passes; "
                       "'checked (no proof)' / 'proved (not checked)' when one kind of evidence is absent; "
-                      "'proof failed' if a proof fails while checks pass; 'evidence unavailable' if neither ran")
+                      "'disputed (proof refutes a step)' if a proof certifies a derivation step false while checks pass; "
+                      "'proof failed' if a proof step stays undecided; 'evidence unavailable' if neither ran")
 
 COMPOSITE_RULE_TEXT = ("composite: contradicted if any part is refuted or contradicted; confirmed if every part "
                        "is positive (proved/checked or confirmed); partly confirmed if some part is positive and "

@@ -101,7 +101,10 @@ def identity_verdict(statements, live: LiveEvidence) -> Verdict:
     detail = "; ".join(notes)
     if not has_checks and not has_proofs:
         return Verdict("evidence unavailable" if unavailable else "no evidence registered", MISSING, detail)
-    if any(r.get("status") == "failed" for rs in proofs.values() for r in rs):
+    statuses = {r.get("status") for rs in proofs.values() for r in rs}
+    if "refuted" in statuses:   # a derivation step certified false; the checks still pass
+        return Verdict("disputed (proof refutes a step)", OPEN, detail)
+    if "failed" in statuses:    # a step could not be decided
         return Verdict("proof failed", OPEN, detail)
     all_checked = has_checks and not no_check
     all_proved = has_proofs and not no_proof and not bad_proofs
