@@ -19,7 +19,7 @@ def test_registry_covers_required_ids_and_uses_statement_ids():
 
 @pytest.fixture(scope="module")
 def proof_results():
-    return {r.id: r for r in run_proofs()}
+    return {r.id: r for r in run_proofs(jobs=2)}
 
 
 @pytest.mark.parametrize("pid", list(PROOFS))

@@ -20,6 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", metavar="FILE", help="write the results as JSON to FILE")
     parser.add_argument("--markdown", metavar="DIR",
                         help="write each derivation as DIR/<ID>.md (Markdown + LaTeX)")
+    parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
+                        help="worker processes (default: min(2, CPUs)); 1 runs in this process")
     parser.add_argument("--negative-controls", action="store_true",
                         help="also run the negative controls (wrong statements that must be refuted)")
 
@@ -64,14 +66,18 @@ def run(args) -> int:
     proof_ids = [i for i in args.ids if i in PROOFS] if args.ids else None
     nc_ids = [i for i in args.ids if i in NEGATIVE_CONTROLS]
 
+    if args.jobs < 1:
+        raise UsageError(f"--jobs {args.jobs} is not a positive integer; fix: give --jobs 1 or more")
+
     def progress(k, total, pid):
-        print(f"[{k + 1}/{total}] proving {pid} …", file=sys.stderr, flush=True)
+        verb = "proving" if args.jobs <= 1 else "done"
+        print(f"[{k + 1}/{total}] {verb} {pid}", file=sys.stderr, flush=True)
 
     t0 = time.perf_counter()
-    results = run_proofs(proof_ids, progress) if (proof_ids is None or proof_ids) else []
+    results = run_proofs(proof_ids, progress, args.jobs) if (proof_ids is None or proof_ids) else []
     controls = []
     if args.negative_controls or nc_ids:
-        controls = run_negative_controls(nc_ids or None, progress)
+        controls = run_negative_controls(nc_ids or None, progress, args.jobs)
     total = time.perf_counter() - t0
     print(format_table(results + controls))
     print(f"total {total:.1f} s", file=sys.stderr)
