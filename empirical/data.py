@@ -251,20 +251,27 @@ def verify(name: str, data_dir=None) -> dict:
     Load errors raise DataError; checksum and balance problems are listed in "problems"."""
     spec = spec_of(name)
     data_dir = resolve_data_dir(data_dir)
-    data = load_cifar(name, data_dir)
     folder = data_dir / spec.folder
+    if not folder.is_dir():
+        raise DataError(f"{folder}: directory not found (no {spec.name} data in {data_dir}); "
+                        f"{_fix_hint(spec, data_dir)}")
     report = {"dataset": spec.name, "folder": str(folder), "files": [], "problems": []}
+    arrays: dict[str, list] = {"train": [], "test": []}
     files = list(spec.train_files) + [spec.test_file] + [
         f for f in spec.known_md5 if f not in spec.train_files and f != spec.test_file]
     for f in files:
         path = folder / f
+        is_data = f in spec.train_files or f == spec.test_file
         if not path.exists():
+            if f in spec.train_files:
+                read_batch(path, spec, data_dir)  # raises the "file not found" DataError
             continue
         digest = md5_of(path)
         known = spec.known_md5.get(f, {}).get(digest)
         entry = {"file": f, "md5": digest, "known": known}
-        if f in spec.train_files or f == spec.test_file:
-            _, y = read_batch(path, spec, data_dir)
+        if is_data:
+            x, y = read_batch(path, spec, data_dir)
+            arrays["train" if f in spec.train_files else "test"].append((x, y))
             counts = np.bincount(y, minlength=spec.num_classes)
             entry.update(images=int(y.size), class_counts=counts.tolist())
         report["files"].append(entry)
@@ -272,11 +279,12 @@ def verify(name: str, data_dir=None) -> dict:
             report["problems"].append(
                 f"{path}: md5 {digest} matches neither the official file nor a known copy; fix: "
                 f"re-download with `gftheory data download {spec.name} --force --data-dir {data_dir}`")
-    for split, x, y in (("train", data.train_images, data.train_labels),
-                        ("test", data.test_images, data.test_labels)):
-        if x is None:
+    for split, parts in arrays.items():
+        if not parts:
             report[split] = None
             continue
+        x = torch.from_numpy(np.concatenate([p[0] for p in parts]))
+        y = torch.from_numpy(np.concatenate([p[1] for p in parts]))
         counts = torch.bincount(y, minlength=spec.num_classes)
         if int(counts.min()) != int(counts.max()):
             report["problems"].append(
@@ -336,7 +344,11 @@ def download(name: str, data_dir=None, *, url: str | None = None, md5: str | Non
     md5 = (md5 or spec.archive_md5).lower()
     target = data_dir / spec.folder
     if target.exists() and not force:
-        load_cifar(name, data_dir)  # raises a DataError naming the problem if broken
+        try:
+            load_cifar(name, data_dir)
+        except DataError as exc:
+            raise DataError(f"{target} exists but does not load: {exc}. To replace it: "
+                            f"`gftheory data download {spec.name} --force --data-dir {data_dir}`") from None
         if progress:
             print(f"{target} already present and loads; nothing to do (--force re-downloads)",
                   file=sys.stderr)

@@ -55,8 +55,14 @@ def count_params(model: nn.Module, masks: dict[str, Tensor] | None = None) -> in
 
 def count_flops(model: nn.Module, input_shape=(3, 32, 32), masks: dict[str, Tensor] | None = None) -> int:
     """Multiply-accumulates of all Conv2d / Linear layers for one input of ``input_shape``."""
+    return count_flops_raw_and_effective(model, input_shape, masks)[1]
+
+
+def count_flops_raw_and_effective(model: nn.Module, input_shape=(3, 32, 32),
+                                  masks: dict[str, Tensor] | None = None) -> tuple[int, int]:
+    """(raw MACs, MACs without the masked output filters), from one forward pass."""
     masks = _check_masks(model, masks)
-    total = [0]
+    total = [0, 0]
     hooks = []
 
     def conv_hook(name):
@@ -64,11 +70,13 @@ def count_flops(model: nn.Module, input_shape=(3, 32, 32), masks: dict[str, Tens
             kh, kw = mod.kernel_size
             per_out = out.shape[2] * out.shape[3] * (mod.in_channels // mod.groups) * kh * kw
             kept = mod.out_channels if name not in masks else int(masks[name].bool().sum())
-            total[0] += per_out * kept
+            total[0] += per_out * mod.out_channels
+            total[1] += per_out * kept
         return hook
 
     def linear_hook(mod: nn.Linear, inp, out):
         total[0] += mod.in_features * mod.out_features
+        total[1] += mod.in_features * mod.out_features
 
     for name, mod in model.named_modules():
         if isinstance(mod, nn.Conv2d):
@@ -83,4 +91,4 @@ def count_flops(model: nn.Module, input_shape=(3, 32, 32), masks: dict[str, Tens
     finally:
         for h in hooks:
             h.remove()
-    return int(total[0])
+    return int(total[0]), int(total[1])

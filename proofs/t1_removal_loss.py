@@ -14,9 +14,13 @@ def derive(d):
         d.section(m.level + (" (coefficients at random rational points)" if net else ""), m)
         for unit in (units_of(m)[:2] if net else units_of(m)):
             tp = m.embed(unit)
-            R = shifted(m.loss, m.params, tp) - m.loss + EPS * dot(tp, m.grad)
-            if net:
-                R = R.xreplace(random_point(R.free_symbols - {EPS}, 3))
+            if net:   # random rational θ and data; shift and point substituted in one step
+                pt = random_point(m.loss.free_symbols, 3)
+                tpv = tp.xreplace(pt)
+                shift = {**pt, **{p: pt[p] - EPS * v for p, v in zip(m.params, tpv)}}
+                R = m.loss.xreplace(shift) - m.loss.xreplace(pt) + EPS * dot(tpv, m.grad.xreplace(pt))
+            else:
+                R = shifted(m.loss, m.params, tp) - m.loss + EPS * dot(tp, m.grad)
             c = series_coefficients(R, 2)
             where = rf"unit $p$ = coordinates {[i + 1 for i in unit]}"
             d.zero(c[0], rf"$\varepsilon^0$ coefficient of $L(\theta-\varepsilon\theta_p) - L(\theta) + "

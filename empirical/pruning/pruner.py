@@ -12,21 +12,23 @@ Round k (1..n) of ``prune_round(model, scores, k)``:
    width, f = floor_fraction, exact decimal arithmetic): once a group is at its floor the lowest
    remaining units of *other* groups are taken instead, so m_k is still met when possible and the
    floor keeps each group's best-scored units.
-4. Physical groups lose their channels by surgery (a new model is returned; **the caller must
-   rebuild its optimizer**); mask groups get their filters (and following BN γ, β) zeroed, kept
-   zero by ``enforce_masks(model)`` after every optimizer step.
+4. Physical groups lose their channels by surgery (a new model is returned, always, with the
+   old one's dtype, device and train/eval flags but contiguous memory format; **the caller must
+   rebuild its optimizer** and re-apply channels_last / torch.compile); mask groups get their
+   filters (and following BN γ, β) zeroed, kept zero by ``enforce_masks(model)`` after every
+   optimizer step.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from fractions import Fraction
+import warnings
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
-from empirical.flops import count_flops, count_params
-from empirical.models import arch_of, build, default_widths, widths_of
+from empirical.flops import count_flops, count_flops_raw_and_effective, count_params
+from empirical.models import arch_of, build, widths_of
 from empirical.pruning.schedule import (check_schedule, cumulative_pruned, exact_fraction,
                                         remaining_fraction)
 from empirical.pruning.surgery import remove_channels
@@ -66,8 +68,10 @@ class PruneReport:
 
 
 class StructuredPruner:
-    """See the module docstring. ``model`` must come from ``empirical.models.build``; the pruner
-    starts from the unpruned architecture (resume with ``load_state_dict``)."""
+    """See the module docstring. ``model`` must come from ``empirical.models.build``; its widths
+    at construction are the "original" ones (the paper's, or a narrower ``build(..., widths=)``
+    variant for smoke runs). To resume, construct with any model of the arch and call
+    ``load_state_dict``, which restores the original widths too."""
 
     def __init__(self, model: nn.Module, arch: str, *, target: float, rounds: int,
                  floor_fraction: float = 0.05, coupled_residual: bool = False):
@@ -80,10 +84,15 @@ class StructuredPruner:
         self.target, self.rounds = float(target), int(rounds)
         self.floor_fraction, self.coupled_residual = float(floor_fraction), bool(coupled_residual)
         self.groups: list[UnitGroup] = unit_groups(arch, self.coupled_residual)
-        ref = build(arch, self.num_classes)
-        mods, dw = dict(ref.named_modules()), default_widths(arch)
-        self.original = {g.name: (dw[g.space] if g.kind == "physical" else mods[g.conv].out_channels)
-                         for g in self.groups}
+        self._set_original(widths_of(model))
+
+    def _set_original(self, original_widths: dict[str, int]) -> None:
+        """The unpruned widths (the model given at construction, or the resumed state's)."""
+        ref = build(self.arch, self.num_classes, original_widths)
+        self.original_widths = widths_of(ref)
+        mods = dict(ref.named_modules())
+        self.original = {g.name: (self.original_widths[g.space] if g.kind == "physical"
+                                  else mods[g.conv].out_channels) for g in self.groups}
         self.original_params = count_params(ref)
         self.original_flops = count_flops(ref)
         ff = exact_fraction(self.floor_fraction, "floor_fraction")
@@ -198,31 +207,36 @@ class StructuredPruner:
         count = max(0, target_total - (self.units_total - self.units_active))
         chosen = self.select(self._unit_scores(model, scores), count)
 
-        keep, removed = {}, {}
+        keep, removed, alive = {}, {}, dict(self.alive)
         for g in self.groups:
             pos = set(chosen[g.name])
             if not pos:
                 continue
             if g.kind == "physical":
-                kept_pos = [i for i in range(len(self.alive[g.name])) if i not in pos]
-                removed[g.name] = sorted(self.alive[g.name][i] for i in pos)
+                kept_pos = [i for i in range(len(alive[g.name])) if i not in pos]
+                removed[g.name] = sorted(alive[g.name][i] for i in pos)
                 keep[g.space] = kept_pos
-                self.alive[g.name] = [self.alive[g.name][i] for i in kept_pos]
+                alive[g.name] = [alive[g.name][i] for i in kept_pos]
             else:
                 removed[g.name] = sorted(pos)
-                self.alive[g.name] = [i for i in self.alive[g.name] if i not in pos]
-        new = remove_channels(model, keep)
+                alive[g.name] = [i for i in alive[g.name] if i not in pos]
+        new = remove_channels(model, keep)          # raises before any state changes
+        self.alive, self.round = alive, k
         self.enforce_masks(new)
-        self.round = k
         rep = self.report(new, widths_before=widths_before)
         rep.removed = removed
+        if not rep.target_met:
+            warnings.warn(f"round {k}: per-layer floors allow only {rep.units_pruned} pruned units, "
+                          f"target {rep.target_units_pruned}; every group is at its floor",
+                          RuntimeWarning, stacklevel=2)
         return new, rep
 
     def report(self, model: nn.Module, widths_before: dict | None = None) -> PruneReport:
         """Sparsity of ``model`` now (as after round ``self.round``)."""
         self._check_model(model)
         masks = self.masks(next(model.parameters()).device)
-        params, flops = count_params(model, masks), count_flops(model, masks=masks)
+        params = count_params(model, masks)
+        flops_raw, flops = count_flops_raw_and_effective(model, masks=masks)
         pruned = self.units_total - self.units_active
         target_total = cumulative_pruned(self.round, self.units_total, self.target, self.rounds)
         w = widths_of(model)
@@ -235,7 +249,7 @@ class StructuredPruner:
             target_channel_sparsity=float(1 - remaining_fraction(self.round, self.target, self.rounds)),
             units_total=self.units_total, units_pruned=pruned, target_units_pruned=target_total,
             target_met=pruned == target_total, params_raw=count_params(model),
-            flops_raw=count_flops(model),
+            flops_raw=flops_raw,
             group_units={n: len(a) for n, a in self.alive.items()})
 
     # ------------------------------------------------------------------ resume
@@ -247,15 +261,29 @@ class StructuredPruner:
     def state_dict(self) -> dict:
         """JSON-serialisable state: config, rounds done, surviving original indices per group."""
         return {"format": STATE_FORMAT, **self._config(), "round": self.round,
+                "original_widths": dict(self.original_widths),
                 "alive": {n: list(a) for n, a in self.alive.items()}}
 
     def load_state_dict(self, state: dict) -> None:
-        if state.get("format") != STATE_FORMAT:
-            raise ValueError(f"not a StructuredPruner state (format {state.get('format')!r})")
+        """Restore ``state_dict()`` output; on any inconsistency raise and leave ``self`` as it was."""
+        saved = dict(self.__dict__)
+        try:
+            self._load(state)
+        except Exception:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
+
+    def _load(self, state: dict) -> None:
+        if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
+            raise ValueError(f"not a StructuredPruner state (format "
+                             f"{state.get('format') if isinstance(state, dict) else None!r})")
         for key, val in self._config().items():
             if state.get(key) != val:
                 raise ValueError(f"pruner state has {key}={state.get(key)!r} but this pruner has "
                                  f"{val!r}; fix: construct the pruner with the run's settings")
+        if state.get("original_widths") != self.original_widths:
+            self._set_original(state["original_widths"])
         alive = state["alive"]
         if set(alive) != set(self.original):
             raise ValueError("pruner state names other unit groups than this architecture's")
@@ -266,4 +294,4 @@ class StructuredPruner:
         if not 0 <= int(state["round"]) <= self.rounds:
             raise ValueError(f"pruner state round {state['round']} outside 0..{self.rounds}")
         self.round = int(state["round"])
-        self.alive = {n: [int(i) for i in a] for n, a in alive.items()}
+        self.alive = {n: sorted(int(i) for i in a) for n, a in alive.items()}

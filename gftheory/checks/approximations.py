@@ -20,7 +20,11 @@ from gftheory.hessian import hessian_vector_product
 from gftheory.importance import importance
 
 EPS_GRID_T12 = np.logspace(-3.5, -1.5, 6)     # ε for T1/T2
-EPS_GRID_T0 = np.logspace(-3.0, -1.5, 6)      # ε·max(1, ‖θ‖) for T0
+EPS_GRID_T0 = np.logspace(-3.5, -0.5, 13)     # ε·max(1, ‖θ‖) for T0 ...
+T0_POINTS = 4        # ... of which the T0_POINTS smallest with |R(ε)| ≥ T0_NOISE·max(1, |L(0)|)
+T0_NOISE = 1e-14     # are fitted (below that, float64 round-off of the four terms shows),
+T0_CROSSING = 10.0   # and only ε ≤ ε_cross / T0_CROSSING, ε_cross the first sign change of R
+                     # (where the ε⁴ term cancels the ε³ one: a small third derivative along θ)
 SECOND_DIFF_STEP = 1e-2
 # The ε² coefficient must stand this far above float64 round-off at the smallest ε.
 MIN_SIGNAL = 1e-11
@@ -96,11 +100,23 @@ def t0_order(problem: Problem) -> list[Observation]:
         r = flow_rates(m, problem.batches, temperature=problem.temperature)
         xhx = float(x @ hessian_vector_product(m, problem.batches, x, temperature=problem.temperature))
         errs.append(L_zero - (r.loss - r.theta_dot_grad + 0.5 * xhx))
+    limit = EPS_GRID_T0[-1]
+    signs = np.sign(errs)
+    for k in range(1, len(errs)):
+        if signs[k] != signs[0]:
+            limit = EPS_GRID_T0[k] / T0_CROSSING
+            break
+    usable = [k for k, e in enumerate(errs)
+              if abs(e) >= T0_NOISE * max(1.0, abs(L_zero)) and EPS_GRID_T0[k] <= limit]
+    if len(usable) < 3:
+        raise Degenerate("T0: too few ε with the cubic remainder above round-off")
+    use = usable[:T0_POINTS]
     r = flow_rates(problem.model, problem.batches, temperature=problem.temperature)
     approx = 2 * (L_zero - r.loss)
     case = problem.spec.describe()
-    return [Observation("T0", "epsilon-order", "order", fit_order(EPS_GRID_T0, errs), case,
-                        {"errors": [float(x) for x in errs]}),
+    return [Observation("T0", "epsilon-order", "order",
+                        fit_order(EPS_GRID_T0[use], [errs[k] for k in use]), case,
+                        {"errors": [float(x) for x in errs], "fitted_points": use}),
             Observation("T0", "quality-at-theta", "info", rel_err(r.norm_sq_rate, approx, 1e-12),
                         case, {"norm_sq_rate": r.norm_sq_rate, "2(L(0)-L)": approx})]
 

@@ -71,14 +71,15 @@ def bn_scale(problem: Problem) -> list[Observation]:
                                     problem.spec.describe(),
                                     {"t_final": t_final, "max_rel_param_change": moved}))
     # (c) loss_preservation degenerates (lp_p / (‖θ_p‖‖g‖) ≈ 0); the elementwise variant does
-    # not: Σ|θ_i g_i| > ELEMENTWISE_MARGIN · |θ_pᵀg| for every unit with ≥ 2 weights and g_p ≠ 0
+    # not: Σ|θ_i g_i| > ELEMENTWISE_MARGIN · |θ_pᵀg| for every unit with ≥ 2 weights and
+    # ‖g_p‖ > 1e-4‖g‖
     lp_rel, not_degenerate, eligible = 0.0, 0, 0
     for n in names:
         u = r.units[n]
         denom = (u.norm_sq.sqrt() * gnorm).clamp(min=1e-300)
         lp_rel = max(lp_rel, float((lp[n] / denom).max()))
         fan_in = lp[n].new_tensor(problem.model.get_parameter(n)[0].numel())
-        ok = (u.grad_norm_sq.sqrt() > 1e-8 * gnorm) & (fan_in >= 2)
+        ok = (u.grad_norm_sq.sqrt() > 1e-4 * gnorm) & (fan_in >= 2)
         eligible += int(ok.sum())
         not_degenerate += int((ok & (lpe[n] > ELEMENTWISE_MARGIN * lp[n])).sum())
     case = problem.spec.describe()

@@ -110,7 +110,7 @@ def autograd_grad_hessian(problem: Problem):
     loss = obj.loss(th)
     (g,) = torch.autograd.grad(loss, th)
     H = dense_hessian(problem.model, problem.batches, temperature=problem.temperature)
-    return obj, th.detach(), float(loss), g, H
+    return obj, th.detach(), float(loss.detach()), g, H
 
 
 def dense_formulas(problem: Problem, *, weight_decay: float = 0.1) -> list[Observation]:

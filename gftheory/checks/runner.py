@@ -10,7 +10,10 @@ import math
 import random
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+
+import torch
 
 from gftheory.checks import approximations, beyond, identities
 from gftheory.checks.generators import ARCHS, SMOOTH_ACTIVATIONS, build_problem, random_spec
@@ -186,10 +189,26 @@ def _aggregate(sid: str, method: str, obs: list[Observation], seconds: float, ex
                        round(seconds, 3), details)
 
 
+@contextmanager
+def single_thread():
+    """Tiny models: one torch thread is fastest, and immune to a busy machine."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
 def run_checks(profile: str = "ci", ids=None, progress=None, seed: int | None = None
                ) -> list[CheckResult]:
     """Run the checks of ``profile`` (ci | thorough) for ``ids`` (default: every id of
     STATEMENTS); ``progress(str)`` receives one line per finished family."""
+    with single_thread():
+        return _run_checks(profile, ids, progress, seed)
+
+
+def _run_checks(profile, ids, progress, seed) -> list[CheckResult]:
     name = profile_name(profile)
     wanted = list(STATEMENTS) if ids is None else list(ids)
     unknown = [i for i in wanted if i not in STATEMENTS]

@@ -34,28 +34,48 @@ class _LazyProofs(Mapping):
 PROOFS: Mapping[str, Proof] = _LazyProofs()
 
 
-def _run(table: Mapping[str, Proof], ids, progress: Callable | None) -> list[ProofResult]:
+def _run_one(args) -> ProofResult:
+    table, pid = args
+    return (PROOFS if table == "proofs" else NEGATIVE_CONTROLS)[pid].run()
+
+
+def _run(name: str, table: Mapping[str, Proof], ids, progress: Callable | None,
+         jobs: int) -> list[ProofResult]:
     ids = list(table) if ids is None else list(ids)
     unknown = [i for i in ids if i not in table]
     if unknown:
         raise KeyError(f"unknown proof id(s) {unknown}; known: {', '.join(table)}")
-    out = []
-    for k, pid in enumerate(ids):
-        if progress:
-            progress(k, len(ids), pid)
-        out.append(table[pid].run())
-    return out
+    if jobs <= 1 or len(ids) <= 1:
+        out = []
+        for k, pid in enumerate(ids):
+            if progress:
+                progress(k, len(ids), pid)
+            out.append(table[pid].run())
+        return out
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+    done: dict[str, ProofResult] = {}
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+        futures = {pool.submit(_run_one, (name, pid)): pid for pid in ids}
+        for k, fut in enumerate(as_completed(futures)):
+            done[futures[fut]] = fut.result()
+            if progress:
+                progress(k, len(ids), futures[fut])
+    return [done[pid] for pid in ids]
 
 
-def run_proofs(ids=None, progress: Callable | None = None) -> list[ProofResult]:
+def run_proofs(ids=None, progress: Callable | None = None, jobs: int = 1) -> list[ProofResult]:
     """Run the proofs with the given statement ids (all by default), in registry order.
-    ``progress(index, total, id)`` is called before each."""
-    return _run(PROOFS, ids, progress)
+    ``progress(index, total, id)`` is called as they go; ``jobs`` > 1 runs them in that many
+    worker processes."""
+    return _run("proofs", PROOFS, ids, progress, jobs)
 
 
-def run_negative_controls(ids=None, progress: Callable | None = None) -> list[ProofResult]:
+def run_negative_controls(ids=None, progress: Callable | None = None,
+                          jobs: int = 1) -> list[ProofResult]:
     """Run the negative controls; each result's status must be "refuted"."""
-    return _run(NEGATIVE_CONTROLS, ids, progress)
+    return _run("negative_controls", NEGATIVE_CONTROLS, ids, progress, jobs)
 
 
 __all__ = ["run_proofs", "run_negative_controls", "ProofResult", "PROOFS", "NEGATIVE_CONTROLS",

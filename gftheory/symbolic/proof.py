@@ -33,13 +33,18 @@ class Step:
     section: str = ""
 
 
-def _tex(expr, label: str | None) -> str:
+def _tex(expr, label: str | None, label_first: bool = True) -> str:
+    """LaTeX of one side: its label, and the computed expression when it is small enough to
+    show (``label = expr`` on the left, ``expr = label`` on the right of a step)."""
     if label is not None and (not isinstance(expr, sp.Basic) or not _small(expr, LATEX_MAX_OPS)):
         return label
     try:
-        return sp.latex(expr)
+        body = sp.latex(expr)
     except Exception:  # pragma: no cover - sympy printing edge cases
         return label or str(expr)
+    if label is None or label == body:
+        return body
+    return f"{label} = {body}" if label_first else f"{body} = {label}"
 
 
 class Derivation:
@@ -89,7 +94,7 @@ class Derivation:
     def equal(self, lhs, rhs, why: str, *, lhs_tex: str | None = None, rhs_tex: str | None = None,
               numeric_ok: bool = False) -> bool:
         chk = decide_zero(sp.sympify(lhs) - sp.sympify(rhs), numeric_ok=numeric_ok)
-        self.steps.append(Step(why, _tex(lhs, lhs_tex), _tex(rhs, rhs_tex), chk.ok, chk.method,
+        self.steps.append(Step(why, _tex(lhs, lhs_tex), _tex(rhs, rhs_tex, False), chk.ok, chk.method,
                                chk.refuted, chk.witness, "equal", self.section_name))
         return chk.ok
 

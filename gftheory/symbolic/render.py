@@ -31,6 +31,12 @@ def render_markdown(proof, result, steps) -> str:
             check += f" — {s.witness}"
         lines.append(check)
         lines.append("")
+    body = "\n".join(lines)
+    if "_{" in body and ("L_{" in body or "F_{" in body or "sigma_{" in body):
+        lines.append(r"*Notation:* $L_{\alpha}$ (likewise $F_{\alpha}$, $\sigma_{\alpha}$) is the partial "
+                     r"derivative $\partial^{\alpha}$ of the undefined smooth function, multi-index "
+                     r"$\alpha$ over its arguments.")
+        lines.append("")
     if result.error:
         lines += ["```", result.error.strip(), "```", ""]
     return "\n".join(lines)

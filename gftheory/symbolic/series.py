@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from gftheory.symbolic.equality import random_point
+from gftheory.symbolic.equality import canonical_derivatives, random_point
 
 EPS = sp.Symbol("epsilon", real=True)
 
@@ -28,10 +28,11 @@ def scaled(expr, params, direction, eps=EPS):
 
 def series_coefficients(expr, order: int, eps=EPS) -> list:
     """[c_0, ..., c_order], c_k = φ^(k)(0)/k!."""
-    out, d = [], sp.sympify(expr)
+    out, d = [], canonical_derivatives(sp.sympify(expr))
     for k in range(order + 1):
         if k:
-            d = sp.diff(d, eps)
+            # canonicalise after every derivative so nested Subs never build up
+            d = canonical_derivatives(sp.diff(d, eps))
         out.append((d.subs(eps, 0).doit()) / sp.factorial(k))
     return out
 
