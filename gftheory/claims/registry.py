@@ -62,9 +62,8 @@ class Claim:
         """The exact commands that reproduce this claim's evidence."""
         cmds = []
         if self.statements:
-            ids = " ".join(self.statements)
-            cmds.append(f"gftheory prove --ids {ids}")
-            cmds.append(f"gftheory check --ids {ids}")
+            cmds.append(f"gftheory prove {' '.join(self.statements)}")
+            cmds.append(f"gftheory check --ids {','.join(self.statements)}")
         if self.comparisons or self.components:
             if self.comparisons or any(CLAIMS[c].comparisons or CLAIMS[c].components for c in self.components):
                 cmds.append(f"gftheory confirm {self.id} --scale {scale} --seeds {seeds}")

@@ -7,6 +7,8 @@ Either live source may be missing or raise: the error is recorded and the affect
 from __future__ import annotations
 
 import importlib
+import inspect
+import os
 import sys
 import time
 
@@ -23,6 +25,12 @@ def _progress(*args, **kwargs) -> None:
 def _call(module: str, func: str, quiet: bool, **kwargs):
     mod = importlib.import_module(module)
     fn = getattr(mod, func)
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        params = {}
+    if "jobs" in params:     # run_proofs: worker processes, as `gftheory prove` does by default
+        kwargs["jobs"] = min(2, os.cpu_count() or 1)
     return list(fn(progress=None if quiet else _progress, **kwargs))
 
 
