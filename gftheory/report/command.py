@@ -47,6 +47,9 @@ def write_atomically(out: Path, files: dict[str, bytes]) -> None:
         raise UsageError(f"--out {str(out)!r} exists and is not a directory; fix: choose another --out")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)          # mkdtemp makes 0700; the report is an ordinary folder
     try:
         for rel, data in files.items():
             p = tmp / rel
