@@ -1,0 +1,47 @@
+"""``gftheory claims [ID ...] [--json]``: list the claim registry (statement, evidence, rule,
+reproduce command). No evidence is computed here; see ``gftheory report`` / ``confirm``."""
+from __future__ import annotations
+
+import argparse
+import json
+
+from gftheory.claims.registry import CLAIMS, get_claim, runs_needed
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("ids", nargs="*", metavar="ID", help="claims to show in full (default: a table of all)")
+    parser.add_argument("--json", action="store_true", help="print the registry as JSON")
+
+
+def _as_dict(c) -> dict:
+    return {"id": c.id, "title": c.title, "kind": c.kind, "words": c.words, "source": c.source,
+            "formal": c.formal, "statements": list(c.statements),
+            "comparisons": [cmp.label() for cmp in c.comparisons], "components": list(c.components),
+            "archs": list(c.archs), "datasets": list(c.datasets), "rules": c.rule_text(),
+            "commands": c.commands(), "runs_needed": [list(t) for t in runs_needed(c)] if c.comparisons
+            or c.components else [], "notes": c.notes}
+
+
+def run(args) -> int:
+    claims = [get_claim(i) for i in args.ids] if args.ids else list(CLAIMS.values())
+    if args.json:
+        print(json.dumps([_as_dict(c) for c in claims], indent=1, ensure_ascii=False))
+        return 0
+    if not args.ids:
+        w = max(len(c.id) for c in claims)
+        for c in claims:
+            ev = ", ".join(filter(None, [" ".join(c.statements) and f"proofs+checks {' '.join(c.statements)}",
+                                          c.comparisons and f"{len(c.comparisons)} empirical rule(s)",
+                                          c.components and f"combines {' '.join(c.components)}"]))
+            print(f"{c.id.ljust(w)}  {c.kind:<16}  {c.title}  [{ev}]")
+        return 0
+    for c in claims:
+        d = _as_dict(c)
+        print(f"{c.id} — {c.title} [{c.kind}]\n  paper ({c.source}): {c.words}\n  formal: {c.formal}")
+        for line in d["rules"]:
+            print(f"  rule: {line}")
+        for cmd in d["commands"]:
+            print(f"  reproduce: {cmd}")
+        if c.notes:
+            print(f"  note: {c.notes}")
+    return 0

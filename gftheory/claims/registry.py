@@ -1,0 +1,253 @@
+"""The claim registry: every claim of the paper we test, with the evidence that decides it and
+its decision rule (``gftheory.claims.rules``), written before any data.
+
+Evidence joins by id: ``statements`` are ids of ``gftheory.statements.STATEMENTS`` (proofs and
+numeric checks), ``comparisons`` are empirical rules over stored runs, ``components`` are other
+claims whose verdicts this one combines (Observations, abstract).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gftheory.claims.rules import (CLAIM_RULE_TEXT, COMPOSITE_RULE_TEXT, IDENTITY_RULE_TEXT, Comparison,
+                                   OneSample)
+
+ARCHS = ("vgg13", "mobilenet_v1", "resnet56")
+DATASETS = ("cifar10", "cifar100")
+DEFAULT_SEEDS = 3
+LP, LPE, BLP = "loss_preservation", "loss_preservation_elementwise", "biased_loss_preservation"
+GNP = "gradient_norm_preservation"
+PAPER_MEASURES = ("magnitude", LP, LPE, BLP, "grasp", GNP)
+
+KINDS = ("identity", "approximation", "empirical", "beyond the paper", "composite")
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: str
+    title: str
+    kind: str
+    words: str                      # the paper's own words (or "reconstructed: ...")
+    source: str
+    formal: str                     # the formal statement we test
+    statements: tuple = ()          # STATEMENTS ids: proofs + numeric checks
+    comparisons: tuple = ()         # Comparison / OneSample rules over stored runs
+    components: tuple = ()          # other claim ids combined
+    archs: tuple = ARCHS
+    datasets: tuple = DATASETS
+    notes: str = ""
+    plots: tuple = ()               # "curves" | "events" | "widths"
+
+    def measures(self) -> tuple[str, ...]:
+        seen: list[str] = []
+        for c in self.comparisons:
+            for m in c.measures():
+                if m not in seen:
+                    seen.append(m)
+        return tuple(seen)
+
+    def rule_text(self) -> list[str]:
+        lines = []
+        if self.statements:
+            lines.append(IDENTITY_RULE_TEXT)
+        for c in self.comparisons:
+            lines.append(c.text() + (f" ({c.note})" if c.note else ""))
+        if self.comparisons:
+            lines.append(CLAIM_RULE_TEXT)
+        if self.components or (self.statements and self.comparisons):
+            lines.append(COMPOSITE_RULE_TEXT)
+        return lines
+
+    def commands(self, scale: str = "full", seeds: int = DEFAULT_SEEDS) -> list[str]:
+        """The exact commands that reproduce this claim's evidence."""
+        cmds = []
+        if self.statements:
+            cmds.append(f"gftheory prove {' '.join(self.statements)}")
+            cmds.append(f"gftheory check --ids {','.join(self.statements)}")
+        if self.comparisons or self.components:
+            if self.comparisons or any(CLAIMS[c].comparisons or CLAIMS[c].components for c in self.components):
+                cmds.append(f"gftheory confirm {self.id} --scale {scale} --seeds {seeds}")
+        return cmds
+
+
+def _id_claim(cid, title, words, source, formal, statements, kind="identity", notes=""):
+    return Claim(cid, title, kind, words, source, formal, statements=statements, notes=notes)
+
+
+_UNIFY = ("reconstructed (v1 abstract: importance measures unified as 'an order of time-derivative of "
+          "the norm of model parameters')")
+
+_CLAIMS = [
+    # ---- formal identities and approximations (PAPER.md §2) ----
+    _id_claim("F1", "norm rate under gradient flow", _UNIFY, "PAPER.md §2 F1",
+              "d‖θ‖²/dt = −2θᵀg; per unit d‖θ_p‖²/dt = −2θ_pᵀg; with weight decay −2θᵀg − 2λ‖θ‖²",
+              ("F1", "F1_unit", "F1_wd")),
+    _id_claim("F2", "loss decreases under gradient flow", _UNIFY, "PAPER.md §2 F2",
+              "dL/dt = −‖g‖² ≤ 0", ("F2",)),
+    _id_claim("F3", "gradient-norm rate", _UNIFY, "PAPER.md §2 F3", "d‖g‖²/dt = −2gᵀHg", ("F3",)),
+    _id_claim("F4", "second derivative of the norm", _UNIFY, "PAPER.md §2 F4",
+              "d²‖θ‖²/dt² = 2‖g‖² + 2θᵀHg; per unit 2‖g_p‖² + 2θ_pᵀ(Hg)_p", ("F4", "F4_unit")),
+    _id_claim("F5", "rate of the loss-preservation score", _UNIFY, "PAPER.md §2 F5",
+              "d(θ_pᵀg)/dt = −‖g_p‖² − θ_pᵀ(Hg)_p", ("F5",)),
+    _id_claim("T0", "norm rate ≈ twice the loss gap to the origin",
+              "reconstructed route to Observation 1", "PAPER.md §2 T0",
+              "L(0) = L(θ) − θᵀg + ½θᵀHθ + O(‖θ‖³), so d‖θ‖²/dt ≈ 2(L(0) − L(θ))", ("T0",),
+              kind="approximation", notes="how good the approximation is on real networks is measured, not assumed"),
+    _id_claim("T1", "first-order loss change of removing a unit", "reconstructed (paper Eq. 3 rationale)",
+              "PAPER.md §2 T1", "L(θ − θ_p) − L(θ) = −θ_pᵀg + O(‖θ_p‖²)", ("T1",), kind="approximation"),
+    _id_claim("T2", "first-order gradient-norm change of removing a unit", "reconstructed (GraSP rationale)",
+              "PAPER.md §2 T2", "‖g(θ − θ_p)‖² − ‖g(θ)‖² = −2θ_pᵀHg + O(‖θ_p‖²)", ("T2",), kind="approximation"),
+    # ---- empirical claims ----
+    Claim("E1", "magnitude beats loss preservation in final accuracy", "empirical",
+          "Magnitude-based pruning consistently performs better than loss-preservation based pruning",
+          "paper body, Table 1 (VGG-13, MobileNet-V1, ResNet-56 × CIFAR-10/100)",
+          "final accuracy(magnitude) > final accuracy(loss preservation), per architecture × dataset",
+          comparisons=(Comparison("magnitude", LPE, "final_acc",
+                                  note="Σ|θg|: what the authors' code ran for the paper's numbers"),
+                       Comparison("magnitude", LP, "final_acc", note="|θ_pᵀg|: the paper's Eq. 3")),
+          notes="paper (Eq. 3, |θ_pᵀg|) and code (Σ_i|θ_i g_i|) differ; both are tested",
+          plots=("curves",)),
+    Claim("E2", "magnitude-pruned models converge faster", "empirical",
+          "train/test convergence for magnitude-based pruned models is faster than that for "
+          "loss-preservation based pruned models",
+          "paper body, Figure 1 (ResNet-56, CIFAR-10 and CIFAR-100, 25 rounds)",
+          "mean train loss over final training (area under the curve) lower, and mean test accuracy over "
+          "final training higher, for magnitude than for loss preservation",
+          comparisons=(Comparison("magnitude", LPE, "train_loss_auc", "lower"),
+                       Comparison("magnitude", LPE, "eval_acc_auc", "higher"),
+                       Comparison("magnitude", LP, "train_loss_auc", "lower"),
+                       Comparison("magnitude", LP, "eval_acc_auc", "higher")),
+          archs=("resnet56",), plots=("curves",),
+          notes="the paper's figure uses 25 pruning rounds: the full-scale preset"),
+    Claim("E3", "biased loss preservation vs plain loss preservation", "empirical",
+          "the paper asks whether biasing loss preservation towards small-magnitude parameters helps "
+          "(its answer is not available to us)", "paper body (biased loss preservation)",
+          "final accuracy(Σθ_i²|g_i|) > final accuracy(loss preservation) (pre-registered direction: "
+          "biasing towards magnitude helps, as magnitude beats loss preservation)",
+          comparisons=(Comparison(BLP, LPE, "final_acc"), Comparison(BLP, LP, "final_acc")),
+          plots=("curves",)),
+    Claim("E4", "loss preservation preserves first-order dynamics at pruning events", "empirical",
+          "loss-preservation based pruning preserves first-order model evolution dynamics",
+          "abstract (ii); Observation 2",
+          "at pruning events loss preservation changes θᵀg (the norm rate, F1) and the loss L least: "
+          "mean |Δθᵀg| and mean |ΔL| lower than for every other measure",
+          comparisons=tuple(Comparison(LP, other, metric, "lower")
+                            for metric in ("event_abs_dtheta_g", "event_abs_dloss")
+                            for other in ("magnitude", LPE, BLP, "grasp", GNP, "random")),
+          plots=("events",),
+          notes="before/after measured on one fixed probe batch in eval mode at temperature 1"),
+    Claim("E5", "GraSP ends worse than gradient-norm preservation and raises ‖g‖²", "empirical",
+          "Preserving gradient-norm maintains second-order model evolution dynamics and results in "
+          "better-performing models than increasing gradient-norm.", "Observation 5; abstract (iii)",
+          "final accuracy(|θ_pᵀHg|) > final accuracy(GraSP), and mean Δ‖g‖² at GraSP's pruning events > 0",
+          comparisons=(Comparison(GNP, "grasp", "final_acc"),
+                       OneSample("grasp", "event_dgrad_norm_sq", "higher")),
+          plots=("curves", "events")),
+    Claim("E6", "which layers each measure empties", "empirical",
+          "GraSP damages early layers (a finding reported for GraSP in the pruning-at-init literature)",
+          "beyond the paper's tables; per-layer remaining widths",
+          "GraSP leaves a smaller fraction of the units of the first third of the prunable layers than "
+          "magnitude does (descriptive per-layer widths shown for every measure)",
+          comparisons=(Comparison("magnitude", "grasp", "early_width_fraction"),),
+          plots=("widths",),
+          notes="ResNet-56 residual-stream channel spaces (layer2, layer3) are zero-masked, not removed, so "
+                "their recorded widths stay at the original; the first third of ResNet-56's spaces is the "
+                "first stage's block-internal convolutions"),
+    Claim("E7", "every measure against random pruning", "empirical",
+          "(the naive baseline the field now insists on; not in the paper)", "beyond the paper",
+          "final accuracy(measure) > final accuracy(random), for each paper measure",
+          comparisons=tuple(Comparison(m, "random", "final_acc") for m in PAPER_MEASURES),
+          plots=("curves",),
+          notes="the protocol runs random with the same global ranking and per-round ratios as the other "
+                "measures, so its per-layer ratios are close to uniform, not those of the measure compared"),
+    # ---- Observations (verbatim) ----
+    Claim("O1", "large-magnitude parameters: lower loss, faster decrease after pruning", "composite",
+          "The larger the magnitude of parameters at a particular instant, the smaller the model loss at "
+          "that instant will be. If these large-magnitude parameters are preserved while pruning (instead "
+          "of smaller ones), the pruned model's loss decreases faster.", "Observation 1",
+          "T0 (d‖θ‖²/dt ≈ 2(L(0) − L(θ))) and E2 (magnitude-pruned models converge faster)",
+          components=("T0", "E2")),
+    Claim("O2", "loss preservation = half the norm rate", "identity",
+          "Up to a constant, the magnitude of time-derivative of norm of model parameters (the score for "
+          "magnitude-based pruning) is equal to the importance measure used for loss-preservation "
+          "(Equation 3). Further, loss-preservation corresponds to removal of the slowest changing parameters.",
+          "Observation 2", "|θ_pᵀg| = ½|d‖θ_p‖²/dt| (with F1 per unit)", statements=("O2", "F1_unit")),
+    Claim("O3", "magnitude-based measures preserve loss", "composite",
+          "Due to their closely related nature, when used with additional heuristics, magnitude-based "
+          "importance measures preserve loss.", "Observation 3",
+          "O2 holds and, at pruning events, magnitude changes the loss less than random pruning does",
+          statements=("O2",),
+          comparisons=(Comparison("magnitude", "random", "event_abs_dloss", "lower"),),
+          plots=("events",)),
+    Claim("O4", "raising the gradient norm removes loss-critical parameters", "composite",
+          "Increasing gradient-norm via pruning removes parameters that maximally increase model loss.",
+          "Observation 4", "T2 and GRASP_SIGN (lowest θ_pᵀHg raises ‖g‖² most) with E5",
+          statements=("GRASP_SIGN",), components=("T2", "E5")),
+    Claim("O5", "preserving the gradient norm beats raising it", "composite",
+          "Preserving gradient-norm maintains second-order model evolution dynamics and results in "
+          "better-performing models than increasing gradient-norm.", "Observation 5",
+          "F4 (second-order norm dynamics) with E5", components=("F4", "E5")),
+    # ---- abstract ----
+    Claim("Ai", "magnitude pruning: faster-converging models", "composite",
+          "magnitude-based pruning removes parameters that contribute least to reduction in loss, resulting "
+          "in models that converge faster than magnitude-agnostic methods", "abstract (i)",
+          "E1 and E2", components=("E1", "E2")),
+    Claim("Aii", "loss preservation preserves first-order dynamics", "composite",
+          "loss-preservation based pruning preserves first-order model evolution dynamics", "abstract (ii)",
+          "E4", components=("E4",)),
+    Claim("Aiii", "raising the gradient norm can produce poor models", "composite",
+          "gradient-norm based pruning affects second-order model evolution dynamics, such that increasing "
+          "gradient norm via pruning can produce poorly performing models", "abstract (iii)",
+          "E5", components=("E5",)),
+    # ---- beyond the paper ----
+    Claim("B1", "BatchNorm scale invariance makes |θ_pᵀg| degenerate", "beyond the paper",
+          "(not in the paper)", "beyond the paper",
+          "a filter followed by train-mode BatchNorm is scale-invariant: θ_pᵀg_p = 0 and d‖θ_p‖²/dt = 0, "
+          "so loss preservation |θ_pᵀg| scores it 0 (degenerate) in train mode",
+          statements=("BN_SCALE",)),
+    Claim("B2", "balancedness of bias-free ReLU networks", "beyond the paper", "(not in the paper)",
+          "beyond the paper (Du et al. 2018)",
+          "d/dt(‖w_in,j‖² − ‖w_out,j‖²) = 0 for each hidden unit j under gradient flow",
+          statements=("BALANCE",)),
+    Claim("B3", "paper vs code: Σ|θg| bounds |θᵀg|", "identity",
+          "(paper Eq. 3 is |θ_pᵀg|; the authors' code ran Σ_i|θ_i g_i|)", "PAPER.md §4, §7 item 3",
+          "Σ_i|θ_i g_i| ≥ |θ_pᵀg|, and the two rank filters differently (E1, E3 test both empirically)",
+          statements=("ELEMENTWISE_BOUND",)),
+    Claim("B4", "mask-gradient convention", "identity", "(SNIP mask convention)", "ANCHORS.md",
+          "∂L/∂c at c = 1 equals θ ⊙ ∂L/∂θ for a multiplicative mask c", statements=("MASK",)),
+    Claim("B5", "rankings invariant to loss scaling", "identity", "(normalisation ambiguity)", "ANCHORS.md item 3",
+          "every measure's ranking is invariant to a positive rescaling of the loss",
+          statements=("SCALE_INVARIANT_RANKING",)),
+]
+
+CLAIMS: dict[str, Claim] = {c.id: c for c in _CLAIMS}
+
+REQUIRED_IDS = ("F1", "F2", "F3", "F4", "F5", "T0", "T1", "T2", "O1", "O2", "O3", "O4", "O5",
+                "Ai", "Aii", "Aiii", "E1", "E2", "E3", "E4", "E5", "E6", "E7", "B1", "B2")
+
+
+def get_claim(cid: str) -> Claim:
+    """Case-insensitive lookup; a usage error names the known ids."""
+    from gftheory.cli import UsageError
+    for k, c in CLAIMS.items():
+        if k.lower() == cid.lower():
+            return c
+    raise UsageError(f"unknown claim {cid!r}; fix: use one of {', '.join(CLAIMS)} (see `gftheory claims`)")
+
+
+def runs_needed(claim: Claim) -> list[tuple[str, str, str]]:
+    """(architecture, dataset, measure) triples a claim's empirical evidence needs, components
+    included, in a stable order; each is run for every seed."""
+    triples: list[tuple[str, str, str]] = []
+
+    def visit(c: Claim):
+        for a in c.archs:
+            for d in c.datasets:
+                for m in c.measures():
+                    if (a, d, m) not in triples:
+                        triples.append((a, d, m))
+        for sub in c.components:
+            visit(CLAIMS[sub])
+
+    visit(claim)
+    return triples

@@ -1,0 +1,85 @@
+"""Synthetic run directories in the contract's layout (EMPIRICAL_CONTRACT.md), for tests and
+demonstrations of the verdict logic. Values are planted, never presented as results: every
+config carries ``"synthetic": true`` and the summary's eval_data says so."""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+LAYERS = [f"layer{i}.weight" for i in range(9)]
+
+
+def write_run(root, *, arch="resnet56", dataset="cifar10", measure="magnitude", seed=0, scale="full",
+              final_acc=90.0, train_loss=0.5, rounds=3, train_epochs=4, eval_key="test_acc",
+              d_theta_g=0.1, d_loss=0.05, d_grad_norm_sq=0.01, early_keep=0.5, complete=True,
+              extra_config=None) -> Path:
+    """One run directory: config.json, metrics.jsonl (epoch + prune_event records), summary.json.
+
+    ``final_acc`` is the final accuracy; ``train_loss`` the level of the final-training loss curve;
+    ``d_*`` the after − before changes at every pruning event; ``early_keep`` the fraction of the
+    first third of the layers left after the last round."""
+    config = {"arch": arch, "dataset": dataset, "measure": measure, "seed": seed, "scale": scale,
+              "rounds": rounds, "target": 0.75, "synthetic": True, **(extra_config or {})}
+    run_id = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
+    d = Path(root) / run_id
+    d.mkdir(parents=True, exist_ok=True)
+    prov = {"code_version": "synthetic", "device": "none", "time_utc": "2026-01-01T00:00:00+00:00"}
+    (d / "config.json").write_text(json.dumps({"run_id": run_id, "config": config, "deviations": [],
+                                               "provenance": prov}))
+    widths0 = {n: 64 for n in LAYERS}
+    k = len(LAYERS) // 3
+    final_w = {n: (max(1, int(64 * early_keep)) if i < k else 16) for i, n in enumerate(LAYERS)}
+    recs = []
+    other = "val_acc" if eval_key == "test_acc" else "test_acc"
+    epoch = 0
+    widths = dict(widths0)
+    for r in range(1, rounds + 1):
+        epoch += 1
+        recs.append({"kind": "epoch", "epoch": epoch, "phase": "prune", "lr": 0.1, "train_loss": 2.0 / r,
+                     "train_acc": 30.0, eval_key: 30.0 + r, other: None, "seconds": 1.0})
+        after_w = {n: int(widths0[n] + (final_w[n] - widths0[n]) * r / rounds) for n in LAYERS}
+        before = {"loss": 2.0 / r, "norm_sq": 100.0, "theta_dot_grad": 1.0, "grad_norm_sq": 0.5, "theta_dot_hvp": 0.1}
+        after = {"loss": before["loss"] + d_loss, "norm_sq": 90.0, "theta_dot_grad": 1.0 + d_theta_g,
+                 "grad_norm_sq": 0.5 + d_grad_norm_sq, "theta_dot_hvp": 0.1}
+        recs.append({"kind": "prune_event", "round": r, "epoch": epoch, "measure": measure, "before": before,
+                     "after": after, "widths_before": widths, "widths_after": after_w, "params": 1000, "flops": 10000,
+                     "channel_sparsity": 0.75 * r / rounds, "param_sparsity": 0.7, "flop_sparsity": 0.6,
+                     "target_channel_sparsity": 0.75 * r / rounds, "score_seconds": 0.1})
+        widths = after_w
+    for e in range(train_epochs):
+        epoch += 1
+        frac = (e + 1) / train_epochs
+        recs.append({"kind": "epoch", "epoch": epoch, "phase": "train", "lr": 0.1, "train_loss": train_loss * (2 - frac),
+                     "train_acc": 80.0, eval_key: final_acc - 5 * (1 - frac), other: None, "seconds": 1.0})
+    with open(d / "metrics.jsonl", "w") as fh:
+        for rec in recs:
+            fh.write(json.dumps(rec) + "\n")
+    if complete:
+        final = {"train_loss": train_loss, "train_acc": 80.0, "val_acc": None, "test_acc": None}
+        final[eval_key] = final_acc
+        (d / "summary.json").write_text(json.dumps({
+            "run_id": run_id, "config": config, "complete": True, "epochs": epoch, "seconds": 1.0, "final": final,
+            "best": {"epoch": epoch, "val_acc": final.get("val_acc"), "test_acc": final.get("test_acc")},
+            "eval_data": "synthetic (planted values)" if eval_key == "test_acc" else "synthetic held-out",
+            "provenance": prov}))
+    return d
+
+
+def plant(root, *, measures: dict, seeds=3, arch="resnet56", dataset="cifar10", scale="full", noise=0.3,
+          rng_seed=0, **common) -> list[Path]:
+    """Runs for several measures: ``measures`` maps a measure to keyword overrides of ``write_run``
+    (e.g. {"magnitude": {"final_acc": 91}}); ``noise`` (sd) is added to final_acc, train_loss and
+    the event changes, seeded."""
+    rng = np.random.default_rng(rng_seed)
+    out = []
+    for m, kw in measures.items():
+        for s in range(seeds):
+            args = {**common, **kw}
+            for key in ("final_acc", "train_loss", "d_theta_g", "d_loss", "d_grad_norm_sq", "early_keep"):
+                if key in args:
+                    args[key] = float(args[key]) + float(rng.normal(0, noise)) * (1 if key == "final_acc" else 0.1)
+            out.append(write_run(root, arch=arch, dataset=dataset, measure=m, seed=s, scale=scale, **args))
+    return out

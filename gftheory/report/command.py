@@ -1,0 +1,112 @@
+"""``gftheory report [--out DIR] [--results DIR ...] [--profile ci|thorough] [--skip-live]``
+
+Runs the proofs and the numeric checks live, reads stored runs (no GPU, no data needed),
+computes every claim's verdict and writes ``report.md`` (+ ``plots/``), one self-contained
+``report.html`` (plots as base64 PNG) and ``report.json`` into DIR atomically (a temporary
+directory renamed into place). Prints the claim × verdict table and the time taken.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from gftheory.claims.runs import load_runs
+from gftheory.claims.text import summary_table
+from gftheory.claims.verdicts import LiveEvidence, evaluate_claims
+from gftheory.cli import UsageError
+from gftheory.provenance import REPO_ROOT, provenance
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", default="report", help="output directory (default report/)")
+    parser.add_argument("--results", action="append", default=None, metavar="DIR",
+                        help="run store(s) to read (repeatable; default results/)")
+    parser.add_argument("--profile", choices=("ci", "thorough"), default=None,
+                        help="numeric-check profile (default: $GFTHEORY_PROFILE or ci)")
+    parser.add_argument("--skip-live", action="store_true",
+                        help="do not run proofs and checks (quick iteration; identity claims show 'evidence unavailable')")
+    parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
+
+
+def _default_results() -> list[Path]:
+    for cand in (Path("results"), REPO_ROOT / "results"):
+        if cand.is_dir():
+            return [cand]
+    return []
+
+
+def write_atomically(out: Path, files: dict[str, bytes]) -> None:
+    """Write ``files`` (relative path → bytes) into a fresh temp dir next to ``out``, then swap it in."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {str(out)!r} exists and is not a directory; fix: choose another --out")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)          # mkdtemp makes 0700; the report is an ordinary folder
+    try:
+        for rel, data in files.items():
+            p = tmp / rel
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_bytes(data)
+        old = None
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            os.replace(out, old / "x")
+        os.replace(tmp, out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def run(args) -> int:
+    from gftheory.profiles import profile_name
+    from gftheory.report.build import build_document
+    from gftheory.report.document import images, to_html, to_markdown
+    from gftheory.report.evidence import collect_live
+
+    t0 = time.perf_counter()
+    try:
+        profile = profile_name(args.profile)
+    except ValueError as exc:
+        raise UsageError(f"{exc}") from None
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {str(out)!r} exists and is not a directory; fix: choose another --out")
+    roots = [Path(r) for r in args.results] if args.results else _default_results()
+    runset = load_runs(roots, must_exist=True)          # bad --results → UsageError (exit 2)
+    quiet = args.quiet
+    if not quiet:
+        print(f"[report] {len(runset.runs)} completed run(s) under {', '.join(map(str, roots)) or '(none)'}",
+              file=sys.stderr, flush=True)
+    if args.skip_live:
+        live = LiveEvidence(checks_error="skipped (--skip-live)", proofs_error="skipped (--skip-live)")
+    else:
+        live = collect_live(profile, quiet=quiet)
+    results = evaluate_claims(runset, live)
+    meta = {"provenance": provenance("cpu"), "profile": profile, "skip_live": bool(args.skip_live),
+            "command": "gftheory report " + " ".join(sys.argv[2:]) if len(sys.argv) > 1 and sys.argv[1] == "report"
+            else "gftheory report", "results_roots": [str(r) for r in roots],
+            "seconds_live": live.seconds}
+    blocks, data = build_document(results, live, runset, meta)
+    data["meta"]["seconds_total"] = round(time.perf_counter() - t0, 2)
+    files = {"report.md": to_markdown(blocks).encode(),
+             "report.html": to_html(blocks, "gftheory report").encode(),
+             "report.json": json.dumps(data, indent=1, ensure_ascii=False, default=str).encode()}
+    for name, png in images(blocks):
+        if png:
+            files[f"plots/{name}"] = png
+    write_atomically(out, files)
+    print(summary_table(results))
+    print(f"\nwrote {out}/report.md, {out}/report.html, {out}/report.json "
+          f"({len(files) - 3} plot(s)) in {time.perf_counter() - t0:.1f} s "
+          f"(live: {', '.join(f'{k} {v:.1f} s' for k, v in live.seconds.items()) or 'skipped'})")
+    return 0

@@ -1,0 +1,173 @@
+"""The Proof/Step machinery: every step is an equality (or a non-vanishing) that sympy checks.
+
+A proof module builds a ``Proof`` whose ``derive(d)`` calls ``d.equal(lhs, rhs, why)`` and
+``d.nonzero(expr, why)`` on a ``Derivation``; each call is checked at once (see
+``gftheory.symbolic.equality``) and recorded with its LaTeX and the check that verified it.
+Status: "proved" (every step holds), "refuted" (a step's lhs − rhs has a certified non-zero
+value), "failed" (a step could not be decided), "error" (an exception).
+"""
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import sympy as sp
+
+from gftheory.symbolic.equality import _small, decide_zero, witness_nonzero
+
+LATEX_MAX_OPS = 60   # larger expressions are shown by their label only
+
+
+@dataclass
+class Step:
+    why: str
+    lhs_tex: str
+    rhs_tex: str
+    ok: bool
+    method: str
+    refuted: bool = False
+    witness: str = ""
+    kind: str = "equal"        # equal | nonzero
+    section: str = ""
+
+
+def _tex(expr, label: str | None, label_first: bool = True) -> str:
+    """LaTeX of one side: its label, and the computed expression when it is small enough to
+    show (``label = expr`` on the left, ``expr = label`` on the right of a step)."""
+    if label is not None and (not isinstance(expr, sp.Basic) or not _small(expr, LATEX_MAX_OPS)):
+        return label
+    try:
+        body = sp.latex(expr)
+    except Exception:  # pragma: no cover - sympy printing edge cases
+        return label or str(expr)
+    if label is None or label == body:
+        return body
+    return f"{label} = {body}" if label_first else f"{body} = {label}"
+
+
+class Derivation:
+    """Collects the checked steps of one proof."""
+
+    def __init__(self):
+        self.steps: list[Step] = []
+        self.section_name = ""
+        self.levels: list[str] = []
+
+    def section(self, title: str, level=None) -> None:
+        """Start a section; ``level`` (a generic loss, a network, or a str) is reported in the
+        'generality' column when every step of the section holds."""
+        self.section_name = title
+        self.levels.append((level if level is not None else title, len(self.steps)))
+
+    def generality(self) -> str:
+        """Summary of the levels whose steps all held, e.g. 'generic smooth L, n=1..6; …'."""
+        ns, nets, other, groups = [], [], [], {}
+        bounds = [k for _, k in self.levels[1:]] + [len(self.steps)]
+        for (level, start), end in zip(self.levels, bounds):
+            if not all(s.ok for s in self.steps[start:end]) or start == end:
+                continue
+            n = getattr(level, "n", None)
+            if isinstance(level, tuple) and level and level[0] == "generic":
+                groups.setdefault(level[1], []).append(level[2])
+            elif n is not None and hasattr(level, "name"):
+                ns.append(n)
+            elif hasattr(level, "loss_name"):
+                nets.append(level)
+            else:
+                other.append(str(getattr(level, "level", level)))
+        parts = []
+        if ns:
+            parts.append(f"generic smooth L, {_n_range(ns)}")
+        for label, vals in groups.items():
+            parts.append(f"{label}, {_n_range(vals)}")
+        if nets:
+            acts = sorted({("BN+" if n.batchnorm else "") + n.activation for n in nets})
+            losses = sorted({n.loss_name.upper() for n in nets})
+            sizes = sorted({len(n.params) for n in nets})
+            parts.append(f"2-layer {'/'.join(acts)} nets ({'/'.join(map(str, sizes))} weights), "
+                         f"{' and '.join(losses)}")
+        parts += list(dict.fromkeys(other))
+        return "; ".join(parts)
+
+    def equal(self, lhs, rhs, why: str, *, lhs_tex: str | None = None, rhs_tex: str | None = None,
+              numeric_ok: bool = False) -> bool:
+        chk = decide_zero(sp.sympify(lhs) - sp.sympify(rhs), numeric_ok=numeric_ok)
+        self.steps.append(Step(why, _tex(lhs, lhs_tex), _tex(rhs, rhs_tex, False), chk.ok, chk.method,
+                               chk.refuted, chk.witness, "equal", self.section_name))
+        return chk.ok
+
+    def zero(self, expr, why: str, *, tex: str | None = None, numeric_ok: bool = False) -> bool:
+        return self.equal(expr, 0, why, lhs_tex=tex, numeric_ok=numeric_ok)
+
+    def nonzero(self, expr, why: str, *, tex: str | None = None) -> bool:
+        """A step asserting ``expr`` is not identically zero, certified by a witness value."""
+        ok, wit = witness_nonzero(sp.sympify(expr))
+        self.steps.append(Step(why, _tex(expr, tex), "0", ok,
+                               "witness value ≠ 0 (exact rationals, 50-digit evalf)" if ok
+                               else "no non-zero witness found", False, wit, "nonzero",
+                               self.section_name))
+        return ok
+
+
+def _n_range(ns) -> str:
+    ns = sorted(set(ns))
+    if len(ns) > 2 and ns == list(range(ns[0], ns[-1] + 1)):
+        return f"n={ns[0]}..{ns[-1]}"
+    return "n=" + ",".join(map(str, ns))
+
+
+@dataclass
+class ProofResult:
+    id: str
+    statement: str
+    assumptions: list[str]
+    generality: str
+    steps_checked: int
+    status: str            # proved | refuted | failed | error
+    seconds: float
+    markdown: str
+    kind: str = "proof"    # proof | negative_control
+    error: str = ""
+    steps: list[dict] = field(default_factory=list, repr=False)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Proof:
+    id: str
+    statement: str
+    assumptions: list[str]
+    derive: Callable[[Derivation], None]
+    kind: str = "proof"
+    generality_hint: str = ""
+
+    def run(self) -> ProofResult:
+        from gftheory.symbolic.render import render_markdown
+        d = Derivation()
+        t0 = time.perf_counter()
+        error = ""
+        try:
+            self.derive(d)
+        except Exception:  # recorded as status "error", never swallowed silently
+            error = traceback.format_exc(limit=6)
+        secs = time.perf_counter() - t0
+        if error:
+            status = "error"
+        elif not d.steps:
+            status, error = "failed", "the derivation checked no step"
+        elif all(s.ok for s in d.steps):
+            status = "proved"
+        elif any((not s.ok) and s.refuted for s in d.steps):
+            status = "refuted"
+        else:
+            status = "failed"
+        generality = d.generality() or self.generality_hint
+        res = ProofResult(self.id, self.statement, list(self.assumptions), generality,
+                          len(d.steps), status, round(secs, 3), "", self.kind, error,
+                          [asdict(s) for s in d.steps])
+        res.markdown = render_markdown(self, res, d.steps)
+        return res

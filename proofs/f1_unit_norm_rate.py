@@ -1,0 +1,21 @@
+"""F1 per unit: d‖θ_p‖²/dt = −2θ_pᵀg."""
+from gftheory.symbolic.flow import GradientFlow, dot, norm_sq
+from gftheory.symbolic.levels import all_levels, units_of
+from gftheory.symbolic.proof import Proof
+
+
+def derive(d):
+    for m in all_levels():
+        d.section(m.level, m)
+        flow = GradientFlow(m.params, m.grad)
+        for unit in units_of(m):
+            tp = m.embed(unit)
+            d.equal(flow.time_derivative(norm_sq(tp)), -2 * dot(tp, m.grad),
+                    rf"Flow substitution for unit $p$ = coordinates {[i + 1 for i in unit]}.",
+                    lhs_tex=r"\frac{d}{dt}\|\theta_p\|^2", rhs_tex=r"-2\,\theta_p^\top g",
+                    numeric_ok=True)
+
+
+PROOF = Proof("F1_unit", "d‖θ_p‖²/dt = −2θ_pᵀg",
+              ["L twice continuously differentiable", "gradient flow dθ/dt = −∇L(θ)",
+               "θ_p is unit p's weights embedded in ℝᴰ with zeros elsewhere"], derive)

@@ -1,0 +1,24 @@
+"""F4 per unit: d²‖θ_p‖²/dt² = 2‖g_p‖² + 2θ_pᵀ(Hg)_p."""
+from gftheory.symbolic.flow import GradientFlow, dot, norm_sq
+from gftheory.symbolic.levels import all_levels, is_network, units_of
+from gftheory.symbolic.proof import Proof
+
+
+def derive(d):
+    for m in all_levels(heavy=True):
+        d.section(m.level, m)
+        flow = GradientFlow(m.params, m.grad)
+        units = units_of(m)[:2] if is_network(m) else units_of(m)
+        for unit in units:
+            tp, gp = m.embed(unit), m.restrict(m.grad, unit)
+            d.equal(flow.time_derivative(norm_sq(tp), 2),
+                    2 * dot(gp, gp) + 2 * dot(tp, m.hessian_grad),
+                    rf"Two flow substitutions, unit $p$ = coordinates {[i + 1 for i in unit]}.",
+                    lhs_tex=r"\frac{d^2}{dt^2}\|\theta_p\|^2",
+                    rhs_tex=r"2\|g_p\|^2 + 2\,\theta_p^\top (Hg)_p", numeric_ok=True)
+
+
+PROOF = Proof("F4_unit", "d²‖θ_p‖²/dt² = 2‖g_p‖² + 2θ_pᵀ(Hg)_p",
+              ["L three times continuously differentiable (H symmetric)",
+               "gradient flow dθ/dt = −∇L(θ)", "θ_p embedded with zeros elsewhere",
+               "networks: the first two units (rows of W₁) are checked"], derive)
