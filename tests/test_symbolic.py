@@ -54,3 +54,10 @@ def test_proof_status_error_and_failed():
     assert r.status == "proved" and r.steps_checked == 1 and "$$" in r.markdown
     d = Derivation()
     assert not d.equal(x + 1, x, "wrong") and d.steps[0].refuted
+
+
+def test_nonpositive_step_decides_by_assumptions():
+    d = Derivation()
+    assert d.nonpositive(-(x ** 2) - y ** 2, "sum of squares")
+    assert not d.nonpositive(x ** 2 - 1, "not a sign-definite expression")
+    assert not d.nonpositive(x ** 2 + 1, "positive") and d.steps[-1].refuted

@@ -101,6 +101,18 @@ class Derivation:
     def zero(self, expr, why: str, *, tex: str | None = None, numeric_ok: bool = False) -> bool:
         return self.equal(expr, 0, why, lhs_tex=tex, numeric_ok=numeric_ok)
 
+    def nonpositive(self, expr, why: str, *, tex: str | None = None) -> bool:
+        """A step asserting ``expr`` ≤ 0 for all real arguments, decided by sympy's assumption
+        system (``is_nonpositive``) on the canonical form (undefined functions are real)."""
+        from gftheory.symbolic.equality import canonical_derivatives
+        verdict = canonical_derivatives(sp.sympify(expr)).is_nonpositive
+        ok = verdict is True
+        self.steps.append(Step(why, _tex(expr, tex), "0", ok,
+                               "sympy assumptions: is_nonpositive is True" if ok
+                               else f"sympy assumptions: is_nonpositive is {verdict}",
+                               verdict is False, "", "nonpositive", self.section_name))
+        return ok
+
     def nonzero(self, expr, why: str, *, tex: str | None = None) -> bool:
         """A step asserting ``expr`` is not identically zero, certified by a witness value."""
         ok, wit = witness_nonzero(sp.sympify(expr))
