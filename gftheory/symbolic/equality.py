@@ -211,7 +211,7 @@ def decide_zero(expr, *, numeric_ok: bool = False, points: int = 2,
             worst = max(worst, abs(val))
             if abs(val) > NONZERO_ABOVE:
                 nz, wit = witness_nonzero(c)
-                return ZeroCheck(False, "random exact-rational evaluation", refuted=nz, witness=wit)
+                return ZeroCheck(False, "random rational-point evaluation", refuted=nz, witness=wit)
         else:
             if worst < ZERO_BELOW:
                 return ZeroCheck(True, f"checked by random rational-point evaluation (not a "

@@ -38,6 +38,8 @@ def _tex(expr, label: str | None, label_first: bool = True) -> str:
     show (``label = expr`` on the left, ``expr = label`` on the right of a step)."""
     if label is not None and (not isinstance(expr, sp.Basic) or not _small(expr, LATEX_MAX_OPS)):
         return label
+    if isinstance(expr, sp.Basic) and not _small(expr, 4 * LATEX_MAX_OPS):
+        return r"\text{[expression too large to show]}"
     try:
         body = sp.latex(expr)
     except Exception:  # pragma: no cover - sympy printing edge cases
