@@ -1,10 +1,16 @@
 """F1 per unit: d‖θ_p‖²/dt = −2θ_pᵀg."""
-from gftheory.symbolic.flow import GradientFlow, dot, norm_sq
-from gftheory.symbolic.levels import all_levels, units_of
+from gftheory.symbolic.flow import GradientFlow, IndexedGradientFlow, dot, norm_sq
+from gftheory.symbolic.levels import GENERAL_N, all_levels, units_of
 from gftheory.symbolic.proof import Proof
 
 
 def derive(d):
+    f = IndexedGradientFlow()
+    i = f.i
+    d.section(GENERAL_N + ", unit p = indices 1..k", GENERAL_N)
+    d.equal(f.time_derivative(f.total(f.th(i) ** 2, f.k)), -2 * f.total(f.th(i) * f.gr(i), f.k),
+            r"Flow substitution under the unit's indexed sum (symbolic $k \le n$).",
+            lhs_tex=r"\frac{d}{dt}\sum_{i=1}^k\theta_i^2", rhs_tex=r"-2\sum_{i=1}^k\theta_i g_i")
     for m in all_levels():
         d.section(m.level, m)
         flow = GradientFlow(m.params, m.grad)

@@ -1,14 +1,22 @@
 """F1 with weight decay: dθ/dt = −g − λθ ⇒ d‖θ‖²/dt = −2θᵀg − 2λ‖θ‖²."""
 import sympy as sp
 
-from gftheory.symbolic.flow import GradientFlow, dot, norm_sq
-from gftheory.symbolic.levels import all_levels
+from gftheory.symbolic.flow import GradientFlow, IndexedGradientFlow, dot, norm_sq
+from gftheory.symbolic.levels import GENERAL_N, all_levels
 from gftheory.symbolic.proof import Proof
 
 LAMBDA = sp.Symbol("lambda", positive=True)
 
 
 def derive(d):
+    f = IndexedGradientFlow(weight_decay=LAMBDA)
+    i = f.i
+    d.section(GENERAL_N, GENERAL_N)
+    d.equal(f.time_derivative(f.total(f.th(i) ** 2)),
+            -2 * f.total(f.th(i) * f.gr(i)) - 2 * LAMBDA * f.total(f.th(i) ** 2),
+            r"Flow substitution with weight decay under an indexed sum (symbolic $n$).",
+            lhs_tex=r"\frac{d}{dt}\sum_{i=1}^n\theta_i^2",
+            rhs_tex=r"-2\sum_i\theta_i g_i - 2\lambda\sum_i\theta_i^2")
     for m in all_levels():
         d.section(m.level, m)
         flow = GradientFlow(m.params, m.grad, weight_decay=LAMBDA)

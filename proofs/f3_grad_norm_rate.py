@@ -1,10 +1,17 @@
 """F3: d‖g‖²/dt = −2gᵀHg."""
-from gftheory.symbolic.flow import GradientFlow, dot
-from gftheory.symbolic.levels import all_levels
+from gftheory.symbolic.flow import GradientFlow, IndexedGradientFlow, dot
+from gftheory.symbolic.levels import GENERAL_N_CHAIN, all_levels
 from gftheory.symbolic.proof import Proof
 
 
 def derive(d):
+    f = IndexedGradientFlow()
+    i = f.i
+    d.section(GENERAL_N_CHAIN, GENERAL_N_CHAIN)
+    d.equal(f.time_derivative(f.total(f.gr(i) ** 2)),
+            -2 * f.total(f.gr(i) * f.hessian_times(f.gr, i)),
+            r"Indexed sums over symbolic $n$, with $\dot g_i = \sum_j H_{ij}\dot\theta_j$.",
+            lhs_tex=r"\frac{d}{dt}\sum_i g_i^2", rhs_tex=r"-2\sum_i g_i\sum_j H_{ij} g_j")
     for m in all_levels(heavy=True):
         d.section(m.level, m)
         flow = GradientFlow(m.params, m.grad)

@@ -1,10 +1,18 @@
 """F4 per unit: d²‖θ_p‖²/dt² = 2‖g_p‖² + 2θ_pᵀ(Hg)_p."""
-from gftheory.symbolic.flow import GradientFlow, dot, norm_sq
-from gftheory.symbolic.levels import all_levels, is_network, units_of
+from gftheory.symbolic.flow import GradientFlow, IndexedGradientFlow, dot, norm_sq
+from gftheory.symbolic.levels import GENERAL_N_CHAIN, all_levels, is_network, units_of
 from gftheory.symbolic.proof import Proof
 
 
 def derive(d):
+    f = IndexedGradientFlow()
+    i = f.i
+    d.section(GENERAL_N_CHAIN + ", unit p = indices 1..k", GENERAL_N_CHAIN)
+    d.equal(f.time_derivative(f.total(f.th(i) ** 2, f.k), 2),
+            2 * f.total(f.gr(i) ** 2, f.k) + 2 * f.total(f.th(i) * f.hessian_times(f.gr, i), f.k),
+            r"Two flow substitutions under the unit's indexed sum ($H$ couples all $n$).",
+            lhs_tex=r"\frac{d^2}{dt^2}\sum_{i\le k}\theta_i^2",
+            rhs_tex=r"2\sum_{i\le k} g_i^2 + 2\sum_{i\le k}\theta_i\sum_{j\le n} H_{ij} g_j")
     for m in all_levels(heavy=True):
         d.section(m.level, m)
         flow = GradientFlow(m.params, m.grad)

@@ -1,10 +1,18 @@
 """F5: d(θ_pᵀg)/dt = −‖g_p‖² − θ_pᵀ(Hg)_p."""
-from gftheory.symbolic.flow import GradientFlow, dot
-from gftheory.symbolic.levels import all_levels, is_network, units_of
+from gftheory.symbolic.flow import GradientFlow, IndexedGradientFlow, dot
+from gftheory.symbolic.levels import GENERAL_N_CHAIN, all_levels, is_network, units_of
 from gftheory.symbolic.proof import Proof
 
 
 def derive(d):
+    f = IndexedGradientFlow()
+    i = f.i
+    d.section(GENERAL_N_CHAIN + ", unit p = indices 1..k", GENERAL_N_CHAIN)
+    d.equal(f.time_derivative(f.total(f.th(i) * f.gr(i), f.k)),
+            -f.total(f.gr(i) ** 2, f.k) - f.total(f.th(i) * f.hessian_times(f.gr, i), f.k),
+            r"Flow substitution under the unit's indexed sum (symbolic $k \le n$).",
+            lhs_tex=r"\frac{d}{dt}\sum_{i\le k}\theta_i g_i",
+            rhs_tex=r"-\sum_{i\le k} g_i^2 - \sum_{i\le k}\theta_i\sum_{j\le n} H_{ij} g_j")
     for m in all_levels(heavy=True):
         d.section(m.level, m)
         flow = GradientFlow(m.params, m.grad)

@@ -3,7 +3,7 @@ so, to first order, the unit with the lowest grasp score raises ‖g‖² the mo
 from gftheory.symbolic.flow import dot
 from gftheory.symbolic.levels import generic_losses
 from gftheory.symbolic.proof import Proof
-from gftheory.symbolic.series import EPS, series_coefficients, shifted
+from gftheory.symbolic.series import series_coefficients, shifted
 
 
 def derive(d):

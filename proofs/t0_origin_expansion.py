@@ -6,7 +6,7 @@ import sympy as sp
 from gftheory.symbolic.equality import random_point
 from gftheory.symbolic.levels import concrete_networks, generic_losses
 from gftheory.symbolic.proof import Proof
-from gftheory.symbolic.series import EPS, coefficients_at_point, scaled, series_coefficients
+from gftheory.symbolic.series import EPS, scaled, series_coefficients
 
 
 def residuals(m, a, subs=None):

@@ -1,5 +1,4 @@
 """T1: removing unit p, L(θ − θ_p) − L(θ) = −θ_pᵀg + O(‖θ_p‖²) (θ_p = ε·direction)."""
-import sympy as sp
 
 from gftheory.symbolic.equality import random_point
 from gftheory.symbolic.flow import dot

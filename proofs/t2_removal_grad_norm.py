@@ -1,8 +1,7 @@
 """T2: ‖g(θ − θ_p)‖² − ‖g(θ)‖² = −2θ_pᵀHg + O(‖θ_p‖²) (θ_p = ε·direction)."""
 from gftheory.symbolic.equality import random_point
 from gftheory.symbolic.flow import dot
-from gftheory.symbolic.levels import HEAVY_NETWORKS, concrete_networks, generic_losses, \
-    is_network, units_of
+from gftheory.symbolic.levels import concrete_networks, generic_losses, is_network, units_of
 from gftheory.symbolic.proof import Proof
 from gftheory.symbolic.series import EPS, series_coefficients, shifted
 

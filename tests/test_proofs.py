@@ -36,6 +36,8 @@ def test_proof_is_proved(proof_results, pid):
 @pytest.mark.parametrize("pid", [p for p in REQUIRED if p not in ("GRASP_SIGN",)])
 def test_generic_level_reaches_n5(proof_results, pid):
     gen = proof_results[pid].generality
+    if pid in ("F1", "F1_unit", "F1_wd", "F3", "F4", "F4_unit", "F5", "O2"):
+        assert "general n" in gen
     if pid in ("T0", "T2"):
         assert "n=1..4" in gen
     elif pid not in ("BN_SCALE", "BALANCE"):

@@ -54,3 +54,21 @@ def test_proof_status_error_and_failed():
     assert r.status == "proved" and r.steps_checked == 1 and "$$" in r.markdown
     d = Derivation()
     assert not d.equal(x + 1, x, "wrong") and d.steps[0].refuted
+
+
+def test_nonpositive_step_decides_by_assumptions():
+    d = Derivation()
+    assert d.nonpositive(-(x ** 2) - y ** 2, "sum of squares")
+    assert not d.nonpositive(x ** 2 - 1, "not a sign-definite expression")
+    assert not d.nonpositive(x ** 2 + 1, "positive") and d.steps[-1].refuted
+
+
+def test_indexed_flow_general_n_proves_and_refutes():
+    from gftheory.symbolic.flow import IndexedGradientFlow
+    f = IndexedGradientFlow()
+    i = f.i
+    accel = f.time_derivative(f.total(f.th(i) ** 2), 2)
+    right = 2 * f.total(f.gr(i) ** 2) + 2 * f.total(f.th(i) * f.hessian_times(f.gr, i))
+    assert decide_zero(accel - right).ok
+    wrong = decide_zero(accel - 2 * f.total(f.th(i) * f.hessian_times(f.gr, i)))
+    assert not wrong.ok and wrong.refuted and "n=3" in wrong.witness

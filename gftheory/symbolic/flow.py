@@ -53,3 +53,52 @@ def norm_sq(vec) -> sp.Expr:
 def dot(a, b) -> sp.Expr:
     """aᵀb."""
     return sum(x * y for x, y in zip(a, b))
+
+
+class IndexedGradientFlow:
+    """Gradient flow for a symbolic number n of parameters, with indexed sums.
+
+    θ_i(t) = theta(i, t), g_i = g(i, t), H_ij = H(i, j, t) are undefined functions of the index;
+    d/dt is sympy's, then dθ_i/dt ↦ −g_i − λθ_i and (chain rule, used as a rule here; it is what
+    the fixed-n proofs derive) dg_i/dt ↦ Σ_j H_ij dθ_j/dt.
+    """
+
+    def __init__(self, weight_decay=0):
+        self.n = sp.Symbol("n", integer=True, positive=True)
+        self.k = sp.Symbol("k", integer=True, positive=True)     # unit p = indices 1..k ≤ n
+        self.i, self.j = sp.symbols("i j", integer=True, positive=True)
+        self.theta = sp.Function("theta", real=True)
+        self.g = sp.Function("g", real=True)
+        self.H = sp.Function("H", real=True)
+        self.weight_decay = weight_decay
+
+    def th(self, idx):
+        return self.theta(idx, TIME)
+
+    def gr(self, idx):
+        return self.g(idx, TIME)
+
+    def velocity(self, idx):
+        return -self.gr(idx) - self.weight_decay * self.th(idx)
+
+    def total(self, summand, upper=None):
+        """Σ_{i=1}^{upper} summand (upper = n by default)."""
+        return sp.Sum(summand, (self.i, 1, self.n if upper is None else upper))
+
+    def hessian_times(self, vec_fn, idx):
+        """(H v)_idx = Σ_j H_{idx j} v_j."""
+        return sp.Sum(self.H(idx, self.j, TIME) * vec_fn(self.j), (self.j, 1, self.n))
+
+    def _rule(self, d):
+        f = d.expr
+        if f.func == self.theta:
+            return self.velocity(f.args[0])
+        return self.hessian_times(self.velocity, f.args[0])
+
+    def time_derivative(self, expr, order: int = 1):
+        out = expr
+        for _ in range(order):
+            out = sp.diff(out, TIME).replace(
+                lambda e: isinstance(e, sp.Derivative)
+                and getattr(e.expr, "func", None) in (self.theta, self.g), self._rule)
+        return out

@@ -41,3 +41,6 @@ def units_of(m) -> list[list[int]]:
 
 def is_network(m) -> bool:
     return hasattr(m, "loss_name")
+
+GENERAL_N = "general n (symbolic n, indexed sums)"
+GENERAL_N_CHAIN = "general n (symbolic n, indexed sums; chain rule dg_i/dt = Σ_j H_ij dθ_j/dt as a rule)"

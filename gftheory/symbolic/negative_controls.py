@@ -13,13 +13,13 @@ def _levels():
     return [generic_smooth_loss(2), two_layer_network("tanh", "mse")]
 
 
-def _flow_claim(expr_fn, rhs_fn, order=1):
+def _flow_claim(expr_fn, rhs_fn, order=1, lhs_tex=None, rhs_tex=None):
     def derive(d):
         for m in _levels():
             d.section(m.level, m)
             flow = GradientFlow(m.params, m.grad)
             d.equal(flow.time_derivative(expr_fn(m), order), rhs_fn(m), "Claimed identity.",
-                    numeric_ok=True)
+                    lhs_tex=lhs_tex, rhs_tex=rhs_tex, numeric_ok=True)
     return derive
 
 
@@ -60,7 +60,8 @@ def _bn_without_bn(d):
     d.section(m.level, m)
     unit = m.units["w1"][0]
     d.zero(dot(m.embed(unit), m.restrict(m.grad, unit)),
-           r"Claimed: $\theta_p^\top g_p = 0$ without BatchNorm.", numeric_ok=True)
+           r"Claimed: $\theta_p^\top g_p = 0$ without BatchNorm.", tex=r"\theta_p^\top g_p",
+           numeric_ok=True)
 
 
 def _balance_tanh(d):
@@ -69,20 +70,25 @@ def _balance_tanh(d):
     fan_in, fan_out = hidden_unit_fan(m, 0)
     q = norm_sq([m.params[i] for i in fan_in]) - norm_sq([m.params[i] for i in fan_out])
     d.zero(GradientFlow(m.params, m.grad).time_derivative(q),
-           "Claimed: balance holds for tanh (not homogeneous).", numeric_ok=True)
+           "Claimed: balance holds for tanh (not homogeneous).",
+           tex=r"\frac{d}{dt}(\|w_{in}\|^2 - \|w_{out}\|^2)", numeric_ok=True)
 
 
 NEGATIVE_CONTROLS: dict[str, Proof] = {p.id: p for p in [
     Proof("NC_F1_HALF", "d‖θ‖²/dt = −θᵀg (factor 2 missing)", [],
-          _flow_claim(lambda m: norm_sq(m.params), lambda m: -dot(m.params, m.grad)),
+          _flow_claim(lambda m: norm_sq(m.params), lambda m: -dot(m.params, m.grad),
+                      lhs_tex=r"\frac{d}{dt}\|\theta\|^2", rhs_tex=r"-\theta^\top g"),
           kind="negative_control"),
     Proof("NC_F2_SIGN", "dL/dt = +‖g‖² (sign flipped)", [],
-          _flow_claim(lambda m: m.loss, lambda m: dot(m.grad, m.grad)), kind="negative_control"),
+          _flow_claim(lambda m: m.loss, lambda m: dot(m.grad, m.grad), lhs_tex=r"\frac{dL}{dt}",
+                      rhs_tex=r"\|g\|^2"), kind="negative_control"),
     Proof("NC_F3_HALF", "d‖g‖²/dt = −gᵀHg (factor 2 missing)", [],
-          _flow_claim(lambda m: dot(m.grad, m.grad), lambda m: -dot(m.grad, m.hessian_grad)),
+          _flow_claim(lambda m: dot(m.grad, m.grad), lambda m: -dot(m.grad, m.hessian_grad),
+                      lhs_tex=r"\frac{d}{dt}\|g\|^2", rhs_tex=r"-g^\top H g"),
           kind="negative_control"),
     Proof("NC_F4_NO_GRAD_TERM", "d²‖θ‖²/dt² = 2θᵀHg (2‖g‖² missing)", [],
-          _flow_claim(lambda m: norm_sq(m.params), lambda m: 2 * dot(m.params, m.hessian_grad), 2),
+          _flow_claim(lambda m: norm_sq(m.params), lambda m: 2 * dot(m.params, m.hessian_grad), 2,
+                      lhs_tex=r"\frac{d^2}{dt^2}\|\theta\|^2", rhs_tex=r"2\,\theta^\top H g"),
           kind="negative_control"),
     Proof("NC_T0_NO_HALF", "L(0) = L(θ) − θᵀg + θᵀHθ + O(‖θ‖³) (½ missing)", [], _t0_no_half,
           kind="negative_control"),

@@ -38,6 +38,8 @@ def _tex(expr, label: str | None, label_first: bool = True) -> str:
     show (``label = expr`` on the left, ``expr = label`` on the right of a step)."""
     if label is not None and (not isinstance(expr, sp.Basic) or not _small(expr, LATEX_MAX_OPS)):
         return label
+    if isinstance(expr, sp.Basic) and not _small(expr, 4 * LATEX_MAX_OPS):
+        return r"\text{[expression too large to show]}"
     try:
         body = sp.latex(expr)
     except Exception:  # pragma: no cover - sympy printing edge cases
@@ -100,6 +102,18 @@ class Derivation:
 
     def zero(self, expr, why: str, *, tex: str | None = None, numeric_ok: bool = False) -> bool:
         return self.equal(expr, 0, why, lhs_tex=tex, numeric_ok=numeric_ok)
+
+    def nonpositive(self, expr, why: str, *, tex: str | None = None) -> bool:
+        """A step asserting ``expr`` ≤ 0 for all real arguments, decided by sympy's assumption
+        system (``is_nonpositive``) on the canonical form (undefined functions are real)."""
+        from gftheory.symbolic.equality import canonical_derivatives
+        verdict = canonical_derivatives(sp.sympify(expr)).is_nonpositive
+        ok = verdict is True
+        self.steps.append(Step(why, _tex(expr, tex), "0", ok,
+                               "sympy assumptions: is_nonpositive is True" if ok
+                               else f"sympy assumptions: is_nonpositive is {verdict}",
+                               verdict is False, "", "nonpositive", self.section_name))
+        return ok
 
     def nonzero(self, expr, why: str, *, tex: str | None = None) -> bool:
         """A step asserting ``expr`` is not identically zero, certified by a witness value."""

@@ -20,7 +20,7 @@ def render_markdown(proof, result, steps) -> str:
             if section:
                 lines += [f"#### {section}", ""]
         k += 1
-        rel = r"\neq" if s.kind == "nonzero" else "="
+        rel = {"nonzero": r"\neq", "nonpositive": r"\le"}.get(s.kind, "=")
         mark = "✓" if s.ok else ("✗ refuted" if s.refuted else "✗ undecided")
         lines.append(f"{k}. {s.why}")
         lines.append("")
