@@ -23,7 +23,7 @@ BN_EPS = 1e-12
 # Integrate the flow over [0, time / max(1, ‖g‖)]; ReLU kinks force tiny steps, so shorter
 # and with a looser tolerance there.
 FLOW_TIME_SMOOTH, RTOL_SMOOTH = 0.05, 1e-10
-FLOW_TIME_RELU, RTOL_RELU = 0.01, 1e-9
+FLOW_TIME_RELU, RTOL_RELU = 1e-3, 1e-9
 N_SAMPLES_T = 6           # dense-output samples along the trajectory
 FLOOR = 1e-12
 ELEMENTWISE_MARGIN = 1e3

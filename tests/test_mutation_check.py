@@ -1,0 +1,35 @@
+"""The mutation machinery works: planted bugs are caught, and the real tree is untouched."""
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _digest():
+    return {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in (ROOT / "gftheory").glob("*.py")}
+
+
+def test_three_mutants_are_caught_and_the_tree_is_untouched():
+    before = _digest()
+    out = subprocess.run([sys.executable, str(ROOT / "scripts" / "mutation_check.py"),
+                          "--mutants", "M10,M13,M18", "--no-baseline", "--timeout", "50"],
+                         capture_output=True, text=True, timeout=170, cwd=ROOT)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "3/3 mutants caught" in out.stdout
+    assert _digest() == before
+
+
+def test_missing_target_text_fails_loudly(tmp_path):
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import mutation_check as mc
+    tree = tmp_path / "t"
+    mc.make_tree(tree)
+    bad = mc.Mutant("X", "gftheory/flow.py", "no such text", "x", "d", ())
+    try:
+        mc.apply(tree, bad)
+    except SystemExit as exc:
+        assert "found 0 times" in str(exc)
+    else:
+        raise AssertionError("apply() accepted a missing target")
