@@ -12,4 +12,6 @@ for _name, _p in PROFILES.items():
                               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                                      HealthCheck.filter_too_much])
 settings.load_profile(profile_name())
-torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+# Tiny float64 problems gain nothing from intra-op threads and lose a lot on a busy machine;
+# GFTHEORY_TORCH_THREADS overrides.
+torch.set_num_threads(int(os.environ.get("GFTHEORY_TORCH_THREADS", "1")))
