@@ -21,12 +21,9 @@ eval mode) on ``score_batches`` augmented training batches, at the paper's tempe
 from __future__ import annotations
 
 import copy
-import json
 import math
-import os
 import statistics
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +34,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from empirical.pipeline import DeviceLoader
+from gftheory.atomic import atomic_write_json
 from empirical.reference_pipeline import reference_loader
 
 TRAIN_TEMPERATURE = 5.0
@@ -349,17 +347,7 @@ def format_table(result: dict) -> str:
 
 
 def write_json_atomic(path: Path, obj: dict) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(obj, f, indent=2)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_json(path, obj)
 
 
 __all__ = ["train_step", "make_optimizer", "Stopwatch", "run_bench", "score_times", "format_table",

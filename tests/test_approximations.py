@@ -9,7 +9,7 @@ from gftheory.checks.approximations import (EPS_GRID_T12, Degenerate, grasp_sign
 from gftheory.checks.generators import ProblemSpec, build_problem
 from gftheory.checks.numerics import fit_order
 from gftheory.flow import flow_rates
-from strategies import single_thread, problems
+from strategies import problems
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 

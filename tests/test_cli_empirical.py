@@ -2,7 +2,6 @@
 completed runs, resume after SIGKILL mid-epoch, bad inputs, real CIFAR-10 when present."""
 from __future__ import annotations
 
-import json
 import os
 import pickle
 import signal

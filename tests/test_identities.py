@@ -10,7 +10,7 @@ from gftheory.checks.generators import ProblemSpec, build_problem
 from gftheory.checks.identities import (dense_formulas, elementwise_bound, mask_identity,
                                         rank_inversions, scale_invariant_ranking, trajectory_fd)
 from gftheory.flow import flow_rates
-from strategies import single_thread, WITH_RELU, loss_scales, problems, weight_decays
+from strategies import WITH_RELU, loss_scales, problems, weight_decays
 
 F_IDS = {"F1", "F2", "F3", "F4", "F1_unit", "F4_unit", "F5", "O2"}
 

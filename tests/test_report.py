@@ -1,7 +1,6 @@
 """``gftheory report``: three files written atomically, a self-contained HTML page, every claim,
 verdicts identical to the claim logic, graceful degradation, bad input → exit 2."""
 import json
-import os
 import re
 import sys
 import time

@@ -17,7 +17,6 @@ from gftheory.checks.generators import Problem, unit_slices
 from gftheory.checks.numerics import Observation, rel_err
 from gftheory.flow import flow_rates
 from gftheory.importance import importance
-from gftheory.measures import rows
 
 BN_EPS = 1e-12
 # Integrate the flow over [0, time / max(1, ‖g‖)]; ReLU kinks force tiny steps, so shorter

@@ -7,14 +7,12 @@ verdict) and exits 1 if any check fails. ``--json`` writes {"profile", "provenan
 """
 from __future__ import annotations
 
-import json
 import math
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
+from gftheory.atomic import atomic_write_json
 from gftheory.profiles import PROFILES
 from gftheory.statements import STATEMENTS
 
@@ -58,16 +56,7 @@ def format_table(results) -> str:
 
 
 def write_json_atomic(path: Path, payload: dict) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(payload, fh, indent=2, default=str)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write_json(path, payload, default=str)
 
 
 def run(args) -> int:

@@ -222,7 +222,7 @@ def build_document(results: dict, live: LiveEvidence, runset: RunSet | None, met
                     ("table", ["claim", "kind", "verdict", "seeds", "title"],
                      [[f"[{cid}](#{_anchor(cid)})", r.claim.kind, _v(r.verdict), r.verdict.seeds or "",
                        r.claim.title] for cid, r in results.items()])]
-    src = [f"proofs: " + (f"{len(live.proofs)} result(s) in {live.seconds.get('proofs', 0):.1f} s (run live)"
+    src = ["proofs: " + (f"{len(live.proofs)} result(s) in {live.seconds.get('proofs', 0):.1f} s (run live)"
                           if live.proofs is not None else f"evidence unavailable: {live.proofs_error}"),
            f"numeric checks (profile {meta.get('profile')}): " +
            (f"{len(live.checks)} result(s) in {live.seconds.get('checks', 0):.1f} s (run live)"
