@@ -2,6 +2,7 @@
 Select with GFTHEORY_PROFILE=ci|thorough."""
 import os
 
+import pytest
 import torch
 from hypothesis import HealthCheck, settings
 
@@ -15,3 +16,11 @@ settings.load_profile(profile_name())
 # Tiny float64 problems gain nothing from intra-op threads and lose a lot on a busy machine;
 # GFTHEORY_TORCH_THREADS overrides.
 torch.set_num_threads(int(os.environ.get("GFTHEORY_TORCH_THREADS", "1")))
+
+
+@pytest.fixture
+def single_thread():
+    """One torch thread while a property runs (tiny models), restored afterwards."""
+    from gftheory.checks.runner import single_thread as one_thread
+    with one_thread():
+        yield

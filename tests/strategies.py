@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import pytest
 from hypothesis import strategies as st
 
-from gftheory.checks.runner import single_thread as _single_thread
 from gftheory.checks.generators import (ARCHS, BN_POSITIONS, SMOOTH_ACTIVATIONS, ProblemSpec,
                                         build_problem)
 
@@ -59,9 +57,3 @@ weight_decays = st.floats(0.01, 1.0)
 loss_scales = st.floats(1e-3, 1e3)
 
 
-@pytest.fixture
-def single_thread():
-    """One torch thread while a property runs (tiny models; conftest's 2 threads thrash on a
-    busy 2-core machine), restored afterwards."""
-    with _single_thread():
-        yield

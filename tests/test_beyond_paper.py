@@ -6,7 +6,7 @@ from hypothesis import given
 from gftheory.checks import RULES
 from gftheory.checks.beyond import BN_EPS, balance, bn_scale
 from gftheory.checks.generators import SMOOTH_ACTIVATIONS, ProblemSpec, build_problem
-from strategies import single_thread, problems  # noqa: F401
+from strategies import problems
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 

@@ -14,7 +14,7 @@ from torch.func import functional_call
 
 from gftheory import MEASURES, importance
 from gftheory.checks.numerics import rel_err
-from strategies import WITH_RELU, problems, single_thread  # noqa: F401
+from strategies import WITH_RELU, problems
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 TOL = 1e-9

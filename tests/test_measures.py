@@ -6,7 +6,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gftheory.measures import MEASURES, PAPER_MEASURES, Measure, MeasureRegistry, WeightQuantities
-from strategies import single_thread  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
