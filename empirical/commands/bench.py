@@ -10,21 +10,24 @@ from gftheory.cli import UsageError
 ARCHS = ("vgg13", "mobilenet_v1", "resnet56")
 
 
-def _csv(text: str) -> list[str]:
-    return [t.strip() for t in text.split(",") if t.strip()]
+def _csv(values) -> list[str]:
+    """Names given space- or comma-separated (``a b`` and ``a,b`` alike, as ``gftheory sweep``)."""
+    values = [values] if isinstance(values, str) else values
+    return [t.strip() for v in values for t in v.split(",") if t.strip()]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: cuda if available)")
-    parser.add_argument("--archs", default=",".join(ARCHS), help=f"comma-separated, from {', '.join(ARCHS)}")
+    parser.add_argument("--archs", nargs="+", default=list(ARCHS),
+                        help=f"space- or comma-separated, from {', '.join(ARCHS)}")
     parser.add_argument("--max-batches", type=int, default=None,
                         help="timed training steps per epoch (default: 3 on CPU, 100 on CUDA)")
     parser.add_argument("--warmup", type=int, default=None,
                         help="untimed steps before each timed epoch (default: 1 on CPU, 10 on CUDA)")
     parser.add_argument("--repeats", type=int, default=3, help="timed epochs per pipeline (mean ± std)")
     parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--measures", default="paper",
-                        help="comma-separated measure names whose scoring is timed; 'paper' = the six "
+    parser.add_argument("--measures", nargs="+", default=["paper"],
+                        help="space- or comma-separated measure names whose scoring is timed; 'paper' = the six "
                              "paper measures, 'none' = skip scoring")
     parser.add_argument("--score-batches", type=int, default=None,
                         help="batches scored per importance call (default: 20 on CUDA = 2560 samples, "
@@ -86,9 +89,9 @@ def run(args) -> int:
     bad = [a for a in archs if a not in ARCHS]
     if not archs or bad:
         raise UsageError(f"unknown architecture(s) {bad}; fix: --archs from {', '.join(ARCHS)}")
-    if args.measures == "paper":
+    if _csv(args.measures) == ["paper"]:
         measures = list(PAPER_MEASURES)
-    elif args.measures == "none":
+    elif _csv(args.measures) == ["none"]:
         measures = []
     else:
         measures = _csv(args.measures)
