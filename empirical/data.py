@@ -179,14 +179,20 @@ def read_batch(path: Path, spec: CifarSpec, data_dir: Path | None = None) -> tup
     return data.reshape(-1, *IMAGE_SHAPE), labels
 
 
-def load_cifar(name: str, data_dir=None) -> CifarData:
-    """Load the training set (required) and the test set (None when its file is absent)."""
+def _dataset_folder(name: str, data_dir):
+    """(spec, data directory, dataset folder), or DataError naming the missing folder and the fix."""
     spec = spec_of(name)
     data_dir = resolve_data_dir(data_dir)
     folder = data_dir / spec.folder
     if not folder.is_dir():
         raise DataError(f"{folder}: directory not found (no {spec.name} data in {data_dir}); "
                         f"{_fix_hint(spec, data_dir)}")
+    return spec, data_dir, folder
+
+
+def load_cifar(name: str, data_dir=None) -> CifarData:
+    """Load the training set (required) and the test set (None when its file is absent)."""
+    spec, data_dir, folder = _dataset_folder(name, data_dir)
     parts = [read_batch(folder / f, spec, data_dir) for f in spec.train_files]
     train_x = np.concatenate([p[0] for p in parts]) if len(parts) > 1 else parts[0][0]
     train_y = np.concatenate([p[1] for p in parts]) if len(parts) > 1 else parts[0][1]
@@ -249,12 +255,7 @@ def verify(name: str, data_dir=None) -> dict:
     {"files": [{"file", "md5", "known": description|None, "images", "class_counts"}],
      "train": {"images", "mean", "std"}, "test": {...}|None, "problems": [str]}.
     Load errors raise DataError; checksum and balance problems are listed in "problems"."""
-    spec = spec_of(name)
-    data_dir = resolve_data_dir(data_dir)
-    folder = data_dir / spec.folder
-    if not folder.is_dir():
-        raise DataError(f"{folder}: directory not found (no {spec.name} data in {data_dir}); "
-                        f"{_fix_hint(spec, data_dir)}")
+    spec, data_dir, folder = _dataset_folder(name, data_dir)
     report = {"dataset": spec.name, "folder": str(folder), "files": [], "problems": []}
     arrays: dict[str, list] = {"train": [], "test": []}
     files = list(spec.train_files) + [spec.test_file] + [
