@@ -11,6 +11,7 @@ from dataclasses import replace
 
 from hypothesis import strategies as st
 
+from gftheory.checks import RULES
 from gftheory.checks.generators import (ARCHS, BN_POSITIONS, SMOOTH_ACTIVATIONS, ProblemSpec,
                                         build_problem)
 
@@ -57,3 +58,14 @@ weight_decays = st.floats(0.01, 1.0)
 loss_scales = st.floats(1e-3, 1e3)
 
 
+def assert_within_rules(observations, *, ids=frozenset(), methods=frozenset()) -> None:
+    """Every observation meets its (id, method) rule in gftheory.checks.RULES, and the given ids
+    and methods were all observed (so a check that produced nothing cannot pass)."""
+    seen_ids, seen_methods = set(), set()
+    for o in observations:
+        rule = RULES[(o.id, o.method)]
+        assert o.value <= rule.tol, f"{o.id} ({o.method}): {o.value:.3e} > {rule.tol} on {o.case}"
+        seen_ids.add(o.id)
+        seen_methods.add(o.method)
+    assert set(ids) <= seen_ids, f"ids not observed: {set(ids) - seen_ids}"
+    assert set(methods) <= seen_methods, f"methods not observed: {set(methods) - seen_methods}"

@@ -5,55 +5,46 @@ import pytest
 import torch
 from hypothesis import given
 
-from gftheory.checks import RULES
 from gftheory.checks.generators import ProblemSpec, build_problem
 from gftheory.checks.identities import (dense_formulas, elementwise_bound, mask_identity,
                                         rank_inversions, scale_invariant_ranking, trajectory_fd)
 from gftheory.flow import flow_rates
-from strategies import WITH_RELU, loss_scales, problems, weight_decays
+from strategies import WITH_RELU, assert_within_rules, loss_scales, problems, weight_decays
 
 F_IDS = {"F1", "F2", "F3", "F4", "F1_unit", "F4_unit", "F5", "O2"}
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
 
-def _assert_within_rules(observations, expected_ids):
-    seen = set()
-    for o in observations:
-        rule = RULES[(o.id, o.method)]
-        assert o.value <= rule.tol, f"{o.id} ({o.method}) rel err {o.value:.3e} > {rule.tol} on {o.case}"
-        seen.add(o.id)
-    assert expected_ids <= seen
-
 
 @given(problems(max_params=1000))
 def test_flow_identities_along_integrated_trajectory(problem):
-    _assert_within_rules(trajectory_fd(problem), F_IDS)
+    assert_within_rules(trajectory_fd(problem), ids=F_IDS)
 
 
 @given(problems(max_params=600), weight_decays)
 def test_weight_decay_form_of_F1_along_trajectory(problem, lam):
-    _assert_within_rules(trajectory_fd(problem, weight_decay=lam), {"F1_wd"})
+    assert_within_rules(trajectory_fd(problem, weight_decay=lam), ids={"F1_wd"})
 
 
 @given(problems(max_params=200, activations=WITH_RELU), weight_decays)
 def test_flow_identities_against_dense_hessian(problem, lam):
-    _assert_within_rules(dense_formulas(problem, weight_decay=lam), F_IDS | {"F1_wd"})
+    assert_within_rules(dense_formulas(problem, weight_decay=lam), ids=F_IDS | {"F1_wd"})
 
 
 @given(problems(max_params=400, activations=WITH_RELU))
 def test_mask_gradient_equals_theta_times_grad(problem):
-    _assert_within_rules(mask_identity(problem), {"MASK"})
+    assert_within_rules(mask_identity(problem), ids={"MASK"})
 
 
 @given(problems(max_params=400, activations=WITH_RELU))
 def test_elementwise_bound(problem):
-    _assert_within_rules(elementwise_bound(problem), {"ELEMENTWISE_BOUND"})
+    assert_within_rules(elementwise_bound(problem), ids={"ELEMENTWISE_BOUND"})
 
 
 @given(problems(max_params=300, activations=WITH_RELU), loss_scales)
 def test_rankings_invariant_to_positive_loss_rescaling(problem, alpha):
-    _assert_within_rules(scale_invariant_ranking(problem, alpha), {"SCALE_INVARIANT_RANKING"})
+    assert_within_rules(scale_invariant_ranking(problem, alpha), ids={"SCALE_INVARIANT_RANKING"})
 
 
 def test_rank_inversions_detects_a_reversed_order():
