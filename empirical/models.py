@@ -91,13 +91,29 @@ class DepthwiseSeparable(nn.Module):
         return F.relu(self.pw_bn(self.pw(x)))
 
 
+class MaskableBatchNorm2d(nn.BatchNorm2d):
+    """BatchNorm2d whose output channel c is multiplied by the buffer ``keep[c]`` ∈ {0, 1}
+    (all ones: exactly the plain BatchNorm2d). It ends every branch that feeds a ResNet residual
+    stream, where pruned filters are masked rather than removed: with keep[c] = 0 the channel's
+    output is exactly 0 *as a function of θ*, so its conv filter, γ_c and β_c get exactly zero
+    gradient and Hessian-vector product — a masked unit contributes nothing to g, Hg, ‖g‖², θᵀHg
+    or any score, in train and in eval mode. The buffer is no parameter (counts unchanged)."""
+
+    def __init__(self, num_features: int, **kwargs):
+        super().__init__(num_features, **kwargs)
+        self.register_buffer("keep", torch.ones(num_features))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return super().forward(x) * self.keep.to(x.dtype).view(1, -1, 1, 1)
+
+
 class Projection(nn.Module):
-    """ResNet projection shortcut: 1×1 conv (stride s, no bias) → BN."""
+    """ResNet projection shortcut: 1×1 conv (stride s, no bias) → BN (maskable)."""
 
     def __init__(self, c_in: int, c_out: int, stride: int):
         super().__init__()
         self.conv = nn.Conv2d(c_in, c_out, 1, stride=stride, bias=False)
-        self.bn = nn.BatchNorm2d(c_out)
+        self.bn = MaskableBatchNorm2d(c_out)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.bn(self.conv(x))
@@ -113,7 +129,7 @@ class BasicBlock(nn.Module):
         self.conv1 = nn.Conv2d(c_in, c_mid, 3, stride=stride, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(c_mid)
         self.conv2 = nn.Conv2d(c_mid, c_out, 3, padding=1, bias=False)
-        self.bn2 = nn.BatchNorm2d(c_out)
+        self.bn2 = MaskableBatchNorm2d(c_out)
         if projection:
             self.shortcut = Projection(c_in, c_out, stride)
         elif c_in != c_out:

@@ -31,6 +31,7 @@ from empirical.train import (effective_precision, evaluate, make_optimizer, set_
 from gftheory.importance import importance
 from gftheory.measures import MEASURES
 from gftheory.provenance import provenance
+from gftheory.state import bn_mode, preserved_modes
 
 EVAL_BATCH = 500
 HOLDOUT_SEED = 0  # the validation split is the same for every run seed (paired comparisons)
@@ -320,20 +321,23 @@ class Run:
     def prune(self, k: int, epoch: int) -> dict:
         """Round k: probe, score, prune, probe; return the prune_event record."""
         from empirical.models import widths_of
-        before = probe_quantities(self.model, self.probe)
+        before = probe_quantities(self.model, self.probe, temperature=self.cfg.temperature)
         batches = self.importance_batches(k)
         self._sync()
         t0 = time.perf_counter()
-        scores = importance(self.model, self.measure, batches, unit="filter",
-                            temperature=self.cfg.effective_importance_temperature,
-                            seed=self.cfg.seed * 1_000_003 + k)
+        with preserved_modes(self.model):
+            self.model.eval()                       # the authors score in eval mode
+            score_mode = bn_mode(self.model)        # what is actually used, not what was asked
+            scores = importance(self.model, self.measure, batches, unit="filter",
+                                temperature=self.cfg.effective_importance_temperature,
+                                seed=self.cfg.seed * 1_000_003 + k)
         self._sync()
         score_seconds = time.perf_counter() - t0
         widths_before = widths_of(self.model)
         model, report = self.pruner.prune_round(self.model, scores, k)
         self.model = self._place(model)
         self.pruner.enforce_masks(self.model)
-        after = probe_quantities(self.model, self.probe)
+        after = probe_quantities(self.model, self.probe, temperature=self.cfg.temperature)
         rep = report.as_dict()
         return {"kind": "prune_event", "round": k, "epoch": epoch, "measure": self.cfg.measure,
                 "before": {a: finite(b) for a, b in before.items()},
@@ -345,7 +349,8 @@ class Run:
                 "channel_sparsity": rep["channel_sparsity"], "param_sparsity": rep["param_sparsity"],
                 "flop_sparsity": rep["flop_sparsity"],
                 "target_channel_sparsity": rep["target_channel_sparsity"],
-                "score_seconds": score_seconds,
+                "score_seconds": score_seconds, "score_bn_mode": score_mode,
+                "probe_temperature": self.cfg.temperature, "probe_bn_mode": "eval",
                 "importance_samples": sum(int(t.shape[0]) for _, t in batches),
                 "importance_temperature": self.cfg.effective_importance_temperature}
 

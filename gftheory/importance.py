@@ -19,12 +19,14 @@ UNITS = ("filter", "parameter")
 
 def synflow_saliency(model: nn.Module, input_shape: tuple[int, ...]) -> dict[str, Tensor]:
     """|θ| ⊙ ∂R/∂|θ| with R = 1ᵀ f(1; |θ|), all parameters and float buffers replaced by their
-    absolute values, the model in eval mode (Tanaka et al. 2020). Keyed by parameter name."""
-    params = {n: p.detach().abs().requires_grad_(True) for n, p in model.named_parameters()}
-    buffers = {n: (b.detach().abs() if b.is_floating_point() else b.clone())
+    absolute values, the model in eval mode (Tanaka et al. 2020). Computed in float64, as the
+    SynFlow authors do: R is a product of layer norms and overflows float32 on deep networks
+    (ResNet-56). Keyed by parameter name; float64 scores."""
+    params = {n: p.detach().double().abs().requires_grad_(True) for n, p in model.named_parameters()}
+    buffers = {n: (b.detach().double().abs() if b.is_floating_point() else b.clone())
                for n, b in model.named_buffers()}
     first = next(iter(params.values()))
-    ones = torch.ones((1, *input_shape), dtype=first.dtype, device=first.device)
+    ones = torch.ones((1, *input_shape), dtype=torch.float64, device=first.device)
     with preserved_modes(model):
         model.eval()
         out = functional_call(model, {**params, **buffers}, (ones,))

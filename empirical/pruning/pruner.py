@@ -132,7 +132,10 @@ class StructuredPruner:
                                  f"load the pruner's matching state_dict")
 
     def enforce_masks(self, model: nn.Module) -> nn.Module:
-        """Zero every masked filter and its BN γ, β (call after each optimizer step)."""
+        """Remove every masked filter: zero its conv filter, its BN's γ, β and running statistics
+        (as the authors do), and its BN's ``keep`` entry, which zeroes the channel's output as a
+        function of θ so the unit has exactly zero gradient and Hg (call after each optimizer
+        step)."""
         mods = dict(model.named_modules())
         with torch.no_grad():
             for g in self.groups:
@@ -144,6 +147,9 @@ class StructuredPruner:
                 conv.weight[drop] = 0
                 bn.weight[drop] = 0
                 bn.bias[drop] = 0
+                bn.running_mean[drop] = 0
+                bn.running_var[drop] = 0
+                bn.keep[drop] = 0
         return model
 
     # ------------------------------------------------------------------ ranking

@@ -55,7 +55,7 @@ def remove_channels(model: nn.Module, keep: dict[str, Tensor | list[int]]) -> nn
                 names = ["weight"]
             elif e.kind == "bn":
                 names = []
-                for attr in ("weight", "bias", "running_mean", "running_var"):
+                for attr in ("weight", "bias", "running_mean", "running_var", "keep"):
                     if getattr(o, attr, None) is not None:
                         getattr(n, attr).copy_(take(getattr(o, attr), 0, e.out_space))
                         names.append(attr)

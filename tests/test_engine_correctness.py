@@ -1,0 +1,169 @@
+"""The engine measures what it says: scoring in eval mode at the configured temperature, probes at
+the training temperature in eval mode, masked (removed) units contributing exactly nothing, and
+SynFlow finite on every network. Each test fails on the behaviour it guards against."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from empirical import runner as runner_mod
+from empirical.config import RunConfig
+from empirical.models import MaskableBatchNorm2d, build
+from empirical.pruning import StructuredPruner
+from gftheory.importance import importance
+from gftheory.measures import MEASURES
+from gftheory.objective import Objective
+from gftheory.state import bn_mode
+from test_cli_empirical import write_cifar10
+
+TINY = dict(max_train_samples=128, batch_size=32, holdout_size=64, importance_samples=40,
+            probe_size=8, max_test_samples=64)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def instrumented_run(tmp_path_factory):
+    """One smoke ResNet-56 run with spies on what the runner really passes to the scorer and the
+    probe (mode and temperature at call time, not the values copied into config.json)."""
+    data = write_cifar10(tmp_path_factory.mktemp("data"))
+    root = tmp_path_factory.mktemp("runs")
+    calls = {"importance": [], "probe": []}
+    real_importance = runner_mod.importance
+    import empirical.probe as probe_mod
+    real_flow_rates = probe_mod.flow_rates
+
+    def spy_importance(model, measure, batches, **kw):
+        calls["importance"].append({"mode": bn_mode(model), "temperature": kw["temperature"],
+                                    "batches": [(x.clone(), t.clone()) for x, t in batches]})
+        return real_importance(model, measure, batches, **kw)
+
+    def spy_flow_rates(model, batches, **kw):
+        calls["probe"].append({"mode": bn_mode(model), "temperature": kw["temperature"]})
+        return real_flow_rates(model, batches, **kw)
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(runner_mod, "importance", spy_importance)
+    mp.setattr(probe_mod, "flow_rates", spy_flow_rates)
+    try:
+        cfg = RunConfig.preset("smoke", arch="resnet56", measure="grasp", **TINY)
+        run_dir = runner_mod.ensure_run(cfg, root, device="cpu", data_dir=data, progress=False)
+    finally:
+        mp.undo()
+    return cfg, run_dir, calls
+
+
+def test_runner_scores_in_eval_mode_at_the_measures_temperature(instrumented_run):
+    cfg, run_dir, calls = instrumented_run
+    assert len(calls["importance"]) == cfg.rounds
+    assert {c["mode"] for c in calls["importance"]} == {"eval"}
+    assert {c["temperature"] for c in calls["importance"]} == {200.0}  # grasp: authors' T = 200
+    from empirical import store
+    events = [m for m in store.read_jsonl(run_dir / store.METRICS) if m["kind"] == "prune_event"]
+    assert [e["score_bn_mode"] for e in events] == ["eval"] * cfg.rounds
+
+
+def test_probe_measures_the_training_loss_in_eval_mode(instrumented_run):
+    cfg, run_dir, calls = instrumented_run
+    assert len(calls["probe"]) == 2 * cfg.rounds                 # before and after every event
+    assert {c["mode"] for c in calls["probe"]} == {"eval"}
+    assert {c["temperature"] for c in calls["probe"]} == {cfg.temperature}
+    from empirical import store
+    events = [m for m in store.read_jsonl(run_dir / store.METRICS) if m["kind"] == "prune_event"]
+    assert all(e["probe_temperature"] == cfg.temperature for e in events)
+
+
+def test_importance_batches_are_augmented(instrumented_run):
+    """Random crops with 4-px zero padding leave a border row or column at the normalised value of
+    a black pixel ((0 − 0.5)/0.5 = −1) in most images; un-augmented synthetic images never do."""
+    _, _, calls = instrumented_run
+    x = torch.cat([b[0] for b in calls["importance"][0]["batches"]])
+    pad = -1.0
+    edge = torch.stack([(x[:, :, 0, :] == pad).all(-1).all(-1), (x[:, :, -1, :] == pad).all(-1).all(-1),
+                        (x[:, :, :, 0] == pad).all(-1).all(-1), (x[:, :, :, -1] == pad).all(-1).all(-1)])
+    assert edge.any(0).float().mean() > 0.5
+
+
+def _masked_resnet(train_mode: bool):
+    torch.manual_seed(0)
+    model = build("resnet56", 10).double()
+    with torch.no_grad():                       # non-trivial running statistics and affine params
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 2.0)
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.2, 0.2)
+    pruner = StructuredPruner(model, "resnet56", target=0.75, rounds=2)
+    g = torch.Generator().manual_seed(1)
+    scores = {n: torch.rand(p.shape[0], generator=g, dtype=torch.float64)
+              for n, p in model.named_parameters() if p.dim() == 4}
+    model, _ = pruner.prune_round(model, scores, 1)
+    model.train(train_mode)
+    return model, pruner
+
+
+@pytest.mark.parametrize("train_mode", [False, True], ids=["eval", "train"])
+def test_masked_units_have_exactly_zero_gradient_and_hvp(train_mode):
+    model, pruner = _masked_resnet(train_mode)
+    masks = pruner.masks()
+    assert sum(int((~m).sum()) for m in masks.values()) > 0, "the round masked nothing"
+    torch.manual_seed(2)
+    batch = (torch.randn(6, 3, 32, 32, dtype=torch.float64), torch.arange(6) % 10)
+    obj = Objective(model, [batch], temperature=5.0)
+    _, g = obj.loss_and_grad()
+    hg = obj.hvp(g)
+    off = obj.spec.offsets()
+    checked = 0
+    for conv, keep in masks.items():
+        bn = conv.replace("conv2", "bn2").replace("shortcut.conv", "shortcut.bn")
+        drop = ~keep
+        for name, rows in ((f"{conv}.weight", drop), (f"{bn}.weight", drop), (f"{bn}.bias", drop)):
+            a, b = off[name]
+            shape = dict(model.named_parameters())[name].shape
+            for vec in (g, hg):
+                block = vec[a:b].view(shape)[rows]
+                assert torch.equal(block, torch.zeros_like(block)), f"{name} of a removed unit moves"
+            checked += int(rows.sum())
+    assert checked > 0
+    assert g.abs().sum() > 0 and hg.abs().sum() > 0          # the rest of the net is alive
+
+
+def test_masked_units_score_zero_under_every_measure():
+    model, pruner = _masked_resnet(False)
+    torch.manual_seed(3)
+    batch = (torch.randn(6, 3, 32, 32, dtype=torch.float64), torch.arange(6) % 10)
+    for measure in MEASURES:
+        if measure == "random":
+            continue
+        scores = importance(model, measure, batch, unit="filter", temperature=5.0)
+        for conv, keep in pruner.masks().items():
+            s = scores[f"{conv}.weight"][~keep]
+            assert torch.equal(s, torch.zeros_like(s)), f"{measure}: removed units of {conv} score {s}"
+
+
+def test_enforce_masks_zeroes_running_statistics_and_output():
+    model, pruner = _masked_resnet(False)
+    mods = dict(model.named_modules())
+    for conv, keep in pruner.masks().items():
+        bn = mods[conv.replace("conv2", "bn2").replace("shortcut.conv", "shortcut.bn")]
+        assert isinstance(bn, MaskableBatchNorm2d)
+        assert torch.equal(bn.running_mean[~keep], torch.zeros(int((~keep).sum()), dtype=torch.float64))
+        assert torch.equal(bn.running_var[~keep], torch.zeros(int((~keep).sum()), dtype=torch.float64))
+        assert torch.equal(bn.keep, keep.to(bn.keep.dtype))
+
+
+@pytest.mark.parametrize("arch", ["resnet56", "mobilenet_v1", "vgg13"])
+def test_synflow_scores_are_finite_on_every_network(arch):
+    torch.manual_seed(0)
+    model = build(arch, 10)
+    batch = (torch.randn(2, 3, 32, 32), torch.tensor([0, 1]))
+    scores = importance(model, "synflow", batch, unit="filter")
+    assert all(torch.isfinite(s).all() for s in scores.values())
+    assert any((s > 0).any() for s in scores.values())
