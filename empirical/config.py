@@ -13,6 +13,11 @@ Scales (``RunConfig.preset``):
 - ``short`` — every phase length ÷ 5: 25 rounds × 1/5 epoch of steps at 0.1, then 16−5 = 11
   epochs at 0.1, 8 at 0.01, 8 at 0.001 (lr_phases [[16, 0.1], [8, 0.01], [8, 0.001]];
   32 data epochs in all).
+- ``cpu``   — the scale these 2-core CPU machines can afford (docs/protocol.md, "The cpu scale"):
+  the paper's structure (25 rounds of the r_k schedule to 75 %, pruning early, then the three
+  learning-rate phases in the paper's 80 : 40 : 40 proportion) compressed to 4 data epochs:
+  25 rounds × 1/25 epoch of steps at 0.1, then 1 epoch at 0.1, 1 at 0.01, 1 at 0.001
+  (lr_phases [[2, 0.1], [1, 0.01], [1, 0.001]]); importance on 256 images, probe batch 64.
 - ``smoke`` — CPU tests: 512 training images, 256 held out, batch 64, 2 rounds × 1/2 epoch
   (4 steps), then 1 epoch each at 0.1, 0.01, 0.001 (lr_phases [[2, 0.1], [1, 0.01], [1, 0.001]]),
   importance on 128 images, probe batch 32, at most 256 test images.
@@ -31,7 +36,8 @@ from dataclasses import dataclass
 
 from gftheory.cli import UsageError
 
-SCALES = ("full", "short", "smoke")
+SCALES = ("full", "short", "cpu", "smoke")
+DENSE = "none"   # the measure of a dense baseline run (target 0: same schedule, nothing pruned)
 DATASETS = {"cifar10": 10, "cifar100": 100}
 PRECISIONS = ("auto", "bf16", "fp32")
 EVAL_SPLITS = ("auto", "holdout", "test")
@@ -68,6 +74,7 @@ class RunConfig:
     # pruning
     rounds: int = 25
     target: float = 0.75                 # fraction of prunable filters removed after all rounds
+                                         # (0 with measure "none": the dense baseline)
     epochs_per_round: float = 1.0        # data epochs of training before each pruning event
     floor_fraction: float = 0.05         # every layer keeps ≥ int(floor·width)+1 filters (best-scored)
     coupled_residual: bool = False       # ResNet: remove residual-stream channels jointly (else mask)
@@ -89,7 +96,7 @@ class RunConfig:
     max_test_samples: int | None = None   # None = the whole official test set
     # execution
     precision: str = "auto"              # auto: bf16 autocast on CUDA, fp32 on CPU
-    channels_last: bool = True           # only on CUDA
+    channels_last: bool = True           # NHWC activations and weights (CPU and CUDA)
     compile: bool = False                # torch.compile the training step (shapes change per round)
     device_independent: bool = False     # deterministic kernels (torch.use_deterministic_algorithms)
 
@@ -107,6 +114,9 @@ class RunConfig:
         base: dict = {"scale": scale}
         if scale == "short":
             base.update(epochs_per_round=0.2, lr_phases=((16, 0.1), (8, 0.01), (8, 0.001)))
+        elif scale == "cpu":
+            base.update(epochs_per_round=0.04, lr_phases=((2, 0.1), (1, 0.01), (1, 0.001)),
+                        importance_samples=256, probe_size=64)
         elif scale == "smoke":
             base.update(rounds=2, epochs_per_round=0.5, lr_phases=((2, 0.1), (1, 0.01), (1, 0.001)),
                         batch_size=64, max_train_samples=512, holdout_size=256,
@@ -130,17 +140,23 @@ class RunConfig:
             bad("arch", f"unknown architecture {self.arch!r}", f"use one of {', '.join(architectures())}")
         if self.dataset not in DATASETS:
             bad("dataset", f"unknown dataset {self.dataset!r}", f"use one of {', '.join(DATASETS)}")
-        if self.measure not in measures():
-            bad("measure", f"unknown measure {self.measure!r}", f"use one of {', '.join(measures())}")
+        if self.measure not in measures() and self.measure != DENSE:
+            bad("measure", f"unknown measure {self.measure!r}",
+                f"use one of {', '.join(measures())}, or {DENSE!r} with --target 0 for the dense baseline")
+        if (self.measure == DENSE) != (self.target == 0):
+            bad("target" if self.measure == DENSE else "measure",
+                f"measure {self.measure!r} with target {self.target!r}: the dense baseline is exactly "
+                f"measure {DENSE!r} with target 0", f"give --measure {DENSE} --target 0 for the dense "
+                "baseline, or a real measure with a target in (0, 1)")
         if self.scale not in SCALES:
             bad("scale", f"unknown scale {self.scale!r}", f"use one of {', '.join(SCALES)}")
         if not isinstance(self.seed, int) or self.seed < 0:
             bad("seed", f"{self.seed!r} is not a non-negative integer", "give --seed 0, 1, 2, ...")
         if not isinstance(self.rounds, int) or self.rounds < 1:
             bad("rounds", f"{self.rounds!r} is not a positive integer", "give --rounds ≥ 1 (paper: 25)")
-        if not 0 < self.target < 1:
-            bad("target", f"{self.target!r} is outside (0, 1)", "give the fraction of filters to prune, "
-                "e.g. --target 0.75")
+        if not 0 <= self.target < 1:
+            bad("target", f"{self.target!r} is outside [0, 1)", "give the fraction of filters to prune, "
+                "e.g. --target 0.75 (0 only for the dense baseline, with --measure none)")
         if not self.epochs_per_round > 0:
             bad("epochs_per_round", f"{self.epochs_per_round!r} is not > 0", "give e.g. 1 (full) or 0.2 (short)")
         if not 0 <= self.floor_fraction < 1:
@@ -201,6 +217,11 @@ class RunConfig:
         return int(sum(ep for ep, _ in self.lr_phases))
 
     @property
+    def dense(self) -> bool:
+        """The dense baseline: the same schedule, nothing scored, probed or pruned."""
+        return self.measure == DENSE
+
+    @property
     def effective_importance_temperature(self) -> float:
         if self.importance_temperature is not None:
             return float(self.importance_temperature)
@@ -259,7 +280,10 @@ class RunConfig:
             "all RNGs seeded (python, numpy, torch, cuda) and data order/augmentation derived from the seed",
             "the released main.py raises NameError at start-up; this is a re-implementation, not a rerun",
         ]
-        if self.measure not in HG_TEMPERATURE and self.importance_temperature is None:
+        if self.dense:
+            out.append("dense baseline (measure 'none', target 0): the same schedule with nothing scored, "
+                       "probed or pruned; the authors' code has no such run")
+        if not self.dense and self.measure not in HG_TEMPERATURE and self.importance_temperature is None:
             out.append(f"importance of {self.measure!r} at temperature {self.temperature:g} as in training")
         if self.importance_temperature is not None and self.measure in HG_TEMPERATURE \
                 and self.importance_temperature != HG_TEMPERATURE[self.measure]:
@@ -268,10 +292,11 @@ class RunConfig:
         if self.measure == "loss_preservation":
             out.append("loss_preservation is the paper's |θ_pᵀg|; the authors' numbers used Σ|θ_i g_i| "
                        "(measure loss_preservation_elementwise)")
-        if self.class_balanced_hg:
+        if self.class_balanced_hg and not self.dense:
             out.append("class-balanced importance sample: floor(importance_samples/num_classes) per class")
-        out.append("importance batches: training images with the training augmentation (crop+flip) "
-                   "drawn on the device, model in eval mode, logits / importance temperature")
+        if not self.dense:
+            out.append("importance batches: training images with the training augmentation (crop+flip) "
+                       "drawn on the device, model in eval mode, logits / importance temperature")
         if self.scale != "full":
             out.append(f"scale {self.scale!r}: schedule {self.canonical()['lr_phases']} with "
                        f"{self.rounds} rounds × {self.epochs_per_round:g} epoch (not the paper's 160 epochs)")
@@ -279,6 +304,8 @@ class RunConfig:
             out.append(f"training on at most {self.max_train_samples} images")
         if self.precision in ("auto", "bf16"):
             out.append("bf16 autocast on CUDA (fp32 master weights); fp32 on CPU; scoring and probes in fp32")
+        if self.channels_last:
+            out.append("channels_last (NHWC) memory format for activations and weights, on CPU and CUDA")
         if self.coupled_residual:
             out.append("ResNet residual-stream channels removed jointly (authors: zero-masked)")
         out.append("the momentum buffer is kept across learning-rate phase changes; a fresh optimiser "

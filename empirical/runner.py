@@ -134,6 +134,21 @@ def prepare_data(config: RunConfig, data_dir=None) -> Splits:
                   data.num_classes, data.source, eval_data)
 
 
+def arrays_digest(splits: Splits) -> str:
+    """sha256 over the uint8 images and int labels this run actually trains and evaluates on
+    (train, then validation, then test; shapes included), so two runs on the same data agree."""
+    import hashlib
+    h = hashlib.sha256()
+    for t in (splits.train_x, splits.train_y, splits.val_x, splits.val_y, splits.test_x, splits.test_y):
+        if t is None:
+            h.update(b"none")
+            continue
+        a = t.contiguous().numpy()
+        h.update(repr((a.dtype.str, a.shape)).encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
 def _loader(images, labels, *, batch_size, train, seed, device, channels_last):
     from empirical.pipeline import PAPER_MEAN, PAPER_STD, DeviceLoader
     return DeviceLoader(images, labels, batch_size=batch_size, train=train, seed=seed, device=device,
@@ -147,9 +162,9 @@ class Run:
     def __init__(self, config: RunConfig, run_dir: Path, splits: Splits, device: torch.device,
                  progress: bool = True):
         self.cfg, self.dir, self.data, self.device, self.progress = config, Path(run_dir), splits, device, progress
-        self.channels_last = bool(config.channels_last and device.type == "cuda")
+        self.channels_last = bool(config.channels_last)
         self.records = config.records()
-        self.measure = MEASURES.resolve(config.measure)
+        self.measure = None if config.dense else MEASURES.resolve(config.measure)
         self._eval_loaders: dict = {}
 
     # ---- helpers
@@ -274,7 +289,7 @@ class Run:
                                     train=True, seed=cfg.seed, device=self.device,
                                     channels_last=self.channels_last)
         self.round_steps = max(1, int(round(cfg.epochs_per_round * len(self.train_loader))))
-        self.probe = self.probe_batch()
+        self.probe = None if cfg.dense else self.probe_batch()
         step_fn = self._step_fn()
         for epoch in range(done + 1, len(self.records) + 1):
             phase, k, lr = self.records[epoch - 1]
@@ -286,7 +301,7 @@ class Run:
                               precision=cfg.precision, device=self.device, pruner=self.pruner,
                               steps=steps, step_fn=step_fn)
             event = None
-            if phase == "prune":
+            if phase == "prune" and not cfg.dense:
                 event = self.prune(k, epoch)
                 self.optimizer = self._optimizer(lr)  # fresh optimiser after every round
                 step_fn = self._step_fn()
@@ -401,7 +416,8 @@ def ensure_run(config: RunConfig, root, *, device=None, data_dir=None, progress:
     if not (run_dir / store.CONFIG).exists():
         store.atomic_write_json(run_dir / store.CONFIG, {
             "run_id": run_dir.name, "config": cfg.canonical(), "deviations": cfg.deviations(),
-            "data": {"source": splits.source, "train": len(splits.train_y),
+            "data": {"source": splits.source, "arrays_sha256": arrays_digest(splits),
+                     "train": len(splits.train_y),
                      "val": None if splits.val_y is None else len(splits.val_y),
                      "test": None if splits.test_y is None else len(splits.test_y),
                      "eval_data": splits.eval_data},

@@ -121,6 +121,8 @@ def run_grid(configs, root, *, jobs: int = 1, device=None, data_dir=None, progre
     last_show = time.monotonic()
     env = dict(os.environ)
     env["PYTHONPATH"] = str(REPO_ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    if dev.type == "cpu":  # N runs share the cores: one intra-op thread pool each, never oversubscribed
+        env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // jobs)))
     try:
         while queue or running:
             changed = False

@@ -226,8 +226,8 @@ def test_sweep_runs_a_grid_in_parallel_and_skips_completed(data_dir, tmp_path, c
     (["--measure", "taylor"], ["measure", "magnitude"]),
     (["--dataset", "mnist"], ["dataset", "cifar10"]),
     (["--lr-phases", "2:-0.1,1:0.01,1:0.001"], ["learning rate", "fix:"]),
-    (["--target", "1.5"], ["target", "(0, 1)"]),
-    (["--target", "0"], ["target", "(0, 1)"]),
+    (["--target", "1.5"], ["target", "[0, 1)"]),
+    (["--target", "0"], ["target", "dense baseline", "--measure none"]),
     (["--data-dir", "MISSING"], ["not found", "gftheory data download"]),
 ])
 def test_bad_input_exits_2_with_the_fix_and_writes_nothing(argv, words, data_dir, tmp_path, capsys):

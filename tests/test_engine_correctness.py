@@ -167,3 +167,24 @@ def test_synflow_scores_are_finite_on_every_network(arch):
     scores = importance(model, "synflow", batch, unit="filter")
     assert all(torch.isfinite(s).all() for s in scores.values())
     assert any((s > 0).any() for s in scores.values())
+
+
+def test_dense_baseline_trains_the_same_schedule_and_prunes_nothing(tmp_path):
+    from empirical import store
+    data = write_cifar10(tmp_path / "data")
+    cfg = RunConfig.preset("smoke", arch="resnet56", measure="none", target=0.0, **TINY)
+    calls = []
+    mp = pytest.MonkeyPatch()
+    mp.setattr(runner_mod, "importance", lambda *a, **k: calls.append(1))
+    try:
+        d = runner_mod.ensure_run(cfg, tmp_path / "runs", device="cpu", data_dir=data, progress=False)
+    finally:
+        mp.undo()
+    metrics = store.read_jsonl(d / store.METRICS)
+    assert calls == [] and not [m for m in metrics if m["kind"] == "prune_event"]
+    epochs = [m for m in metrics if m["kind"] == "epoch"]
+    assert [(m["phase"], m["lr"]) for m in epochs] == [(p, lr) for p, _, lr in cfg.records()]
+    ck = store.load_checkpoint(d / store.CHECKPOINT)
+    from empirical.models import default_widths
+    assert ck["widths"] == default_widths("resnet56")
+    assert len(store.read_json(d / store.CONFIG)["data"]["arrays_sha256"]) == 64

@@ -134,3 +134,29 @@ def test_grid_is_the_cartesian_product():
     cs = grid(["vgg13", "resnet56"], ["cifar10"], ["magnitude", "grasp"], [0, 1, 2], scale="smoke")
     assert len(cs) == 12 and len({c.run_id() for c in cs}) == 12
     assert all(c.scale == "smoke" for c in cs)
+
+
+def test_cpu_scale_keeps_the_papers_structure():
+    c, f = RunConfig.preset("cpu"), RunConfig.preset("full")
+    assert (c.rounds, c.target, c.floor_fraction) == (f.rounds, f.target, f.floor_fraction)
+    assert (c.batch_size, c.momentum, c.weight_decay, c.temperature) == (128, 0.9, 1e-4, 5.0)
+    # the three phases in the paper's 80 : 40 : 40 proportion, learning rates unchanged
+    assert [e / c.lr_phases[0][0] for e, _ in c.lr_phases] == [e / f.lr_phases[0][0] for e, _ in f.lr_phases]
+    assert [lr for _, lr in c.lr_phases] == [lr for _, lr in f.lr_phases]
+    assert c.prune_epochs == pytest.approx(1) and c.total_epochs == 4
+    assert round(c.epochs_per_round * 352) == 14          # SGD steps per round at 45,000 / 128
+    recs = c.records()
+    assert len(recs) == 25 + 3 and recs[25:] == [("train", 1, 0.1), ("train", 2, 0.01), ("train", 3, 0.001)]
+    assert (c.importance_samples, c.probe_size) == (256, 64)
+
+
+def test_dense_baseline_is_measure_none_with_target_zero():
+    d = RunConfig.preset("cpu", measure="none", target=0.0)
+    assert d.dense and not RunConfig.preset("cpu").dense
+    assert d.run_id() != RunConfig.preset("cpu").run_id()
+    assert any("dense baseline" in line for line in d.deviations())
+    with pytest.raises(ConfigError, match="dense baseline"):
+        RunConfig.preset("cpu", measure="none")            # target 0.75 with no measure
+    with pytest.raises(ConfigError, match="dense baseline"):
+        RunConfig.preset("cpu", measure="magnitude", target=0.0)
+    assert parse(["--scale", "cpu", "--measure", "none", "--target", "0"]) == d

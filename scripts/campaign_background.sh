@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Start (or restart) an evidence campaign in the background for this session:
+#   bash scripts/campaign_background.sh resnet56-cpu [RUNS_ROOT] [DATA_DIR]
+# The runs execute from a frozen worktree of the current commit (../campaign-<name>), so editing
+# this checkout never changes code under a running job; completed runs are skipped and killed runs
+# resume from their checkpoints. A collector loop copies each completed run's config, metrics and
+# summary into results/cpu/ of this checkout and commits them (one commit per run).
+set -euo pipefail
+name=${1:?campaign name, e.g. resnet56-cpu}
+repo=$(cd "$(dirname "$0")/.." && pwd)
+root=${2:-$repo/../runs}
+data=${3:-${GFTHEORY_DATA:-$repo/../shared/data}}
+py=${PYTHON:-python}
+wt=$repo/../campaign-$name
+mkdir -p "$root"
+root=$(cd "$root" && pwd)
+if [ -d "$wt" ]; then git -C "$repo" worktree remove --force "$wt"; fi
+git -C "$repo" worktree add -q --detach "$wt" HEAD
+cd "$wt"
+nohup "$py" scripts/campaign.py run "$name" --root "$root" --jobs 2 --data-dir "$data" \
+    > "$root/campaign-$name.log" 2>&1 &
+echo "campaign $name: pid $! from $wt at $(git rev-parse --short HEAD), log $root/campaign-$name.log"
+cd "$repo"
+nohup bash -c "while true; do \"$py\" scripts/campaign.py collect --root \"$root\" --commit; sleep 120; done" \
+    > "$root/collect.log" 2>&1 &
+echo "collector: pid $! (commits into $repo/results/cpu)"
