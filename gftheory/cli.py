@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "claims": ("gftheory.claims.command", "list the claim registry"),
     "data": ("empirical.commands.data", "download / verify CIFAR data"),
     "run": ("empirical.commands.run", "one prune-while-training run"),
+    "events": ("empirical.events", "the pruning-event study: every measure on the same checkpoints (paired)"),
     "sweep": ("empirical.commands.sweep", "a grid of runs (architectures x datasets x measures x seeds)"),
     "bench": ("empirical.commands.bench", "time our training pipeline against a reference-style one"),
 }
