@@ -41,10 +41,19 @@ def cpu_grid(arch: str) -> list[RunConfig]:
     return out
 
 
+def event_grid(arch: str):
+    from empirical.events import EventConfig
+    return [EventConfig(arch=arch, dataset="cifar10", seed=s) for s in SEEDS]
+
+
 CAMPAIGNS = {
     "resnet56-cpu": lambda: cpu_grid("resnet56"),
     "mobilenet_v1-cpu": lambda: cpu_grid("mobilenet_v1"),
+    "resnet56-events": lambda: event_grid("resnet56"),
+    "mobilenet_v1-events": lambda: event_grid("mobilenet_v1"),
+    "vgg13-events": lambda: event_grid("vgg13"),
 }
+EVIDENCE_FILES = (store.CONFIG, store.METRICS, "events.jsonl", store.SUMMARY)
 
 
 def collect(root: Path, dest: Path, commit: bool) -> list[Path]:
@@ -60,15 +69,20 @@ def collect(root: Path, dest: Path, commit: bool) -> list[Path]:
         tmp = dest / f".{run.name}.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        for name in (store.CONFIG, store.METRICS, store.SUMMARY):
-            shutil.copy2(run / name, tmp / name)
+        for name in EVIDENCE_FILES:
+            if (run / name).exists():
+                shutil.copy2(run / name, tmp / name)
         tmp.rename(target)  # the folder appears whole or not at all
         new.append(target)
         if commit:
             s = store.read_json(target / store.SUMMARY)
             c = s["config"]
-            msg = (f"results: {c['arch']} {c['dataset']} {c['measure']} seed {c['seed']} ({c['scale']} scale), "
-                   f"final val_acc {s['final']['val_acc']:.4f}, {s['seconds'] / 60:.1f} min")
+            if s.get("kind") == "event_study":
+                msg = (f"results: event study {c['arch']} {c['dataset']} seed {c['seed']}, "
+                       f"{s['events']} events, {s['seconds'] / 60:.1f} min")
+            else:
+                msg = (f"results: {c['arch']} {c['dataset']} {c['measure']} seed {c['seed']} ({c['scale']} "
+                       f"scale), final val_acc {s['final']['val_acc']:.4f}, {s['seconds'] / 60:.1f} min")
             rel = target.relative_to(REPO)
             subprocess.run(["git", "add", str(rel)], cwd=REPO, check=True)
             subprocess.run(["git", "commit", "-q", "-m", msg, "--", str(rel)], cwd=REPO, check=True)
@@ -87,20 +101,31 @@ def main(argv=None) -> int:
     r.add_argument("--device", default="cpu")
     c = sub.add_parser("collect")
     c.add_argument("--root", type=Path, default=Path("runs"))
-    c.add_argument("--dest", type=Path, default=REPO / "results" / "cpu")
+    c.add_argument("--dest", type=Path, default=REPO / "results" / "cpu")  # event studies too
     c.add_argument("--commit", action="store_true")
     ls = sub.add_parser("list")
     ls.add_argument("name", choices=sorted(CAMPAIGNS))
     args = p.parse_args(argv)
     if args.cmd == "list":
         for cfg in CAMPAIGNS[args.name]():
-            print(cfg.run_id(), cfg.arch, cfg.measure, cfg.seed, cfg.scale)
+            print(cfg.run_id(), cfg.arch, getattr(cfg, "measure", "events"), cfg.seed, getattr(cfg, "scale", ""))
         return 0
     if args.cmd == "collect":
         collect(args.root, args.dest.resolve(), args.commit)
         return 0
+    configs = CAMPAIGNS[args.name]()
+    if args.name.endswith("-events"):
+        from empirical.events import ensure_study
+        ok = True
+        for cfg in configs:        # one study after another (one process; --jobs does not apply)
+            try:
+                ensure_study(cfg, args.root, device=args.device, data_dir=args.data_dir)
+            except Exception as exc:  # noqa: BLE001 - one failed study must not stop the others
+                ok = False
+                print(f"[{cfg.run_id()}] failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+        return 0 if ok else 1
     from empirical.sweep import run_grid
-    paths = run_grid(CAMPAIGNS[args.name](), args.root, jobs=args.jobs, device=args.device,
+    paths = run_grid(configs, args.root, jobs=args.jobs, device=args.device,
                      data_dir=args.data_dir)
     return 0 if all(store.is_complete(q) for q in paths) else 1
 

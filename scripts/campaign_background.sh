@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Start (or restart) an evidence campaign in the background for this session:
-#   bash scripts/campaign_background.sh resnet56-cpu [RUNS_ROOT] [DATA_DIR]
+#   [JOBS=2] bash scripts/campaign_background.sh resnet56-cpu [RUNS_ROOT] [DATA_DIR]
+#   (an *-events campaign runs its studies one after another in one process)
 # The runs execute from a frozen worktree of the current commit (../campaign-<name>), so editing
 # this checkout never changes code under a running job; completed runs are skipped and killed runs
 # resume from their checkpoints. A collector loop copies each completed run's config, metrics and
@@ -17,10 +18,12 @@ root=$(cd "$root" && pwd)
 if [ -d "$wt" ]; then git -C "$repo" worktree remove --force "$wt"; fi
 git -C "$repo" worktree add -q --detach "$wt" HEAD
 cd "$wt"
-nohup "$py" scripts/campaign.py run "$name" --root "$root" --jobs 2 --data-dir "$data" \
+jobs=${JOBS:-2}
+OMP_NUM_THREADS=1 nohup "$py" scripts/campaign.py run "$name" --root "$root" --jobs "$jobs" --data-dir "$data" \
     > "$root/campaign-$name.log" 2>&1 &
 echo "campaign $name: pid $! from $wt at $(git rev-parse --short HEAD), log $root/campaign-$name.log"
 cd "$repo"
+if pgrep -f "campaign.py collect" >/dev/null; then echo "collector already running"; exit 0; fi
 nohup bash -c "while true; do \"$py\" scripts/campaign.py collect --root \"$root\" --commit; sleep 120; done" \
     > "$root/collect.log" 2>&1 &
 echo "collector: pid $! (commits into $repo/results/cpu)"
