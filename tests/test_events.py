@@ -1,0 +1,139 @@
+"""The event study: the removed set S it predicts with is exactly what surgery removes; a study
+resumes after a crash without duplicate or lost events; its config validates and hashes."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from empirical import events as ev
+from empirical import store
+from empirical.config import ConfigError
+from empirical.models import build
+from empirical.pruning import StructuredPruner
+from gftheory.objective import Objective
+from test_cli_empirical import write_cifar10
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def _nontrivial_bn(model):
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 2.0)
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.5, 0.5)
+    return model
+
+
+def _removed_sets(pruner, rep):
+    spaces, masks = {}, {}
+    for grp in pruner.groups:
+        removed = rep.removed.get(grp.name, [])
+        if not removed:
+            continue
+        if grp.kind == "physical":
+            alive_before = sorted(set(pruner.alive[grp.name]) | set(removed))
+            spaces[grp.space] = [alive_before.index(c) for c in removed]
+        else:
+            masks[grp.conv] = list(removed)
+    return spaces, masks
+
+
+@pytest.mark.parametrize("arch", ["vgg13", "mobilenet_v1", "resnet56"])
+def test_channel_set_is_exactly_what_surgery_removes(arch):
+    """Zeroing the 'channel' slices of θ gives the physically pruned network's function (float64,
+    eval mode, non-trivial BN statistics); zeroing only the filters ('weights', the paper's θ_p)
+    does not, because the removed channel's BN shift β remains."""
+    torch.manual_seed(0)
+    model = _nontrivial_bn(build(arch, 10).double()).eval()
+    pr = StructuredPruner(model, arch, target=0.75, rounds=2)
+    g = torch.Generator().manual_seed(1)
+    # two rounds, so the event's channel numbering differs from the original numbering
+    scores = {n: torch.rand(p.shape[0], generator=g, dtype=torch.float64)
+              for n, p in model.named_parameters() if p.dim() > 1}
+    pre, _ = pr.prune_round(model, scores, 1)
+    pre.eval()
+    scores = {n: torch.rand(p.shape[0], generator=g, dtype=torch.float64)
+              for n, p in pre.named_parameters() if p.dim() > 1}
+    pruned, rep = pr.prune_round(pre, scores, 2)
+    pruned.eval()
+    x = torch.randn(3, 3, 32, 32, dtype=torch.float64)
+    obj = Objective(pre, [(x, torch.zeros(3, dtype=torch.long))])
+    w_sel, c_sel = ev._flat_owned(obj, pre, *_removed_sets(pr, rep))
+    theta = obj.theta()
+    assert 0 < w_sel.sum() < c_sel.sum()
+    with torch.no_grad():
+        want = pruned(x)
+        got_channel = obj.logits(theta * (1 - c_sel), x)
+        got_weights = obj.logits(theta * (1 - w_sel), x)
+    assert torch.allclose(got_channel, want, rtol=0, atol=1e-10)
+    assert (got_weights - want).abs().max() > 1e-6
+
+
+def _tiny(**kw):
+    base = dict(arch="resnet56", checkpoints=(1,), measures=("magnitude", "grasp"), importance_samples=32,
+                probe_size=16, val_size=50, holdout_size=100, recovery_steps=4, recovery_eval=(2, 4),
+                batch_size=32, max_train_samples=192, later_rounds=(2,))
+    base.update(kw)
+    return ev.EventConfig(**base)
+
+
+def test_study_resumes_after_a_crash_without_duplicates(tmp_path, monkeypatch):
+    data = write_cifar10(tmp_path / "data", per_batch=120)
+    cfg = _tiny()
+    real = ev.EventStudy._measure_event
+    calls = {"n": 0}
+
+    def dies_on_the_fourth(self, *a, **k):
+        calls["n"] += 1
+        if calls["n"] == 4:
+            raise KeyboardInterrupt("killed")
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(ev.EventStudy, "_measure_event", dies_on_the_fourth)
+    with pytest.raises(KeyboardInterrupt):
+        ev.ensure_study(cfg, tmp_path / "runs", data_dir=data, progress=False)
+    d = tmp_path / "runs" / cfg.run_id()
+    assert not store.is_complete(d)
+    partial = [r for r in store.read_jsonl(d / ev.EVENTS) if r["kind"] == "event"]
+    assert len(partial) == 4          # control + 3 events of magnitude
+    monkeypatch.setattr(ev.EventStudy, "_measure_event", real)
+    ev.ensure_study(cfg, tmp_path / "runs", data_dir=data, progress=False)
+    assert store.is_complete(d)
+    recs = store.read_jsonl(d / ev.EVENTS)
+    keys = [(r["checkpoint"], r["measure"], r["event"]) for r in recs if r["kind"] == "event"]
+    assert keys == [(1, m, e) for m, e in cfg.events_per_checkpoint()]
+    assert [r["epoch"] for r in recs if r["kind"] == "trajectory_epoch"] == [1]
+    by = {(r["measure"], r["event"]): r for r in recs if r["kind"] == "event"}
+    for m in cfg.measures:
+        r1 = by[(m, "round1")]
+        assert set(r1["after"]) == {"loss", "norm_sq", "theta_dot_grad", "grad_norm_sq", "theta_dot_hvp"}
+        assert r1["recovery"]["steps"] == [0, 2, 4] and len(r1["recovery"]["probe_loss"]) == 3
+        assert r1["score_bn_mode"] == "eval" and r1["probe_temperature"] == cfg.temperature
+        assert "theta_dot_hvp" not in by[(m, "small")]["after"]
+        assert by[(m, "round2")]["before"] != r1["before"]          # the measure's own pre-pruned model
+        assert by[(m, "profile")]["channel_sparsity"] == pytest.approx(0.75, abs=0.01)
+    assert by[("grasp", "round1")]["importance_temperature"] == 200.0
+    # a complete study is skipped
+    mtime = (d / store.SUMMARY).stat().st_mtime_ns
+    ev.ensure_study(cfg, tmp_path / "runs", data_dir=data, progress=False)
+    assert (d / store.SUMMARY).stat().st_mtime_ns == mtime
+
+
+def test_config_validates_and_hashes():
+    a, b = ev.EventConfig(), ev.EventConfig(seed=1)
+    assert a.run_id() != b.run_id() and a.run_id().startswith("ev-")
+    assert a.first_round_ratio() == pytest.approx(0.75 / 7)
+    assert ev.EventConfig(checkpoints="1,3").checkpoints == (1, 3)
+    for bad in (dict(measures=("taylor",)), dict(checkpoints=(3, 1)), dict(small_ratio=1.5),
+                dict(later_rounds=(1,)), dict(recovery_eval=(60,))):
+        with pytest.raises(ConfigError, match="fix"):
+            ev.EventConfig(**bad)
