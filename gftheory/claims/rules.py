@@ -41,6 +41,7 @@ MIN_SEEDS = 3
 ALPHA = 0.05                      # family-wise error per claim and scale (Holm)
 LEVEL = 0.95                      # level of the intervals shown (unadjusted)
 POWER = 0.80                      # for the minimum detectable effect shown per cell
+DEGENERATE_SE = 1e-12             # se ≤ this × max(1, |values|) counts as zero spread
 CONFIRM_FRACTION = 2 / 3
 CONTRADICT_FRACTION = 1 / 2
 SCALE_ORDER = ("full", "short", "cpu", "smoke")   # unknown scales sort after these, by name
@@ -210,13 +211,13 @@ COMPOSITE_RULE_TEXT = ("composite: contradicted if any part is refuted or contra
                        "theory holds and no empirical part has evidence (a calculus identity true for every measure is "
                        "never the positive part); partly confirmed if some but not all empirical parts are confirmed")
 
-FROZEN_DIGEST = "see test_rules_digest_is_frozen"
+FROZEN_DIGEST = "8bf6c65d112555f9"    # rules_digest() as frozen for version 2, before any evidence
 
 
 def rules_manifest() -> dict:
     """Every constant and every claim's rules, as plain data (what the digest covers)."""
     from gftheory.claims.registry import CLAIMS
-    return {"version": RULES_VERSION, "min_seeds": MIN_SEEDS, "alpha": ALPHA, "level": LEVEL, "power": POWER,
+    return {"version": RULES_VERSION, "min_seeds": MIN_SEEDS, "alpha": ALPHA, "degenerate_se": DEGENERATE_SE, "level": LEVEL, "power": POWER,
             "confirm_fraction": CONFIRM_FRACTION, "contradict_fraction": CONTRADICT_FRACTION,
             "scale_order": list(SCALE_ORDER), "non_evidence_scales": list(NON_EVIDENCE_SCALES),
             "min_effect": MIN_EFFECT, "combinations": COMBINATIONS,

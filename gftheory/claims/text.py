@@ -35,15 +35,16 @@ def cell_line(cell) -> str:
 
 def summary_table(results) -> str:
     """claim × verdict, fixed-width text."""
-    rows = [("claim", "kind", "verdict", "seeds", "title")]
+    rows = [("claim", "kind", "verdict", "seeds", "coverage", "title")]
     for r in results.values():
-        rows.append((r.claim.id, r.claim.kind, r.verdict.label, r.verdict.seeds or "", r.claim.title))
-    w = [max(len(row[i]) for row in rows) for i in range(4)]
+        rows.append((r.claim.id, r.claim.kind, r.verdict.label, r.verdict.seeds or "", r.verdict.coverage or "",
+                     r.claim.title))
+    w = [max(len(row[i]) for row in rows) for i in range(5)]
     lines = []
     for i, row in enumerate(rows):
-        lines.append("  ".join(row[j].ljust(w[j]) for j in range(4)) + "  " + row[4])
+        lines.append("  ".join(row[j].ljust(w[j]) for j in range(5)) + "  " + row[5])
         if i == 0:
-            lines.append("  ".join("-" * w[j] for j in range(4)) + "  " + "-" * 5)
+            lines.append("  ".join("-" * w[j] for j in range(5)) + "  " + "-" * 5)
     return "\n".join(lines)
 
 

@@ -192,12 +192,12 @@ def rule_cells(rule, runs: list[Run], archs=None, datasets=None) -> list[Cell]:
     for key, rs in groups.items():
         c = rs[0].config
         labels[(c.get("arch"), c.get("dataset"), c.get("scale"))].append(key)
-    sign = 1.0 if rule.direction == "higher" else -1.0
-    above, below = rule.thresholds()
     cells = []
     for key, rs in sorted(groups.items(), key=lambda kv: (str(kv[1][0].config.get("arch")),
                                                           str(kv[1][0].config.get("dataset")), kv[0])):
         c = rs[0].config
+        if any(not any(r.measure == m for r in rs) for m in rule.measures()):
+            continue        # a measure of the rule has no run here: not yet run, not 'insufficient'
         label = f"{c.get('arch')}/{c.get('dataset')}"
         if len(labels[(c.get("arch"), c.get("dataset"), c.get("scale"))]) > 1:
             label += f" [protocol {key}]"
@@ -209,28 +209,41 @@ def rule_cells(rule, runs: list[Run], archs=None, datasets=None) -> list[Cell]:
             vb, sb, src_b = _values([r for r in rs if r.measure == rule.measures()[1]], rule.metric)
             db = {**describe(vb), "values": vb, "seeds": sb}
             sources |= set(src_b)
-        n = min(len(va), len(vb)) if rule.two_sample else len(va)
-        cell = Cell(rule.label(), label, str(c.get("arch")), str(c.get("dataset")), str(c.get("scale")), key,
-                    {**describe(va), "values": va, "seeds": sa}, db, n, rule.delta,
-                    sources=sorted(sources), eval_data=eval_data)
-        if n < rules.MIN_SEEDS:
-            cell.reason = f"n = {n} < {rules.MIN_SEEDS} seeds in a group"
-        else:
-            st = welch_stat(va, vb) if rule.two_sample else one_sample_stat(va)
-            ci = st.interval(rules.LEVEL)
-            cell.estimate = sign * st.estimate
-            cell.low, cell.high = sorted((sign * ci.low, sign * ci.high))
-            cell.se, cell.df = st.se, st.df
-            if st.se == 0.0:
-                cell.verdict = "degenerate"
-                cell.reason = ("zero spread in every group: an interval of width 0 says nothing; "
-                               "check that the seeds differ")
-            else:
-                cell.p_confirm, cell.p_contra = one_sided_p(st, sign, above, below)
-                cell.mde = min_detectable(st, rule.delta, rules.ALPHA, rules.POWER)
-                cell.verdict = "pending"
+        cell = cell_from_values(rule, va, vb, label, str(c.get("arch")), str(c.get("dataset")),
+                                str(c.get("scale")), key)
+        cell.a["seeds"] = sa
+        if db is not None:
+            cell.b["seeds"] = db["seeds"]
+        cell.sources, cell.eval_data = sorted(sources), eval_data
         cells.append(cell)
     return cells
+
+
+def cell_from_values(rule, va, vb=None, label="cell", arch="", dataset="", scale="", protocol="") -> Cell:
+    """A cell of ``rule`` from per-seed values (``vb`` None for a one-sample rule): the test
+    statistics and one-sided p-values, verdict "pending" until ``decide_family``."""
+    sign = 1.0 if rule.direction == "higher" else -1.0
+    above, below = rule.thresholds()
+    n = min(len(va), len(vb)) if rule.two_sample else len(va)
+    cell = Cell(rule.label(), label, arch, dataset, scale, protocol, {**describe(va), "values": list(va)},
+                {**describe(vb), "values": list(vb)} if rule.two_sample else None, n, rule.delta)
+    if n < rules.MIN_SEEDS:
+        cell.reason = f"n = {n} < {rules.MIN_SEEDS} seeds in a group"
+        return cell
+    st = welch_stat(va, vb) if rule.two_sample else one_sample_stat(va)
+    ci = st.interval(rules.LEVEL)
+    cell.estimate = sign * st.estimate
+    cell.low, cell.high = sorted((sign * ci.low, sign * ci.high))
+    cell.se, cell.df = st.se, st.df
+    scale = max([1.0] + [abs(x) for x in list(va) + list(vb if rule.two_sample else [])])
+    if st.se <= rules.DEGENERATE_SE * scale:      # zero spread up to rounding
+        cell.verdict = "degenerate"
+        cell.reason = "zero spread in every group: an interval of width 0 says nothing; check that the seeds differ"
+        return cell
+    cell.p_confirm, cell.p_contra = one_sided_p(st, sign, above, below)
+    cell.mde = min_detectable(st, rule.delta, rules.ALPHA, rules.POWER)
+    cell.verdict = "pending"
+    return cell
 
 
 def decide_family(cells: list[Cell], alpha: float = rules.ALPHA) -> list[Cell]:

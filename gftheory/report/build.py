@@ -233,9 +233,9 @@ def build_document(results: dict, live: LiveEvidence, runset: RunSet | None, met
                           f"device {prov.get('device', '?')}; {prov.get('platform', '')}. Decision rules version "
                           f"{rules.RULES_VERSION}, digest `{rules.rules_digest()}` (gftheory/claims/rules.py)."),
                     ("h", 2, "Summary", "summary"),
-                    ("table", ["claim", "kind", "verdict", "seeds", "title"],
+                    ("table", ["claim", "kind", "verdict", "seeds", "coverage", "title"],
                      [[f"[{cid}](#{_anchor(cid)})", r.claim.kind, _v(r.verdict), r.verdict.seeds or "",
-                       r.claim.title] for cid, r in results.items()])]
+                       r.verdict.coverage or "", r.claim.title] for cid, r in results.items()])]
     src = ["proofs: " + (f"{len(live.proofs)} result(s) in {live.seconds.get('proofs', 0):.1f} s (run live)"
                           if live.proofs is not None else f"evidence unavailable: {live.proofs_error}"),
            f"numeric checks (profile {meta.get('profile')}): " +
@@ -261,7 +261,8 @@ def build_document(results: dict, live: LiveEvidence, runset: RunSet | None, met
         blocks += claim_blocks(r, live, runset, figures)
     data = {"meta": {**meta, "rules_version": rules.RULES_VERSION, "rules_digest": rules.rules_digest(),
                      "planted_in_use": bool(runset is not None and runset.planted_in_use)}, "summary": [{"id": cid, "verdict": r.verdict.label, "class": r.verdict.cls,
-                                       "seeds": r.verdict.seeds} for cid, r in results.items()],
+                                       "seeds": r.verdict.seeds, "scale": r.verdict.scale,
+                                       "coverage": r.verdict.coverage} for cid, r in results.items()],
             "claims": [r.as_dict() for r in results.values()],
             "live": {"checks": live.checks, "proofs": live.proofs, "checks_error": live.checks_error,
                      "proofs_error": live.proofs_error, "seconds": live.seconds},

@@ -131,6 +131,29 @@ class Derivation:
                                verdict is False, "", "nonpositive", self.section_name))
         return ok
 
+    def nonnegative(self, expr, why: str, *, tex: str | None = None) -> bool:
+        """A step asserting ``expr`` ≥ 0 for all admissible symbol values: every |·| is rewritten
+        as a Piecewise and folded; each branch must be nonnegative by sympy's assumption system
+        (a branch is checked without its condition, which only makes the test stricter)."""
+        e = sp.piecewise_fold(sp.sympify(expr).rewrite(sp.Piecewise))
+        branches = [b for b, _ in e.args] if isinstance(e, sp.Piecewise) else [e]
+        verdicts = [sp.expand(b).is_nonnegative for b in branches]
+        ok = all(v is True for v in verdicts)
+        method = (f"sympy assumptions: all {len(branches)} Piecewise branch(es) is_nonnegative is True" if ok
+                  else f"sympy assumptions: branch verdicts {verdicts}")
+        refuted, witness = False, ""
+        if not ok:        # look for a certified negative value (exact rationals)
+            from gftheory.symbolic.equality import random_point
+            for seed in range(8):
+                pt = random_point(sp.sympify(expr).free_symbols, 2000 + seed)
+                val = sp.sympify(expr).xreplace(pt)
+                if val.is_number and val < 0:
+                    refuted, witness = True, f"value {val} at " + ", ".join(f"{k}={v}" for k, v in pt.items())
+                    break
+        self.steps.append(Step(why, _tex(expr, tex), "0", ok, method, refuted, witness, "nonnegative",
+                               self.section_name))
+        return ok
+
     def nonzero(self, expr, why: str, *, tex: str | None = None) -> bool:
         """A step asserting ``expr`` is not identically zero, certified by a witness value."""
         ok, wit = witness_nonzero(sp.sympify(expr))

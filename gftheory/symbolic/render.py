@@ -21,7 +21,7 @@ def render_markdown(proof, result, steps) -> str:
             if section:
                 lines += [f"#### {section}", ""]
         k += 1
-        rel = {"nonzero": r"\neq", "nonpositive": r"\le"}.get(s.kind, "=")
+        rel = {"nonzero": r"\neq", "nonpositive": r"\le", "nonnegative": r"\ge"}.get(s.kind, "=")
         mark = "✓" if s.ok else ("✗ refuted" if s.refuted else "✗ undecided")
         lines.append(f"{k}. {s.why}")
         lines.append("")
