@@ -40,6 +40,10 @@ def run(args) -> int:
                                           c.components and f"combines {' '.join(c.components)}"]))
             print(f"{c.id.ljust(w)}  {c.kind:<16}  {c.title}  [{ev}]")
         return 0
+    from gftheory.claims import rules as R
+    print("general rules (apply to every claim below):")
+    for text in (R.IDENTITY_RULE_TEXT, R.CELL_RULE_TEXT, R.RULE_VERDICT_TEXT, R.SCALE_RULE_TEXT, R.COMPOSITE_RULE_TEXT):
+        print(f"  - {text}")
     for c in claims:
         d = _as_dict(c)
         print(f"{c.id} — {c.title} [{c.kind}]\n  paper ({c.source}): {c.words}\n  formal: {c.formal}")

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gftheory.claims.rules import (COMBINATIONS, COMPOSITE_RULE_TEXT, IDENTITY_RULE_TEXT, Comparison,
-                                   NonInferior, OneSample)
+from gftheory.claims.rules import COMBINATIONS, Comparison, NonInferior, OneSample
 
 ARCHS = ("vgg13", "mobilenet_v1", "resnet56")
 DATASETS = ("cifar10", "cifar100")
@@ -59,7 +58,8 @@ class Claim:
         """One readable sentence per rule, then how they combine and how parts combine."""
         lines = []
         if self.statements:
-            lines.append(IDENTITY_RULE_TEXT)
+            lines.append(f"Theory part: the proofs and numeric checks of {', '.join(self.statements)} "
+                         f"(identity rule).")
         for c in self.comparisons:
             lines.append(c.sentence() + (f" ({c.note})" if c.note else ""))
         if len(self.comparisons) > 1:
@@ -67,7 +67,14 @@ class Claim:
         elif self.comparisons:
             lines.append("The claim's verdict is this rule's verdict, each scale separately.")
         if self.components or (self.statements and self.comparisons):
-            lines.append(COMPOSITE_RULE_TEXT)
+            theory = list(self.statements) + [s for s in self.components
+                                               if CLAIMS[s].kind in ("identity", "approximation")]
+            empirical = [s for s in self.components if s not in theory] + (
+                ["the combination of its own rules"] if self.comparisons else [])
+            verb = "are" if len(empirical) > 1 else "is"
+            holds = f" and the theory part ({', '.join(theory)}) holds" if theory else ""
+            lines.append(f"Composite: positive only if {' and '.join(empirical)} {verb} confirmed{holds}; "
+                         f"theory alone never makes it positive (composite rule).")
         return lines
 
     def commands(self, scale: str = "full", seeds: int = DEFAULT_SEEDS) -> list[str]:

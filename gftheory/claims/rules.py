@@ -68,12 +68,12 @@ METRIC_NOUN = {
                         "epochs; lower = converges faster)",
     "eval_acc_speed": "the share of its own test-accuracy rise a run still has to make (mean over final-training "
                       "epochs; lower = converges faster)",
-    "event_rel_abs_dloss": "the relative loss change |ΔL|/L at its pruning events",
-    "event_rel_dloss": "the relative loss increase ΔL/L at its pruning events",
-    "event_rel_abs_dtheta_g": "the change of the norm rate |Δθᵀg|/(‖θ‖‖g‖) at its pruning events",
-    "event_rel_dgrad_norm_sq": "the relative gradient-norm increase Δ‖g‖²/‖g‖² at its pruning events",
-    "event_rel_abs_dgrad_norm_sq": "the relative gradient-norm change |Δ‖g‖²|/‖g‖² at its pruning events",
-    "event_rel_abs_daccel": "the relative change of the second-order norm dynamics ‖g‖² + θᵀHg (F4) at its "
+    "event_rel_abs_dloss": "the relative loss change |ΔL|/L at the pruning events",
+    "event_rel_dloss": "the relative loss increase ΔL/L at the pruning events",
+    "event_rel_abs_dtheta_g": "the change of the norm rate |Δθᵀg|/(‖θ‖‖g‖) at the pruning events",
+    "event_rel_dgrad_norm_sq": "the relative gradient-norm increase Δ‖g‖²/‖g‖² at the pruning events",
+    "event_rel_abs_dgrad_norm_sq": "the relative gradient-norm change |Δ‖g‖²|/‖g‖² at the pruning events",
+    "event_rel_abs_daccel": "the relative change of the second-order norm dynamics ‖g‖² + θᵀHg (F4) at the "
                             "pruning events",
     "early_width_fraction": "the fraction of units it leaves in the first third of the layers",
 }
