@@ -461,3 +461,21 @@ def test_rule_sentences_are_specific():
 
 
 METRIC = rules.MIN_EFFECT
+
+
+def test_a_new_rule_kind_plugs_in(tmp_path):
+    """The event study will register paired rules (seeds as the unit): a subclass overriding
+    ``statistic`` goes through the same cells, Holm, rule and claim verdicts."""
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class Paired(Comparison):
+        kind = "paired"
+
+        def statistic(self, va, vb=None):
+            return one_sample_stat(np.asarray(va) - np.asarray(vb))
+
+    rule = Paired("magnitude", LP, "final_acc")
+    plant(tmp_path, measures={"magnitude": {"final_acc": 92}, LP: {"final_acc": 90}}, noise=0.3)
+    (cell,) = cells_for(tmp_path, rule)
+    assert cell.verdict == "confirmed" and cell.df == 2

@@ -101,6 +101,13 @@ class Rule:
     def thresholds(self) -> tuple[float, float]:
         return self.delta, -self.delta
 
+    def statistic(self, va, vb=None):
+        """The t statistic of D (before the direction sign) from per-seed values, sorted by seed.
+        Default: Welch for two samples, one-sample t otherwise; a paired kind (seeds as the unit)
+        overrides this with the one-sample t of the per-seed differences."""
+        from gftheory.claims.stats import one_sample_stat, welch_stat
+        return welch_stat(va, vb) if self.two_sample else one_sample_stat(va)
+
     def manifest(self) -> dict:
         return {"kind": self.kind, **asdict(self), "delta": self.delta, "thresholds": list(self.thresholds())}
 

@@ -15,7 +15,7 @@ from gftheory.claims import rules
 from gftheory.claims.metrics import METRICS
 from gftheory.claims.registry import CLAIMS, Claim
 from gftheory.claims.runs import Run, RunSet
-from gftheory.claims.stats import describe, holm, min_detectable, one_sample_stat, one_sided_p, welch_stat
+from gftheory.claims.stats import describe, holm, min_detectable, one_sided_p
 
 POSITIVE, NEGATIVE, OPEN, MISSING = "positive", "negative", "open", "missing"
 
@@ -230,7 +230,7 @@ def cell_from_values(rule, va, vb=None, label="cell", arch="", dataset="", scale
     if n < rules.MIN_SEEDS:
         cell.reason = f"n = {n} < {rules.MIN_SEEDS} seeds in a group"
         return cell
-    st = welch_stat(va, vb) if rule.two_sample else one_sample_stat(va)
+    st = rule.statistic(va, vb)
     ci = st.interval(rules.LEVEL)
     cell.estimate = sign * st.estimate
     cell.low, cell.high = sorted((sign * ci.low, sign * ci.high))
