@@ -148,7 +148,7 @@ def _terms_function(expr):
     from sympy.printing.pycode import MpmathPrinter
     printer = MpmathPrinter({"fully_qualified_modules": False, "inline": True, "allow_unknown_functions": True,
                              "user_functions": {}, "order": "none"})
-    fn = sp.lambdify(syms, terms, modules="mpmath", printer=printer, docstring_limit=0)
+    fn = sp.lambdify(syms, terms, modules="mpmath", printer=printer, docstring_limit=0, cse=True)
 
     def at(pt):
         with mpmath.workdps(EVAL_DIGITS):
