@@ -479,3 +479,12 @@ def test_a_new_rule_kind_plugs_in(tmp_path):
     plant(tmp_path, measures={"magnitude": {"final_acc": 92}, LP: {"final_acc": 90}}, noise=0.3)
     (cell,) = cells_for(tmp_path, rule)
     assert cell.verdict == "confirmed" and cell.df == 2
+
+
+def test_minimum_detectable_effect_grows_with_the_family():
+    rng = np.random.default_rng(5)
+    a, b = rng.normal(1.0, 0.5, 3), rng.normal(0.0, 0.5, 3)
+    (one,) = decide_family([cell_from_values(E1_CMP, a, b)])
+    many = decide_family([cell_from_values(E1_CMP, a, b) for _ in range(12)])
+    assert one.mde > one.delta and many[0].mde > one.mde
+    assert one.mde == pytest.approx(one.delta + (st.t.ppf(1 - rules.ALPHA / 2, one.df) + st.t.ppf(0.8, one.df)) * one.se)

@@ -65,7 +65,7 @@ def claim_text(result) -> str:
             out.append(f"    rule {rule}: {v.label}" + (f" [{v.seeds}]" if v.seeds else ""))
     if result.cells:
         out.append("  cells (A, B: mean ± std (n); D = claimed-direction difference [CI95 Welch, unadjusted]; δ minimum "
-                   "meaningful difference; MDE minimum detectable |D| at 80 % power; Holm-adjusted p confirm / contradict):")
+                   "meaningful difference; MDE minimum detectable D at 80 % power at the family's strictest Holm level; Holm-adjusted p confirm / contradict):")
         for cell in result.cells:
             out.append("    " + cell_line(cell))
     out.append(f"  VERDICT: {result.verdict.label}" + (f" [{result.verdict.seeds}]" if result.verdict.seeds else "")

@@ -15,6 +15,8 @@ from gftheory.claims import rules
 from gftheory.claims.metrics import METRICS
 from gftheory.claims.registry import CLAIMS, Claim
 from gftheory.claims.runs import Run, RunSet
+from scipy import stats as _st
+
 from gftheory.claims.stats import describe, holm, min_detectable, one_sided_p
 
 POSITIVE, NEGATIVE, OPEN, MISSING = "positive", "negative", "open", "missing"
@@ -142,7 +144,8 @@ class Cell:
     high: float | None = None
     se: float | None = None
     df: float | None = None
-    mde: float | None = None       # minimum detectable |D| at this n and spread (α, 80 % power)
+    mde: float | None = None       # minimum detectable D at this n and spread: 80 % power at the claim
+                                   # family's strictest Holm level α/m (one-sided); before Holm: α, two-sided
     p_confirm: float | None = None
     p_contra: float | None = None
     p_confirm_holm: float | None = None
@@ -250,6 +253,9 @@ def decide_family(cells: list[Cell], alpha: float = rules.ALPHA) -> list[Cell]:
     """Holm over every one-sided test of the testable cells (two per cell); sets verdicts."""
     testable = [c for c in cells if c.testable]
     adj = holm([p for c in testable for p in (c.p_confirm, c.p_contra)])
+    m = 2 * len(testable)
+    for c in testable:      # detectable even at Holm's strictest step (one-sided level α/m)
+        c.mde = c.delta + (float(_st.t.ppf(1 - alpha / m, c.df)) + float(_st.t.ppf(rules.POWER, c.df))) * c.se
     for i, c in enumerate(testable):
         c.p_confirm_holm, c.p_contra_holm = adj[2 * i], adj[2 * i + 1]
         if c.p_confirm_holm < alpha:

@@ -114,7 +114,7 @@ def _cells_blocks(result: ClaimResult) -> list:
     sources = sorted({s for c in result.cells for s in c.sources})
     evals = sorted({s for c in result.cells for s in c.eval_data})
     blocks = [("table", ["rule", "cell", "scale", "A: mean ± std (n)", "B: mean ± std (n)", "n",
-                         "effect D (claimed direction) [CI95 Welch]", "δ", "MDE (80 %)", "Holm p confirm / contra",
+                         "effect D (claimed direction) [CI95 Welch]", "δ", "MDE (80 % power, Holm α/m)", "Holm p confirm / contra",
                          "cell verdict"], rows)]
     metrics = sorted({c.rule.split(":")[0].split("(")[0] for c in result.cells})
     blocks.append(("p", "Metrics: " + "; ".join(f"`{m}` = {METRICS[m].description}" for m in metrics if m in METRICS)
