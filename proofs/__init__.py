@@ -11,7 +11,7 @@ MODULES = {
     "T0": "t0_origin_expansion", "T1": "t1_removal_loss", "T2": "t2_removal_grad_norm",
     "O2": "o2_loss_preservation", "MASK": "mask_identity", "GRASP_SIGN": "grasp_sign",
     "SCALE_INVARIANT_RANKING": "scale_invariant_ranking", "BN_SCALE": "bn_scale_invariance",
-    "BALANCE": "balance",
+    "BALANCE": "balance", "ELEMENTWISE_BOUND": "elementwise_bound",
 }
 
 PROOFS = {sid: import_module(f"proofs.{mod}").PROOF for sid, mod in MODULES.items()}

@@ -24,3 +24,10 @@ def single_thread():
     from gftheory.checks.runner import single_thread as one_thread
     with one_thread():
         yield
+
+
+@pytest.fixture(scope="session")
+def proof_results():
+    """Every proof of gftheory.symbolic.PROOFS, run once per test session (they take ~30 s)."""
+    from gftheory.symbolic import run_proofs
+    return {r.id: r for r in run_proofs(jobs=2)}

@@ -17,6 +17,7 @@ def _as_dict(c) -> dict:
     return {"id": c.id, "title": c.title, "kind": c.kind, "words": c.words, "source": c.source,
             "formal": c.formal, "statements": list(c.statements),
             "comparisons": [cmp.label() for cmp in c.comparisons], "components": list(c.components),
+            "combine": c.combine,
             "archs": list(c.archs), "datasets": list(c.datasets), "rules": c.rule_text(),
             "commands": c.commands(), "runs_needed": [list(t) for t in runs_needed(c)] if c.comparisons
             or c.components else [], "notes": c.notes}
@@ -25,8 +26,12 @@ def _as_dict(c) -> dict:
 def run(args) -> int:
     claims = [get_claim(i) for i in args.ids] if args.ids else list(CLAIMS.values())
     if args.json:
-        print(json.dumps([_as_dict(c) for c in claims], indent=1, ensure_ascii=False))
+        from gftheory.claims.rules import RULES_VERSION, rules_digest
+        print(json.dumps({"rules_version": RULES_VERSION, "rules_digest": rules_digest(),
+                          "claims": [_as_dict(c) for c in claims]}, indent=1, ensure_ascii=False))
         return 0
+    from gftheory.claims.rules import RULES_VERSION, rules_digest
+    print(f"rules version {RULES_VERSION}, digest {rules_digest()} (gftheory/claims/rules.py)")
     if not args.ids:
         w = max(len(c.id) for c in claims)
         for c in claims:
@@ -35,6 +40,10 @@ def run(args) -> int:
                                           c.components and f"combines {' '.join(c.components)}"]))
             print(f"{c.id.ljust(w)}  {c.kind:<16}  {c.title}  [{ev}]")
         return 0
+    from gftheory.claims import rules as R
+    print("general rules (apply to every claim below):")
+    for text in (R.IDENTITY_RULE_TEXT, R.CELL_RULE_TEXT, R.RULE_VERDICT_TEXT, R.SCALE_RULE_TEXT, R.COMPOSITE_RULE_TEXT):
+        print(f"  - {text}")
     for c in claims:
         d = _as_dict(c)
         print(f"{c.id} — {c.title} [{c.kind}]\n  paper ({c.source}): {c.words}\n  formal: {c.formal}")

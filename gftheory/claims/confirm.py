@@ -22,7 +22,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--arch", nargs="+", choices=ARCHS, help="restrict to these architectures")
     parser.add_argument("--dataset", nargs="+", choices=DATASETS, help="restrict to these datasets")
     parser.add_argument("--seeds", type=int, default=DEFAULT_SEEDS, help="seeds 0..N-1 (default 3; the rule needs ≥ 3)")
-    parser.add_argument("--scale", choices=("full", "short", "smoke"), default="full")
+    parser.add_argument("--scale", default="full", help="run scale (full, short, cpu, smoke, …; the names "
+                        "empirical.config accepts)")
+    parser.add_argument("--allow-planted", action="store_true",
+                        help="count synthetic runs with planted values (demonstrations only)")
     parser.add_argument("--results", default="results", help="run store to reuse and write into (default results/)")
     parser.add_argument("--jobs", type=int, default=1, help="runs at once (run_grid)")
     parser.add_argument("--device", default=None, help="torch device (default: cuda if available)")
@@ -57,6 +60,12 @@ def run(args) -> int:
     claim = get_claim(args.claim)
     if args.seeds < 1:
         raise UsageError(f"--seeds {args.seeds} is not positive; fix: give --seeds 3 or more")
+    try:
+        from empirical.config import SCALES
+    except ImportError:
+        SCALES = None
+    if SCALES is not None and args.scale not in SCALES:
+        raise UsageError(f"unknown scale {args.scale!r}; fix: use one of {', '.join(SCALES)}")
     specs = plan(claim, args.arch, args.dataset, args.seeds)
     if (args.arch or args.dataset) and runs_needed(claim) and not specs:
         raise UsageError(f"claim {claim.id} needs none of the requested architectures/datasets; fix: choose "
@@ -89,7 +98,9 @@ def run(args) -> int:
     from gftheory.report.evidence import collect_live
     ids = _statement_ids(claim)
     live = collect_live(args.profile, ids=ids or None, checks=bool(ids), proofs=bool(ids))
-    runset = load_runs([args.results], must_exist=bool(specs)) if specs else None
+    runset = load_runs([args.results], must_exist=bool(specs), allow_planted=args.allow_planted) if specs else None
+    if runset is not None and runset.planted_in_use:
+        print("PLANTED DATA: synthetic runs with planted values are counted; this verdict is not evidence")
     results = evaluate_claims(runset, live, ids=[claim.id])
     for cid, r in results.items():
         if cid != claim.id:

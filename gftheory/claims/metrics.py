@@ -40,52 +40,85 @@ def _train_epochs(run: Run) -> list[dict]:
     return [e for e in run.epochs() if e.get("phase") == "train"]
 
 
-def train_loss_auc(run: Run):
-    """Mean training loss over the final-training epochs (phase "train"): area under the
-    train-loss curve divided by its length; lower = faster convergence."""
+def _remaining_share(vals: list[float]) -> float:
+    """Mean over the epochs of (v − v_last)/(v_first − v_last): the share of the run's own total
+    change still to come (0 if the curve does not move). Independent of the curve's level."""
+    total = vals[0] - vals[-1]
+    if total == 0:
+        return 0.0
+    return sum((v - vals[-1]) / total for v in vals) / len(vals)
+
+
+def train_loss_speed(run: Run):
+    """Convergence speed of the train loss over the final-training epochs (phase "train"),
+    separated from its level: mean remaining share of the run's own drop (lower = faster)."""
     vals = [float(e["train_loss"]) for e in _train_epochs(run) if e.get("train_loss") is not None]
-    if not vals:
-        return None, "no train-phase epochs with train_loss"
-    return sum(vals) / len(vals), f"mean train_loss over {len(vals)} train-phase epochs"
+    if len(vals) < 2:
+        return None, "fewer than 2 train-phase epochs with train_loss"
+    return _remaining_share(vals), f"train_loss over {len(vals)} train-phase epochs"
 
 
-def eval_acc_auc(run: Run):
-    """Mean evaluation accuracy (test_acc, else val_acc) over the final-training epochs."""
+def eval_acc_speed(run: Run):
+    """Convergence speed of the evaluation accuracy (test_acc, else val_acc) over the
+    final-training epochs: mean remaining share of the run's own rise (lower = faster)."""
     eps = _train_epochs(run)
     key = next((k for k in (_eval_key(e) for e in eps) if k), None)
-    if key is None:
-        return None, "no train-phase epochs with test_acc/val_acc"
-    vals = [float(e[key]) for e in eps if e.get(key) is not None]
-    return sum(vals) / len(vals), f"mean {key} over {len(vals)} train-phase epochs"
+    vals = [float(e[key]) for e in eps if key and e.get(key) is not None]
+    if len(vals) < 2:
+        return None, "fewer than 2 train-phase epochs with test_acc/val_acc"
+    return _remaining_share(vals), f"{key} over {len(vals)} train-phase epochs"
 
 
 def _event_mean(run: Run, f, what: str):
+    """Mean over pruning events of f(before, after); events missing a key or with a zero
+    normaliser are skipped."""
     vals = []
     for ev in run.prune_events():
         b, a = ev.get("before") or {}, ev.get("after") or {}
         try:
             vals.append(float(f(b, a)))
-        except (KeyError, TypeError):
+        except (KeyError, TypeError, ZeroDivisionError):
             continue
     if not vals:
         return None, f"no prune events with {what}"
-    return sum(vals) / len(vals), f"mean over {len(vals)} prune events"
+    return sum(vals) / len(vals), f"{what} at {len(vals)} prune events"
 
 
-def event_abs_dtheta_g(run: Run):
-    """Mean over pruning events of |θᵀg after − θᵀg before| (probe batch): change of the
-    norm rate d‖θ‖²/dt = −2θᵀg caused by the pruning step."""
-    return _event_mean(run, lambda b, a: abs(a["theta_dot_grad"] - b["theta_dot_grad"]), "theta_dot_grad")
+def event_rel_abs_dloss(run: Run):
+    """|L after − L before| / L before, mean over pruning events (probe batch)."""
+    return _event_mean(run, lambda b, a: abs(a["loss"] - b["loss"]) / b["loss"], "loss")
 
 
-def event_abs_dloss(run: Run):
-    """Mean over pruning events of |L after − L before| (probe batch)."""
-    return _event_mean(run, lambda b, a: abs(a["loss"] - b["loss"]), "loss")
+def event_rel_dloss(run: Run):
+    """(L after − L before) / L before, signed (> 0: pruning raised the loss)."""
+    return _event_mean(run, lambda b, a: (a["loss"] - b["loss"]) / b["loss"], "loss")
 
 
-def event_dgrad_norm_sq(run: Run):
-    """Mean over pruning events of ‖g‖² after − ‖g‖² before (signed; > 0 means pruning raised it)."""
-    return _event_mean(run, lambda b, a: a["grad_norm_sq"] - b["grad_norm_sq"], "grad_norm_sq")
+def event_rel_abs_dtheta_g(run: Run):
+    """|θᵀg after − θᵀg before| / (‖θ‖·‖g‖ before): change of the norm rate d‖θ‖²/dt = −2θᵀg
+    (F1) caused by the pruning step, in units of its largest possible size."""
+    return _event_mean(run, lambda b, a: abs(a["theta_dot_grad"] - b["theta_dot_grad"])
+                       / (b["norm_sq"] * b["grad_norm_sq"]) ** 0.5, "theta_dot_grad, norm_sq, grad_norm_sq")
+
+
+def event_rel_dgrad_norm_sq(run: Run):
+    """(‖g‖² after − before) / ‖g‖² before, signed (> 0: pruning raised the gradient norm)."""
+    return _event_mean(run, lambda b, a: (a["grad_norm_sq"] - b["grad_norm_sq"]) / b["grad_norm_sq"], "grad_norm_sq")
+
+
+def event_rel_abs_dgrad_norm_sq(run: Run):
+    """|‖g‖² after − before| / ‖g‖² before."""
+    return _event_mean(run, lambda b, a: abs(a["grad_norm_sq"] - b["grad_norm_sq"]) / b["grad_norm_sq"],
+                       "grad_norm_sq")
+
+
+def event_rel_abs_daccel(run: Run):
+    """|Δ(‖g‖² + θᵀHg)| / (‖g‖² + |θᵀHg|) before: change of the second-order norm dynamics
+    d²‖θ‖²/dt² = 2‖g‖² + 2θᵀHg (F4) caused by the pruning step."""
+    def f(b, a):
+        return abs((a["grad_norm_sq"] + a["theta_dot_hvp"]) - (b["grad_norm_sq"] + b["theta_dot_hvp"])) \
+            / (b["grad_norm_sq"] + abs(b["theta_dot_hvp"]))
+    return _event_mean(run, f, "grad_norm_sq, theta_dot_hvp")
 
 
 def natural_key(name: str):
@@ -129,14 +162,20 @@ def early_width_fraction(run: Run):
 METRICS: dict[str, Metric] = {m.name: m for m in [
     Metric("final_acc", "final accuracy: summary.final.test_acc if present, else summary.final.val_acc",
            final_acc),
-    Metric("train_loss_auc", "mean train loss over the final-training epochs (area under the curve / epochs)",
-           train_loss_auc),
-    Metric("eval_acc_auc", "mean test accuracy (val accuracy if no test set) over the final-training epochs",
-           eval_acc_auc),
-    Metric("event_abs_dtheta_g", "mean over pruning events of |Δ(θᵀg)| on the probe batch", event_abs_dtheta_g),
-    Metric("event_abs_dloss", "mean over pruning events of |ΔL| on the probe batch", event_abs_dloss),
-    Metric("event_dgrad_norm_sq", "mean over pruning events of Δ‖g‖² (after − before) on the probe batch",
-           event_dgrad_norm_sq),
+    Metric("train_loss_speed", "mean over final-training epochs of the share of the run's own train-loss drop "
+           "still to come (speed, not level; lower = faster)", train_loss_speed),
+    Metric("eval_acc_speed", "mean over final-training epochs of the share of the run's own test-accuracy rise "
+           "still to come (val accuracy if no test set; lower = faster)", eval_acc_speed),
+    Metric("event_rel_abs_dloss", "mean over pruning events of |ΔL|/L on the probe batch", event_rel_abs_dloss),
+    Metric("event_rel_dloss", "mean over pruning events of ΔL/L (signed) on the probe batch", event_rel_dloss),
+    Metric("event_rel_abs_dtheta_g", "mean over pruning events of |Δ(θᵀg)|/(‖θ‖‖g‖) on the probe batch",
+           event_rel_abs_dtheta_g),
+    Metric("event_rel_dgrad_norm_sq", "mean over pruning events of Δ‖g‖²/‖g‖² (signed) on the probe batch",
+           event_rel_dgrad_norm_sq),
+    Metric("event_rel_abs_dgrad_norm_sq", "mean over pruning events of |Δ‖g‖²|/‖g‖² on the probe batch",
+           event_rel_abs_dgrad_norm_sq),
+    Metric("event_rel_abs_daccel", "mean over pruning events of |Δ(‖g‖² + θᵀHg)|/(‖g‖² + |θᵀHg|) on the probe batch",
+           event_rel_abs_daccel),
     Metric("early_width_fraction", "fraction of units left in the first third of the prunable layers",
            early_width_fraction),
 ]}

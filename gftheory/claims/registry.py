@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gftheory.claims.rules import (CLAIM_RULE_TEXT, COMPOSITE_RULE_TEXT, IDENTITY_RULE_TEXT, Comparison,
-                                   OneSample)
+from gftheory.claims.rules import COMBINATIONS, Comparison, NonInferior, OneSample
 
 ARCHS = ("vgg13", "mobilenet_v1", "resnet56")
 DATASETS = ("cifar10", "cifar100")
@@ -31,12 +30,21 @@ class Claim:
     source: str
     formal: str                     # the formal statement we test
     statements: tuple = ()          # STATEMENTS ids: proofs + numeric checks
-    comparisons: tuple = ()         # Comparison / OneSample rules over stored runs
+    comparisons: tuple = ()         # rules (Comparison / NonInferior / OneSample) over stored runs
     components: tuple = ()          # other claim ids combined
     archs: tuple = ARCHS
     datasets: tuple = DATASETS
     notes: str = ""
     plots: tuple = ()               # "curves" | "events" | "widths"
+    combine: str = "all"            # how the rules combine (rules.COMBINATIONS), from the formal statement
+
+    @property
+    def rules(self) -> tuple:
+        return self.comparisons
+
+    def cells_about(self) -> int:
+        """How many (architecture, dataset) cells the claim is about (coverage denominator)."""
+        return len(self.archs) * len(self.datasets)
 
     def measures(self) -> tuple[str, ...]:
         seen: list[str] = []
@@ -47,22 +55,36 @@ class Claim:
         return tuple(seen)
 
     def rule_text(self) -> list[str]:
+        """One readable sentence per rule, then how they combine and how parts combine."""
         lines = []
         if self.statements:
-            lines.append(IDENTITY_RULE_TEXT)
+            lines.append(f"Theory part: the proofs and numeric checks of {', '.join(self.statements)} "
+                         f"(identity rule).")
         for c in self.comparisons:
-            lines.append(c.text() + (f" ({c.note})" if c.note else ""))
-        if self.comparisons:
-            lines.append(CLAIM_RULE_TEXT)
+            lines.append(c.sentence() + (f" ({c.note})" if c.note else ""))
+        if len(self.comparisons) > 1:
+            lines.append(f"Combination ({self.combine}): {COMBINATIONS[self.combine]}; each scale separately.")
+        elif self.comparisons:
+            lines.append("The claim's verdict is this rule's verdict, each scale separately.")
         if self.components or (self.statements and self.comparisons):
-            lines.append(COMPOSITE_RULE_TEXT)
+            theory = list(self.statements) + [s for s in self.components
+                                               if CLAIMS[s].kind in ("identity", "approximation")]
+            empirical = [s for s in self.components if s not in theory] + (
+                ["the combination of its own rules"] if self.comparisons else [])
+            verb = "are" if len(empirical) > 1 else "is"
+            holds = f" and the theory part ({', '.join(theory)}) holds" if theory else ""
+            lines.append(f"Composite: positive only if {' and '.join(empirical)} {verb} confirmed{holds}; "
+                         f"theory alone never makes it positive (composite rule).")
         return lines
 
     def commands(self, scale: str = "full", seeds: int = DEFAULT_SEEDS) -> list[str]:
         """The exact commands that reproduce this claim's evidence."""
+        from proofs import MODULES as PROOF_MODULES     # statement id → proof module (gftheory prove)
         cmds = []
+        proved = [s for s in self.statements if s in PROOF_MODULES]
+        if proved:
+            cmds.append(f"gftheory prove {' '.join(proved)}")
         if self.statements:
-            cmds.append(f"gftheory prove {' '.join(self.statements)}")
             cmds.append(f"gftheory check --ids {','.join(self.statements)}")
         if self.comparisons or self.components:
             if self.comparisons or any(CLAIMS[c].comparisons or CLAIMS[c].components for c in self.components):
@@ -111,12 +133,13 @@ _CLAIMS = [
           "train/test convergence for magnitude-based pruned models is faster than that for "
           "loss-preservation based pruned models",
           "paper body, Figure 1 (ResNet-56, CIFAR-10 and CIFAR-100, 25 rounds)",
-          "mean train loss over final training (area under the curve) lower, and mean test accuracy over "
-          "final training higher, for magnitude than for loss preservation",
-          comparisons=(Comparison("magnitude", LPE, "train_loss_auc", "lower"),
-                       Comparison("magnitude", LPE, "eval_acc_auc", "higher"),
-                       Comparison("magnitude", LP, "train_loss_auc", "lower"),
-                       Comparison("magnitude", LP, "eval_acc_auc", "higher")),
+          "convergence speed, separated from the final level (that is E1): for magnitude, the train loss and the "
+          "test accuracy each have a smaller share of their own total change still to make during final "
+          "training (faster) than for loss preservation, both formulations (all four rules)",
+          comparisons=(Comparison("magnitude", LPE, "train_loss_speed", "lower"),
+                       Comparison("magnitude", LPE, "eval_acc_speed", "lower"),
+                       Comparison("magnitude", LP, "train_loss_speed", "lower"),
+                       Comparison("magnitude", LP, "eval_acc_speed", "lower")),
           archs=("resnet56",), plots=("curves",),
           notes="the paper's figure uses 25 pruning rounds: the full-scale preset"),
     Claim("E3", "biased loss preservation vs plain loss preservation", "empirical",
@@ -130,18 +153,19 @@ _CLAIMS = [
           "loss-preservation based pruning preserves first-order model evolution dynamics",
           "abstract (ii); Observation 2",
           "at pruning events loss preservation changes θᵀg (the norm rate, F1) and the loss L least: "
-          "mean |Δθᵀg| and mean |ΔL| lower than for every other measure",
+          "relative |Δθᵀg| and |ΔL| lower than for every other measure (all 12 rules)",
           comparisons=tuple(Comparison(LP, other, metric, "lower")
-                            for metric in ("event_abs_dtheta_g", "event_abs_dloss")
+                            for metric in ("event_rel_abs_dtheta_g", "event_rel_abs_dloss")
                             for other in ("magnitude", LPE, BLP, "grasp", GNP, "random")),
           plots=("events",),
-          notes="before/after measured on one fixed probe batch in eval mode at temperature 1"),
+          notes="before/after measured on one fixed probe batch in eval mode at the probe's temperature"),
     Claim("E5", "GraSP ends worse than gradient-norm preservation and raises ‖g‖²", "empirical",
           "Preserving gradient-norm maintains second-order model evolution dynamics and results in "
           "better-performing models than increasing gradient-norm.", "Observation 5; abstract (iii)",
-          "final accuracy(|θ_pᵀHg|) > final accuracy(GraSP), and mean Δ‖g‖² at GraSP's pruning events > 0",
+          "final accuracy(|θ_pᵀHg|) > final accuracy(GraSP), and mean relative Δ‖g‖² at GraSP's pruning "
+          "events > 0 (both rules)",
           comparisons=(Comparison(GNP, "grasp", "final_acc"),
-                       OneSample("grasp", "event_dgrad_norm_sq", "higher")),
+                       OneSample("grasp", "event_rel_dgrad_norm_sq", "higher")),
           plots=("curves", "events")),
     Claim("E6", "which layers each measure empties", "empirical",
           "GraSP damages early layers (a finding reported for GraSP in the pruning-at-init literature)",
@@ -165,8 +189,16 @@ _CLAIMS = [
           "The larger the magnitude of parameters at a particular instant, the smaller the model loss at "
           "that instant will be. If these large-magnitude parameters are preserved while pruning (instead "
           "of smaller ones), the pruned model's loss decreases faster.", "Observation 1",
-          "T0 (d‖θ‖²/dt ≈ 2(L(0) − L(θ))) and E2 (magnitude-pruned models converge faster)",
-          components=("T0", "E2")),
+          "T0 (d‖θ‖²/dt ≈ 2(L(0) − L(θ)): larger ‖θ‖ with the same rate means lower loss) holds, and the "
+          "train loss of magnitude-pruned models converges faster than that of models pruned by random, "
+          "loss preservation or its elementwise form, which keep smaller parameters (all three rules)",
+          statements=("T0",),
+          comparisons=(Comparison("magnitude", "random", "train_loss_speed", "lower"),
+                       Comparison("magnitude", LPE, "train_loss_speed", "lower"),
+                       Comparison("magnitude", LP, "train_loss_speed", "lower")),
+          plots=("curves",),
+          notes="T0 is calculus, true whatever the data: it is the theory part and never the positive part. "
+                "An inverse-magnitude control (prune the largest) is not run; random is the nearest control"),
     Claim("O2", "loss preservation = half the norm rate", "identity",
           "Up to a constant, the magnitude of time-derivative of norm of model parameters (the score for "
           "magnitude-based pruning) is equal to the importance measure used for loss-preservation "
@@ -175,18 +207,37 @@ _CLAIMS = [
     Claim("O3", "magnitude-based measures preserve loss", "composite",
           "Due to their closely related nature, when used with additional heuristics, magnitude-based "
           "importance measures preserve loss.", "Observation 3",
-          "O2 holds and, at pruning events, magnitude changes the loss less than random pruning does",
+          "O2 holds (magnitude's score and loss preservation's are time-derivatives of the same norm), and at "
+          "pruning events magnitude preserves the loss: its relative |ΔL| is lower than random's and not "
+          "higher than loss preservation's by δ or more (both rules)",
           statements=("O2",),
-          comparisons=(Comparison("magnitude", "random", "event_abs_dloss", "lower"),),
+          comparisons=(Comparison("magnitude", "random", "event_rel_abs_dloss", "lower"),
+                       NonInferior("magnitude", LP, "event_rel_abs_dloss", "lower",
+                                   note="preserves loss about as well as the measure designed to")),
           plots=("events",)),
     Claim("O4", "raising the gradient norm removes loss-critical parameters", "composite",
           "Increasing gradient-norm via pruning removes parameters that maximally increase model loss.",
-          "Observation 4", "T2 and GRASP_SIGN (lowest θ_pᵀHg raises ‖g‖² most) with E5",
-          statements=("GRASP_SIGN",), components=("T2", "E5")),
+          "Observation 4",
+          "T2 and GRASP_SIGN hold (lowest θ_pᵀHg raises ‖g‖² most), GraSP's pruning events do raise ‖g‖², and "
+          "they raise the loss more than every other measure's events (relative ΔL higher than for each of "
+          "magnitude, both loss preservations, biased loss preservation, gradient-norm preservation, random; "
+          "all seven rules)",
+          statements=("GRASP_SIGN",), components=("T2",),
+          comparisons=(OneSample("grasp", "event_rel_dgrad_norm_sq", "higher"),)
+          + tuple(Comparison("grasp", other, "event_rel_dloss", "higher")
+                  for other in ("magnitude", LP, LPE, BLP, GNP, "random")),
+          plots=("events",)),
     Claim("O5", "preserving the gradient norm beats raising it", "composite",
           "Preserving gradient-norm maintains second-order model evolution dynamics and results in "
           "better-performing models than increasing gradient-norm.", "Observation 5",
-          "F4 (second-order norm dynamics) with E5", components=("F4", "E5")),
+          "F4 holds (d²‖θ‖²/dt² = 2‖g‖² + 2θᵀHg: the second-order dynamics), and at pruning events "
+          "gradient-norm preservation changes ‖g‖² + θᵀHg and ‖g‖² less than GraSP does, and ends with higher "
+          "final accuracy than GraSP (all three rules)",
+          statements=("F4", "F4_unit"),
+          comparisons=(Comparison(GNP, "grasp", "event_rel_abs_daccel", "lower"),
+                       Comparison(GNP, "grasp", "event_rel_abs_dgrad_norm_sq", "lower"),
+                       Comparison(GNP, "grasp", "final_acc")),
+          plots=("curves", "events")),
     # ---- abstract ----
     Claim("Ai", "magnitude pruning: faster-converging models", "composite",
           "magnitude-based pruning removes parameters that contribute least to reduction in loss, resulting "
@@ -202,8 +253,9 @@ _CLAIMS = [
     # ---- beyond the paper ----
     Claim("B1", "BatchNorm scale invariance makes |θ_pᵀg| degenerate", "beyond the paper",
           "(not in the paper)", "beyond the paper",
-          "a filter followed by train-mode BatchNorm is scale-invariant: θ_pᵀg_p = 0 and d‖θ_p‖²/dt = 0, "
-          "so loss preservation |θ_pᵀg| scores it 0 (degenerate) in train mode",
+          "with BatchNorm's ε = 0, a filter followed by train-mode BatchNorm is scale-invariant: θ_pᵀg_p = 0 "
+          "and d‖θ_p‖²/dt = 0, so loss preservation |θ_pᵀg| scores it 0 (degenerate) in train mode; with "
+          "ε > 0 (as in practice) the invariance and the zero are only approximate (not proved here)",
           statements=("BN_SCALE",)),
     Claim("B2", "balancedness of bias-free ReLU networks", "beyond the paper", "(not in the paper)",
           "beyond the paper (Du et al. 2018)",

@@ -6,6 +6,10 @@
 ``<root>/<run_id>/summary.json`` written last, only for a completed run.
 
 Only completed runs (summary with ``complete: true``) are evidence; the others are counted.
+Planted runs (``gftheory.claims.synthetic``: config ``"synthetic": true``, or provenance
+code_version / summary eval_data saying "synthetic") are never mixed with real ones: by default
+they are set aside in ``RunSet.planted`` and not counted; ``allow_planted=True`` (tests and
+demonstrations) counts them and marks the run set, and the report then carries a banner.
 """
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ from gftheory.cli import UsageError
 # importance_temperature is resolved per measure by the protocol (GraSP's Hg at T = 200,
 # gradient-norm preservation at T = 1, as in the authors' code), so it is part of the measure.
 WITHIN_CELL_KEYS = ("measure", "seed", "importance_temperature")
-SCALE_ORDER = ("full", "short", "smoke")
+from gftheory.claims.rules import SCALE_ORDER  # noqa: F401  (re-exported)
 
 
 @dataclass
@@ -50,6 +54,15 @@ class Run:
         return str(self.config.get("measure"))
 
     @property
+    def planted(self) -> bool:
+        """True for a synthetic run with planted values (never evidence about the paper)."""
+        if self.config.get("synthetic"):
+            return True
+        if str((self.provenance or {}).get("code_version", "")).startswith("synthetic"):
+            return True
+        return str((self.summary or {}).get("eval_data", "")).startswith("synthetic")
+
+    @property
     def protocol_key(self) -> str:
         """Hash of the config without measure and seed: runs with equal keys are comparable."""
         rest = {k: v for k, v in sorted(self.config.items()) if k not in WITHIN_CELL_KEYS}
@@ -62,6 +75,8 @@ class RunSet:
     incomplete: int = 0
     unreadable: list[str] = field(default_factory=list)   # "path: why"
     roots: list[str] = field(default_factory=list)
+    planted: list[Run] = field(default_factory=list)      # planted runs set aside (not counted)
+    planted_in_use: bool = False                           # planted runs are among ``runs``
 
 
 def _read_json(path: Path):
@@ -93,11 +108,11 @@ def read_run(path: Path) -> Run:
                deviations=list(cfg.get("deviations") or []))
 
 
-def load_runs(roots, *, must_exist: bool = True) -> RunSet:
+def load_runs(roots, *, must_exist: bool = True, allow_planted: bool = False) -> RunSet:
     """All runs under each root (a run directory is one holding config.json, at any depth).
 
     A missing root is a usage error (exit 2) when ``must_exist``; malformed runs are listed,
-    not fatal."""
+    not fatal. Planted (synthetic) runs go to ``planted`` unless ``allow_planted``."""
     out = RunSet(runs=[], roots=[str(r) for r in roots])
     seen: set[str] = set()
     for root in roots:
@@ -120,5 +135,9 @@ def load_runs(roots, *, must_exist: bool = True) -> RunSet:
             if run.run_id in seen:
                 continue
             seen.add(run.run_id)
+            if run.planted and not allow_planted:
+                out.planted.append(run)
+                continue
+            out.planted_in_use |= run.planted
             out.runs.append(run)
     return out

@@ -1,6 +1,7 @@
 """Synthetic run directories in the contract's layout (EMPIRICAL_CONTRACT.md), for tests and
 demonstrations of the verdict logic. Values are planted, never presented as results: every
-config carries ``"synthetic": true`` and the summary's eval_data says so."""
+config carries ``"synthetic": true`` and the summary's eval_data says so; ``load_runs`` sets
+such runs aside unless ``allow_planted=True``, and a report built on them carries a banner."""
 from __future__ import annotations
 
 import hashlib
@@ -14,13 +15,14 @@ LAYERS = [f"layer{i}.weight" for i in range(9)]
 
 def write_run(root, *, arch="resnet56", dataset="cifar10", measure="magnitude", seed=0, scale="full",
               final_acc=90.0, train_loss=0.5, rounds=3, train_epochs=4, eval_key="test_acc",
-              d_theta_g=0.1, d_loss=0.05, d_grad_norm_sq=0.01, early_keep=0.5, complete=True,
-              extra_config=None) -> Path:
+              d_theta_g=0.1, d_loss=0.05, d_grad_norm_sq=0.01, d_theta_hvp=0.0, early_keep=0.5, complete=True,
+              converge=1.0, extra_config=None) -> Path:
     """One run directory: config.json, metrics.jsonl (epoch + prune_event records), summary.json.
 
     ``final_acc`` is the final accuracy; ``train_loss`` the level of the final-training loss curve;
     ``d_*`` the after − before changes at every pruning event; ``early_keep`` the fraction of the
-    first third of the layers left after the last round."""
+    first third of the layers left after the last round; ``converge`` the fraction of the
+    final-training epochs after which the curves are flat (smaller = faster convergence)."""
     config = {"arch": arch, "dataset": dataset, "measure": measure, "seed": seed, "scale": scale,
               "rounds": rounds, "target": 0.75, "synthetic": True, **(extra_config or {})}
     run_id = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
@@ -43,7 +45,7 @@ def write_run(root, *, arch="resnet56", dataset="cifar10", measure="magnitude", 
         after_w = {n: int(widths0[n] + (final_w[n] - widths0[n]) * r / rounds) for n in LAYERS}
         before = {"loss": 2.0 / r, "norm_sq": 100.0, "theta_dot_grad": 1.0, "grad_norm_sq": 0.5, "theta_dot_hvp": 0.1}
         after = {"loss": before["loss"] + d_loss, "norm_sq": 90.0, "theta_dot_grad": 1.0 + d_theta_g,
-                 "grad_norm_sq": 0.5 + d_grad_norm_sq, "theta_dot_hvp": 0.1}
+                 "grad_norm_sq": 0.5 + d_grad_norm_sq, "theta_dot_hvp": 0.1 + d_theta_hvp}
         recs.append({"kind": "prune_event", "round": r, "epoch": epoch, "measure": measure, "before": before,
                      "after": after, "widths_before": widths, "widths_after": after_w, "params": 1000, "flops": 10000,
                      "channel_sparsity": 0.75 * r / rounds, "param_sparsity": 0.7, "flop_sparsity": 0.6,
@@ -51,9 +53,9 @@ def write_run(root, *, arch="resnet56", dataset="cifar10", measure="magnitude", 
         widths = after_w
     for e in range(train_epochs):
         epoch += 1
-        frac = (e + 1) / train_epochs
-        recs.append({"kind": "epoch", "epoch": epoch, "phase": "train", "lr": 0.1, "train_loss": train_loss * (2 - frac),
-                     "train_acc": 80.0, eval_key: final_acc - 5 * (1 - frac), other: None, "seconds": 1.0})
+        left = max(0.0, 1 - (e + 1) / (train_epochs * converge))   # share of the change still to come
+        recs.append({"kind": "epoch", "epoch": epoch, "phase": "train", "lr": 0.1, "train_loss": train_loss * (1 + left),
+                     "train_acc": 80.0, eval_key: final_acc - 5 * left, other: None, "seconds": 1.0})
     with open(d / "metrics.jsonl", "w") as fh:
         for rec in recs:
             fh.write(json.dumps(rec) + "\n")
@@ -69,17 +71,19 @@ def write_run(root, *, arch="resnet56", dataset="cifar10", measure="magnitude", 
 
 
 def plant(root, *, measures: dict, seeds=3, arch="resnet56", dataset="cifar10", scale="full", noise=0.3,
-          rng_seed=0, **common) -> list[Path]:
+          rng_seed=0, first_seed=0, **common) -> list[Path]:
     """Runs for several measures: ``measures`` maps a measure to keyword overrides of ``write_run``
     (e.g. {"magnitude": {"final_acc": 91}}); ``noise`` (sd) is added to final_acc, train_loss and
-    the event changes, seeded."""
+    the event changes (× 0.1) and ``converge`` (× 0.01), seeded; seeds first_seed.. first_seed + seeds − 1."""
     rng = np.random.default_rng(rng_seed)
     out = []
     for m, kw in measures.items():
-        for s in range(seeds):
-            args = {**common, **kw}
-            for key in ("final_acc", "train_loss", "d_theta_g", "d_loss", "d_grad_norm_sq", "early_keep"):
+        for s in range(first_seed, first_seed + seeds):
+            args = {"converge": 1.0, **common, **kw}
+            for key in ("final_acc", "train_loss", "d_theta_g", "d_loss", "d_grad_norm_sq", "d_theta_hvp",
+                        "early_keep", "converge"):
                 if key in args:
-                    args[key] = float(args[key]) + float(rng.normal(0, noise)) * (1 if key == "final_acc" else 0.1)
+                    scale_ = {"final_acc": 1.0, "converge": 0.01}.get(key, 0.1)
+                    args[key] = float(args[key]) + float(rng.normal(0, noise)) * scale_
             out.append(write_run(root, arch=arch, dataset=dataset, measure=m, seed=s, scale=scale, **args))
     return out

@@ -16,28 +16,40 @@ def mean_std(d: dict | None) -> str:
     return f"{fmt(d['mean'])} ± {fmt(d['std'], 2)} (n={d['n']})"
 
 
-def ci(d: dict | None) -> str:
-    if not d:
+def cell_effect(cell) -> str:
+    """D [CI95] for a cell (D in the claimed direction), or why there is none."""
+    if cell.estimate is None:
         return "—"
-    return f"{fmt(d['estimate'])} [{fmt(d['low'])}, {fmt(d['high'])}]"
+    return f"{fmt(cell.estimate)} [{fmt(cell.low)}, {fmt(cell.high)}]"
+
+
+def cell_line(cell) -> str:
+    b = f"  B {mean_std(cell.b)}" if cell.b is not None else ""
+    p = (f" | p Holm {fmt(cell.p_confirm_holm, 2)} / {fmt(cell.p_contra_holm, 2)}"
+         if cell.p_confirm_holm is not None else "")
+    mde = f" | MDE {fmt(cell.mde, 3)}" if cell.mde is not None else ""
+    why = f" ({cell.reason})" if cell.reason else ""
+    return (f"{cell.rule} | {cell.cell} {cell.scale} | A {mean_std(cell.a)}{b} | D {cell_effect(cell)}"
+            f" δ {fmt(cell.delta, 3)}{mde}{p} | {cell.verdict}{why}")
 
 
 def summary_table(results) -> str:
     """claim × verdict, fixed-width text."""
-    rows = [("claim", "kind", "verdict", "seeds", "title")]
+    rows = [("claim", "kind", "verdict", "seeds", "coverage", "title")]
     for r in results.values():
-        rows.append((r.claim.id, r.claim.kind, r.verdict.label, r.verdict.seeds or "", r.claim.title))
-    w = [max(len(row[i]) for row in rows) for i in range(4)]
+        rows.append((r.claim.id, r.claim.kind, r.verdict.label, r.verdict.seeds or "", r.verdict.coverage or "",
+                     r.claim.title))
+    w = [max(len(row[i]) for row in rows) for i in range(5)]
     lines = []
     for i, row in enumerate(rows):
-        lines.append("  ".join(row[j].ljust(w[j]) for j in range(4)) + "  " + row[4])
+        lines.append("  ".join(row[j].ljust(w[j]) for j in range(5)) + "  " + row[5])
         if i == 0:
-            lines.append("  ".join("-" * w[j] for j in range(4)) + "  " + "-" * 5)
+            lines.append("  ".join("-" * w[j] for j in range(5)) + "  " + "-" * 5)
     return "\n".join(lines)
 
 
 def claim_text(result) -> str:
-    """One claim: statement, rule, cells and verdict."""
+    """One claim: statement, rules (one sentence each), per-scale and per-rule verdicts, cells."""
     c = result.claim
     out = [f"{c.id} — {c.title} [{c.kind}]", f"  paper: {c.words}", f"  formal: {c.formal}"]
     for line in c.rule_text():
@@ -47,13 +59,15 @@ def claim_text(result) -> str:
                    (f" ({result.identity.detail})" if result.identity.detail else ""))
     for k, v in result.parts.items():
         out.append(f"  component {k}: {v.label}")
+    for scale, sr in result.scales.items():
+        out.append(f"  {scale} scale: {sr.verdict.label}")
+        for rule, v in sr.rules.items():
+            out.append(f"    rule {rule}: {v.label}" + (f" [{v.seeds}]" if v.seeds else ""))
     if result.cells:
-        out.append("  cells (A, B: mean ± std (n); D = claimed-direction difference, CI95 Welch / bootstrap):")
+        out.append("  cells (A, B: mean ± std (n); D = claimed-direction difference [CI95 Welch, unadjusted]; δ minimum "
+                   "meaningful difference; MDE minimum detectable D at 80 % power at the family's strictest Holm level; Holm-adjusted p confirm / contradict):")
         for cell in result.cells:
-            b = f"  B {mean_std(cell.b)}" if cell.b is not None else ""
-            out.append(f"    {cell.comparison} | {cell.cell} {cell.scale}{'' if cell.counted else ' (not counted)'}"
-                       f" | A {mean_std(cell.a)}{b} | D {ci(cell.interval)} boot {ci(cell.bootstrap)}"
-                       f" | {cell.verdict}")
+            out.append("    " + cell_line(cell))
     out.append(f"  VERDICT: {result.verdict.label}" + (f" [{result.verdict.seeds}]" if result.verdict.seeds else "")
                + (f" — {result.verdict.detail}" if result.verdict.detail else ""))
     if result.verdict.cls == "missing":

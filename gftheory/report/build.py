@@ -2,7 +2,6 @@
 live evidence and stored runs. Nothing here decides a verdict; it only presents them."""
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 from collections import defaultdict
@@ -10,8 +9,8 @@ from collections import defaultdict
 from gftheory.claims import rules
 from gftheory.claims.metrics import METRICS, layer_fractions
 from gftheory.claims.runs import WITHIN_CELL_KEYS, RunSet
-from gftheory.claims.text import ci, fmt, mean_std
-from gftheory.claims.verdicts import ClaimResult, LiveEvidence, aggregate
+from gftheory.claims.text import cell_effect, fmt, mean_std
+from gftheory.claims.verdicts import ClaimResult, LiveEvidence
 from gftheory.report.plots import PLOTTERS
 
 
@@ -90,33 +89,34 @@ def _identity_blocks(claim, live: LiveEvidence) -> list:
     return blocks
 
 
-def _per_rule_blocks(result: ClaimResult) -> list:
-    """The claim rule applied to each comparison's cells alone (descriptive; the claim's verdict
-    pools all its cells)."""
-    if len(result.claim.comparisons) < 2:
+def _scale_blocks(result: ClaimResult) -> list:
+    """Every scale's verdict, and each rule's verdict at that scale (nothing hidden)."""
+    if not result.scales:
         return []
     rows = []
-    for comp in result.claim.comparisons:
-        cells = [copy.copy(c) for c in result.cells if c.comparison == comp.label()]
-        v = aggregate(cells, result.claim.id)
-        rows.append([comp.label() + (f" ({comp.note})" if comp.note else ""), _v(v), v.seeds or "", v.detail or "—"])
-    return [("p", "Per rule (descriptive; the claim's verdict pools the cells of all its rules):"),
-            ("table", ["rule", "verdict", "seeds", "why"], rows)]
+    for scale, sr in result.scales.items():
+        rows.append([f"**{scale}**", "(claim)", _v(sr.verdict), sr.verdict.seeds or "", sr.verdict.coverage or ""])
+        if len(sr.rules) > 1:
+            for label, v in sr.rules.items():
+                rows.append([scale, label, _v(v), v.seeds or "", v.coverage or ""])
+    return [("p", "Verdict at every scale (claim, then each rule; coverage = cells with evidence / cells the claim "
+                  "is about):"), ("table", ["scale", "rule", "verdict", "seeds", "coverage"], rows)]
 
 
 def _cells_blocks(result: ClaimResult) -> list:
     rows = []
     for c in result.cells:
-        verdict = c.verdict if c.counted else f"{c.verdict} (not counted: {c.scale} scale)"
         cls = {"confirmed": "positive", "contradicted": "negative", "inconclusive": "open"}.get(c.verdict, "missing")
-        boot = ci(c.bootstrap) + ("" if c.bootstrap_agrees in (None, True) else " (disagrees)")
-        rows.append([c.comparison, c.cell, c.scale, mean_std(c.a), mean_std(c.b) if c.b is not None else "(vs 0)",
-                     ci(c.interval), boot, f"[[{cls}]]{verdict}"])
+        rows.append([c.rule, c.cell, c.scale, mean_std(c.a), mean_std(c.b) if c.b is not None else "(vs 0)",
+                     str(c.n), cell_effect(c), fmt(c.delta, 3), fmt(c.mde, 3),
+                     f"{fmt(c.p_confirm_holm, 2)} / {fmt(c.p_contra_holm, 2)}",
+                     f"[[{cls}]]{c.verdict}" + (f" ({c.reason})" if c.reason else "")])
     sources = sorted({s for c in result.cells for s in c.sources})
     evals = sorted({s for c in result.cells for s in c.eval_data})
-    blocks = [("table", ["comparison", "cell", "scale", "A: mean ± std (n)", "B: mean ± std (n)",
-                         "D (claimed direction) CI95 Welch", "CI95 bootstrap", "cell verdict"], rows)]
-    metrics = sorted({c.comparison.split(":")[0].split("(")[0] for c in result.cells})
+    blocks = [("table", ["rule", "cell", "scale", "A: mean ± std (n)", "B: mean ± std (n)", "n",
+                         "effect D (claimed direction) [CI95 Welch]", "δ", "MDE (80 % power, Holm α/m)", "Holm p confirm / contra",
+                         "cell verdict"], rows)]
+    metrics = sorted({c.rule.split(":")[0].split("(")[0] for c in result.cells})
     blocks.append(("p", "Metrics: " + "; ".join(f"`{m}` = {METRICS[m].description}" for m in metrics if m in METRICS)
                    + (f". Fields read: {', '.join(sources)}" if sources else "")
                    + (f". Evaluation data: {'; '.join(evals)}" if evals else "") + "."))
@@ -169,6 +169,12 @@ def _widths_table(runs) -> list:
     return blocks
 
 
+def _proof_method_text(live: LiveEvidence) -> str:
+    from gftheory.symbolic.equality import numeric_test_text
+    return ("proof steps: 'symbolic' (sympy cancels lhs − rhs exactly) or 'numeric identity test' (" + numeric_test_text()
+            + "); a proof is 'proved' only if every step is symbolic, else 'identity-tested'")
+
+
 def claim_blocks(result: ClaimResult, live: LiveEvidence, runset: RunSet | None, figures: FigureCache) -> list:
     c = result.claim
     b: list = [("h", 2, f"{c.id} — {c.title}", _anchor(c.id)),
@@ -190,8 +196,8 @@ def claim_blocks(result: ClaimResult, live: LiveEvidence, runset: RunSet | None,
     if c.comparisons:
         b.append(("p", f"**Empirical evidence** ({len(result.cells)} cell(s)): {result.empirical.label}"
                        + (f" — {result.empirical.detail}" if result.empirical.detail else "")))
+        b.extend(_scale_blocks(result))
         if result.cells:
-            b.extend(_per_rule_blocks(result))
             b.extend(_cells_blocks(result))
         scoped = _scope_runs(c, runset, all_measures=True)   # one figure per cell, every measure
         for kind in c.plots:
@@ -214,14 +220,22 @@ def claim_blocks(result: ClaimResult, live: LiveEvidence, runset: RunSet | None,
 
 def build_document(results: dict, live: LiveEvidence, runset: RunSet | None, meta: dict) -> tuple[list, dict]:
     prov = meta.get("provenance", {})
+    banner = []
+    if runset is not None and runset.planted_in_use:
+        n = sum(r.planted for r in runset.runs)
+        banner = [("p", f"**[[negative]]PLANTED DATA: {n} of the {len(runset.runs)} runs counted here are synthetic runs "
+                        f"with planted values (gftheory.claims.synthetic). Nothing in this report is evidence about "
+                        f"the paper.**")]
     blocks: list = [("h", 1, "gftheory: claims of “A Gradient Flow Framework For Analyzing Network Pruning”", None),
+                    *banner,
                     ("p", f"Generated {prov.get('time_utc', '?')} by `{meta.get('command', 'gftheory report')}`; code "
                           f"{prov.get('code_version', '?')}; Python {prov.get('python', '?')}, torch {prov.get('torch', '?')}; "
-                          f"device {prov.get('device', '?')}; {prov.get('platform', '')}."),
+                          f"device {prov.get('device', '?')}; {prov.get('platform', '')}. Decision rules version "
+                          f"{rules.RULES_VERSION}, digest `{rules.rules_digest()}` (gftheory/claims/rules.py)."),
                     ("h", 2, "Summary", "summary"),
-                    ("table", ["claim", "kind", "verdict", "seeds", "title"],
+                    ("table", ["claim", "kind", "verdict", "seeds", "coverage", "title"],
                      [[f"[{cid}](#{_anchor(cid)})", r.claim.kind, _v(r.verdict), r.verdict.seeds or "",
-                       r.claim.title] for cid, r in results.items()])]
+                       r.verdict.coverage or "", r.claim.title] for cid, r in results.items()])]
     src = ["proofs: " + (f"{len(live.proofs)} result(s) in {live.seconds.get('proofs', 0):.1f} s (run live)"
                           if live.proofs is not None else f"evidence unavailable: {live.proofs_error}"),
            f"numeric checks (profile {meta.get('profile')}): " +
@@ -230,21 +244,29 @@ def build_document(results: dict, live: LiveEvidence, runset: RunSet | None, met
     if runset is not None:
         src.append(f"stored runs: {len(runset.runs)} completed run(s) under {', '.join(runset.roots)}"
                    + (f"; {runset.incomplete} incomplete run(s) ignored" if runset.incomplete else "")
-                   + (f"; {len(runset.unreadable)} unreadable: {'; '.join(runset.unreadable[:5])}" if runset.unreadable else ""))
+                   + (f"; {len(runset.unreadable)} unreadable: {'; '.join(runset.unreadable[:5])}" if runset.unreadable else "")
+                   + (f"; {len(runset.planted)} planted (synthetic) run(s) set aside, not counted" if runset.planted else ""))
     blocks += [("h", 2, "Evidence sources", "sources"), ("ul", src),
                ("h", 2, "How verdicts are decided", "rules"),
-               ("ul", [rules.IDENTITY_RULE_TEXT, "empirical cell (two-sample): " + rules.Comparison("A", "B", "M").text(),
-                       "empirical cell (one-sample): " + rules.OneSample("A", "M").text(),
-                       rules.CLAIM_RULE_TEXT, rules.COMPOSITE_RULE_TEXT,
+               ("ul", [f"rules version {rules.RULES_VERSION}, digest `{rules.rules_digest()}`: any change of a rule "
+                       f"changes the digest", rules.IDENTITY_RULE_TEXT, rules.CELL_RULE_TEXT, rules.RULE_VERDICT_TEXT,
+                       "claim: " + "; ".join(f"{k}: {v}" for k, v in rules.COMBINATIONS.items()),
+                       rules.SCALE_RULE_TEXT, rules.COMPOSITE_RULE_TEXT,
+                       "minimum meaningful difference δ per metric: " + "; ".join(
+                           f"{k} {v:g}" for k, v in rules.MIN_EFFECT.items()),
+                       _proof_method_text(live),
                        "verdict colours: green positive, red negative, yellow open, grey missing"])]
     figures = FigureCache()
     for cid, r in results.items():
         blocks += claim_blocks(r, live, runset, figures)
-    data = {"meta": meta, "summary": [{"id": cid, "verdict": r.verdict.label, "class": r.verdict.cls,
-                                       "seeds": r.verdict.seeds} for cid, r in results.items()],
+    data = {"meta": {**meta, "rules_version": rules.RULES_VERSION, "rules_digest": rules.rules_digest(),
+                     "planted_in_use": bool(runset is not None and runset.planted_in_use)}, "summary": [{"id": cid, "verdict": r.verdict.label, "class": r.verdict.cls,
+                                       "seeds": r.verdict.seeds, "scale": r.verdict.scale,
+                                       "coverage": r.verdict.coverage} for cid, r in results.items()],
             "claims": [r.as_dict() for r in results.values()],
             "live": {"checks": live.checks, "proofs": live.proofs, "checks_error": live.checks_error,
                      "proofs_error": live.proofs_error, "seconds": live.seconds},
             "runs": None if runset is None else {"roots": runset.roots, "completed": [str(r.path) for r in runset.runs],
-                                                 "incomplete": runset.incomplete, "unreadable": runset.unreadable}}
+                                                 "incomplete": runset.incomplete, "unreadable": runset.unreadable,
+                                                 "planted_set_aside": [str(r.path) for r in runset.planted]}}
     return blocks, data

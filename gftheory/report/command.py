@@ -32,6 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--skip-live", action="store_true",
                         help="do not run proofs and checks (quick iteration; identity claims show 'evidence unavailable')")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    parser.add_argument("--allow-planted", action="store_true",
+                        help="count synthetic runs with planted values (demonstrations only: the report then "
+                             "carries a PLANTED DATA banner); by default they are set aside")
 
 
 def _default_results() -> list[Path]:
@@ -82,10 +85,13 @@ def run(args) -> int:
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {str(out)!r} exists and is not a directory; fix: choose another --out")
     roots = [Path(r) for r in args.results] if args.results else _default_results()
-    runset = load_runs(roots, must_exist=True)          # bad --results → UsageError (exit 2)
+    runset = load_runs(roots, must_exist=True,           # bad --results → UsageError (exit 2)
+                       allow_planted=getattr(args, "allow_planted", False))
     quiet = args.quiet
     if not quiet:
-        print(f"[report] {len(runset.runs)} completed run(s) under {', '.join(map(str, roots)) or '(none)'}",
+        print(f"[report] {len(runset.runs)} completed run(s) under {', '.join(map(str, roots)) or '(none)'}"
+              + (f"; {len(runset.planted)} planted (synthetic) run(s) set aside" if runset.planted else "")
+              + ("; PLANTED runs counted (--allow-planted)" if runset.planted_in_use else ""),
               file=sys.stderr, flush=True)
     if args.skip_live:
         live = LiveEvidence(checks_error="skipped (--skip-live)", proofs_error="skipped (--skip-live)")
@@ -105,6 +111,8 @@ def run(args) -> int:
         if png:
             files[f"plots/{name}"] = png
     write_atomically(out, files)
+    if runset.planted_in_use:
+        print("PLANTED DATA: this report counts synthetic runs with planted values; it is not evidence")
     print(summary_table(results))
     print(f"\nwrote {out}/report.md, {out}/report.html, {out}/report.json "
           f"({len(files) - 3} plot(s)) in {time.perf_counter() - t0:.1f} s "

@@ -5,8 +5,11 @@
 ∂^α L(p) ↦ L_{α}(p); this needs L to be C^k (Schwarz: mixed partials commute).
 ``decide_zero`` then proves zero-ness by ``expand`` (transcendental atoms of concrete
 networks frozen to independent symbols first, which is sound: an identity in independent
-symbols holds for any of their values), or — only where the caller allows it — certifies it
-by exact-rational evaluation at random points with high-precision ``evalf``.
+symbols holds for any of their values) — a *symbolic* step — or, only where the caller allows
+it, *tests* it numerically: NUMERIC_POINTS seeded random rational points with magnitudes spread
+over 10^±2 (``test_point``), each side term by term in EVAL_DIGITS-digit arithmetic, passing
+when |lhs − rhs| ≤ REL_TOL · max(1, Σ|terms|) at every point. A numeric test is not a proof
+and its step says so (``ZeroCheck.numeric``).
 ``witness_nonzero`` exhibits a value ≠ 0: undefined functions replaced by a random
 polynomial with rational coefficients, free symbols by random rationals.
 """
@@ -20,7 +23,10 @@ import sympy as sp
 from sympy.core.function import AppliedUndef
 
 EVAL_DIGITS = 50
-ZERO_BELOW = sp.Float("1e-35")
+NUMERIC_POINTS = 12
+POINT_RANGE = (-2.0, 2.0)       # log10 of the magnitudes of the test points' coordinates
+REL_TOL = sp.Float("1e-30")
+ZERO_BELOW = REL_TOL
 NONZERO_ABOVE = sp.Float("1e-20")
 
 _CANON: dict[str, tuple[str, tuple[int, ...]]] = {}   # canonical name -> (base name, α)
@@ -99,6 +105,13 @@ class ZeroCheck:
     method: str
     refuted: bool = False   # a certified non-zero value was found
     witness: str = ""
+    numeric: bool = False   # accepted by the numeric identity test, not by a symbolic proof
+
+
+def numeric_test_text() -> str:
+    return (f"{NUMERIC_POINTS} seeded random rational points, coordinates of magnitude 10^{POINT_RANGE[0]:+g}.."
+            f"10^{POINT_RANGE[1]:+g} with random signs (positive symbols > 0), {EVAL_DIGITS}-digit arithmetic, "
+            f"pass if |lhs − rhs| ≤ {sp.N(REL_TOL, 2)}·max(1, Σ|terms|) at every point")
 
 
 def _has_undefined(expr) -> bool:
@@ -111,6 +124,41 @@ def _random_rational(rng: random.Random, positive: bool) -> sp.Rational:
     if positive:
         p = max(p, q // 3)
     return sp.Rational(p, q)
+
+
+def test_point(symbols, seed: int) -> dict:
+    """A seeded rational point for the numeric identity test: magnitudes log-uniform over
+    10^POINT_RANGE, random signs (positive symbols > 0)."""
+    rng = random.Random(7919 * seed + 1)
+    out = {}
+    for s in sorted(symbols, key=lambda s: s.name if hasattr(s, "name") else str(s)):
+        q = rng.randint(1, 97)
+        p = max(1, round(10 ** rng.uniform(*POINT_RANGE) * q))
+        sign = 1 if (s.is_positive or rng.random() < 0.5) else -1
+        out[s] = sp.Rational(sign * p, q)
+    return out
+
+
+def _terms_function(expr):
+    """A function of a point returning (value, Σ|term values|) of expr in EVAL_DIGITS-digit
+    mpmath arithmetic, term by term (lambdify once, evaluate at many points)."""
+    import mpmath
+    terms = list(expr.args) if isinstance(expr, sp.Add) else [expr]
+    syms = sorted(expr.free_symbols, key=lambda s: s.name if hasattr(s, "name") else str(s))
+    from sympy.printing.pycode import MpmathPrinter
+    printer = MpmathPrinter({"fully_qualified_modules": False, "inline": True, "allow_unknown_functions": True,
+                             "user_functions": {}, "order": "none"})
+    fn = sp.lambdify(syms, terms, modules="mpmath", printer=printer, docstring_limit=0, cse=True)
+
+    def at(pt):
+        with mpmath.workdps(EVAL_DIGITS):
+            vals = fn(*[mpmath.mpf(int(pt[s].p)) / int(pt[s].q) for s in syms])
+            total = mpmath.fsum(vals)
+            size = mpmath.fsum(abs(v) for v in vals)
+            if isinstance(total, mpmath.mpc) or isinstance(size, mpmath.mpc):
+                return None, None
+            return sp.Float(total, EVAL_DIGITS), sp.Float(size, EVAL_DIGITS)
+    return at
 
 
 def random_point(symbols, seed: int) -> dict:
@@ -189,7 +237,7 @@ def witness_nonzero(expr, tries: int = 4) -> tuple[bool, str]:
     return False, "no non-zero value found"
 
 
-def decide_zero(expr, *, numeric_ok: bool = False, points: int = 2,
+def decide_zero(expr, *, numeric_ok: bool = False, points: int | None = None,
                 expand_limit: int = 3000) -> ZeroCheck:
     """Is ``expr`` identically zero?  See module docstring for the methods, in order."""
     c = canonical_derivatives(sp.sympify(expr))
@@ -213,20 +261,21 @@ def decide_zero(expr, *, numeric_ok: bool = False, points: int = 2,
         nz, wit = witness_nonzero(c)
         return ZeroCheck(False, "sympy could not reduce lhs − rhs to 0", refuted=nz, witness=wit)
     if numeric_ok:
+        points = NUMERIC_POINTS if points is None else points
         worst = sp.Float(0)
+        at = _terms_function(c)
         for seed in range(points):
-            val, _ = evaluate_at(c, seed)
-            if not val.is_number:
+            val, size = at(test_point(c.free_symbols, seed))
+            if val is None:
                 break
-            worst = max(worst, abs(val))
-            if abs(val) > NONZERO_ABOVE:
+            bound = REL_TOL * max(sp.Float(1), size)
+            worst = max(worst, abs(val) / max(sp.Float(1), size))
+            if abs(val) > bound:
                 nz, wit = witness_nonzero(c)
-                return ZeroCheck(False, "random rational-point evaluation", refuted=nz, witness=wit)
+                return ZeroCheck(False, "numeric identity test failed", refuted=nz, witness=wit)
         else:
-            if worst < ZERO_BELOW:
-                return ZeroCheck(True, f"checked by random rational-point evaluation (not a "
-                                       f"symbolic proof) at {points} points in {EVAL_DIGITS}-digit"
-                                       f" arithmetic: |lhs − rhs| < 1e-35 "
-                                       f"(max {sp.N(worst, 3)})")
+            return ZeroCheck(True, f"numeric identity test, not a symbolic proof: {points} seeded points, "
+                                   f"{EVAL_DIGITS} digits, max |lhs − rhs|/max(1, Σ|terms|) = {sp.N(worst, 3)} "
+                                   f"≤ {sp.N(REL_TOL, 2)}", numeric=True)
     nz, wit = witness_nonzero(c)
     return ZeroCheck(False, "sympy could not reduce lhs − rhs to 0", refuted=nz, witness=wit)

@@ -74,6 +74,15 @@ def _balance_tanh(d):
            tex=r"\frac{d}{dt}(\|w_{in}\|^2 - \|w_{out}\|^2)", numeric_ok=True)
 
 
+def _elementwise_reversed(d):
+    d.section("unit of n=2 coordinates, signs (+, −)", ("generic", "any real θ, g", 2))
+    y = sp.symbols("y1:3", nonnegative=True)
+    x = [y[0], -y[1]]
+    d.nonnegative(sp.Abs(x[0] + x[1]) - sp.Abs(x[0]) - sp.Abs(x[1]),
+                  r"Claimed: $|	heta_p^	op g| \ge \sum_i|	heta_i g_i|$ (inequality reversed).",
+                  tex=r"|	heta_p^	op g| - \sum_i|	heta_i g_i|")
+
+
 NEGATIVE_CONTROLS: dict[str, Proof] = {p.id: p for p in [
     Proof("NC_F1_HALF", "d‖θ‖²/dt = −θᵀg (factor 2 missing)", [],
           _flow_claim(lambda m: norm_sq(m.params), lambda m: -dot(m.params, m.grad),
@@ -99,5 +108,7 @@ NEGATIVE_CONTROLS: dict[str, Proof] = {p.id: p for p in [
     Proof("NC_BN_WITHOUT_BN", "θ_pᵀg_p = 0 for a unit not followed by BatchNorm", [],
           _bn_without_bn, kind="negative_control"),
     Proof("NC_BALANCE_TANH", "d/dt(‖w_in,j‖² − ‖w_out,j‖²) = 0 for tanh", [], _balance_tanh,
+          kind="negative_control"),
+    Proof("NC_ELEMENTWISE_REVERSED", "|θ_pᵀg| ≥ Σ_i|θ_i g_i| (inequality reversed)", [], _elementwise_reversed,
           kind="negative_control"),
 ]}

@@ -3,7 +3,11 @@
 A proof module builds a ``Proof`` whose ``derive(d)`` calls ``d.equal(lhs, rhs, why)`` and
 ``d.nonzero(expr, why)`` on a ``Derivation``; each call is checked at once (see
 ``gftheory.symbolic.equality``) and recorded with its LaTeX and the check that verified it.
-Status: "proved" (every step holds), "refuted" (a step's lhs − rhs has a certified non-zero
+Each step records its method: "symbolic" (sympy decides it exactly: expand/cancel/simplify,
+assumptions, or a witness value for a non-vanishing) or "numeric" (the numeric identity test of
+``equality.decide_zero`` at seeded random points: evidence, not proof).
+Status: "proved" (every step holds and every step is symbolic), "identity-tested" (every step
+holds, some only by the numeric identity test), "refuted" (a step's lhs − rhs has a certified non-zero
 value), "failed" (a step could not be decided), "error" (an exception).
 """
 from __future__ import annotations
@@ -31,6 +35,7 @@ class Step:
     witness: str = ""
     kind: str = "equal"        # equal | nonzero
     section: str = ""
+    method_kind: str = "symbolic"   # symbolic | numeric
 
 
 def _tex(expr, label: str | None, label_first: bool = True) -> str:
@@ -64,11 +69,21 @@ class Derivation:
         self.levels.append((level if level is not None else title, len(self.steps)))
 
     def generality(self) -> str:
-        """Summary of the levels whose steps all held, e.g. 'generic smooth L, n=1..6; …'."""
+        """Summary of the levels whose steps all held, e.g. 'generic smooth L, n=1..6; …';
+        levels that needed a numeric identity test are listed apart, as not proved."""
+        sym = self._generality(numeric=False)
+        num = self._generality(numeric=True)
+        if num:
+            return (sym + "; " if sym else "") + f"identity-tested only (numeric, not proved): {num}"
+        return sym
+
+    def _generality(self, numeric: bool) -> str:
         ns, nets, other, groups = [], [], [], {}
         bounds = [k for _, k in self.levels[1:]] + [len(self.steps)]
         for (level, start), end in zip(self.levels, bounds):
             if not all(s.ok for s in self.steps[start:end]) or start == end:
+                continue
+            if any(s.method_kind == "numeric" for s in self.steps[start:end]) != numeric:
                 continue
             n = getattr(level, "n", None)
             if isinstance(level, tuple) and level and level[0] == "generic":
@@ -97,7 +112,8 @@ class Derivation:
               numeric_ok: bool = False) -> bool:
         chk = decide_zero(sp.sympify(lhs) - sp.sympify(rhs), numeric_ok=numeric_ok)
         self.steps.append(Step(why, _tex(lhs, lhs_tex), _tex(rhs, rhs_tex, False), chk.ok, chk.method,
-                               chk.refuted, chk.witness, "equal", self.section_name))
+                               chk.refuted, chk.witness, "equal", self.section_name,
+                               "numeric" if chk.numeric else "symbolic"))
         return chk.ok
 
     def zero(self, expr, why: str, *, tex: str | None = None, numeric_ok: bool = False) -> bool:
@@ -113,6 +129,29 @@ class Derivation:
                                "sympy assumptions: is_nonpositive is True" if ok
                                else f"sympy assumptions: is_nonpositive is {verdict}",
                                verdict is False, "", "nonpositive", self.section_name))
+        return ok
+
+    def nonnegative(self, expr, why: str, *, tex: str | None = None) -> bool:
+        """A step asserting ``expr`` ≥ 0 for all admissible symbol values: every |·| is rewritten
+        as a Piecewise and folded; each branch must be nonnegative by sympy's assumption system
+        (a branch is checked without its condition, which only makes the test stricter)."""
+        e = sp.piecewise_fold(sp.sympify(expr).rewrite(sp.Piecewise))
+        branches = [b for b, _ in e.args] if isinstance(e, sp.Piecewise) else [e]
+        verdicts = [sp.expand(b).is_nonnegative for b in branches]
+        ok = all(v is True for v in verdicts)
+        method = (f"sympy assumptions: all {len(branches)} Piecewise branch(es) is_nonnegative is True" if ok
+                  else f"sympy assumptions: branch verdicts {verdicts}")
+        refuted, witness = False, ""
+        if not ok:        # look for a certified negative value (exact rationals)
+            from gftheory.symbolic.equality import random_point
+            for seed in range(8):
+                pt = random_point(sp.sympify(expr).free_symbols, 2000 + seed)
+                val = sp.sympify(expr).xreplace(pt)
+                if val.is_number and val < 0:
+                    refuted, witness = True, f"value {val} at " + ", ".join(f"{k}={v}" for k, v in pt.items())
+                    break
+        self.steps.append(Step(why, _tex(expr, tex), "0", ok, method, refuted, witness, "nonnegative",
+                               self.section_name))
         return ok
 
     def nonzero(self, expr, why: str, *, tex: str | None = None) -> bool:
@@ -145,6 +184,7 @@ class ProofResult:
     kind: str = "proof"    # proof | negative_control
     error: str = ""
     steps: list[dict] = field(default_factory=list, repr=False)
+    method: str = ""       # "symbolic (every step)" or "numeric identity test in k of n steps …"
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -174,14 +214,18 @@ class Proof:
         elif not d.steps:
             status, error = "failed", "the derivation checked no step"
         elif all(s.ok for s in d.steps):
-            status = "proved"
+            status = "identity-tested" if any(s.method_kind == "numeric" for s in d.steps) else "proved"
         elif any((not s.ok) and s.refuted for s in d.steps):
             status = "refuted"
         else:
             status = "failed"
         generality = d.generality() or self.generality_hint
+        from gftheory.symbolic.equality import numeric_test_text
+        k = sum(s.method_kind == "numeric" for s in d.steps)
+        method = (f"numeric identity test in {k} of {len(d.steps)} steps ({numeric_test_text()}); the other "
+                  f"steps symbolic" if k else "symbolic (every step)")
         res = ProofResult(self.id, self.statement, list(self.assumptions), generality,
                           len(d.steps), status, round(secs, 3), "", self.kind, error,
-                          [asdict(s) for s in d.steps])
+                          [asdict(s) for s in d.steps], method)
         res.markdown = render_markdown(self, res, d.steps)
         return res

@@ -7,7 +7,8 @@ def render_markdown(proof, result, steps) -> str:
     head = "Negative control" if result.kind == "negative_control" else "Proof"
     lines = [f"### {head} {result.id}: {result.statement}", "",
              f"**Status:** {result.status} · **steps checked:** {result.steps_checked} · "
-             f"**generality:** {result.generality or '—'} · {result.seconds:.2f} s", ""]
+             f"**generality:** {result.generality or '—'} · {result.seconds:.2f} s", "",
+             f"**Method:** {result.method or 'symbolic'}", ""]
     if result.assumptions:
         lines.append("**Assumptions.**")
         lines += [f"- {a}" for a in result.assumptions]
@@ -20,13 +21,13 @@ def render_markdown(proof, result, steps) -> str:
             if section:
                 lines += [f"#### {section}", ""]
         k += 1
-        rel = {"nonzero": r"\neq", "nonpositive": r"\le"}.get(s.kind, "=")
+        rel = {"nonzero": r"\neq", "nonpositive": r"\le", "nonnegative": r"\ge"}.get(s.kind, "=")
         mark = "✓" if s.ok else ("✗ refuted" if s.refuted else "✗ undecided")
         lines.append(f"{k}. {s.why}")
         lines.append("")
         lines.append(f"$${s.lhs_tex} {rel} {s.rhs_tex}$$")
         lines.append("")
-        check = f"   *check:* {s.method} {mark}"
+        check = f"   *check ({getattr(s, 'method_kind', 'symbolic')}):* {s.method} {mark}"
         if s.witness and (s.kind == "nonzero" or not s.ok):
             check += f" — {s.witness}"
         lines.append(check)
