@@ -381,7 +381,8 @@ class EventStudy:
         out = {"units_removed": {g: len(v) for g, v in rep["removed"].items()},
                "n_units_removed": sum(len(v) for v in rep["removed"].values()),
                "channel_sparsity": rep["channel_sparsity"], "param_sparsity": rep["param_sparsity"],
-               "flop_sparsity": rep["flop_sparsity"], "widths_after": rep["widths_after"],
+               "flop_sparsity": rep["flop_sparsity"], "widths_before": rep["widths_before"],
+               "widths_after": rep["widths_after"], "original_widths": dict(pruner.original_widths),
                "group_units": rep["group_units"], "units_total": rep["units_total"]}
         if ev == "profile":
             return out
