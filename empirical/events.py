@@ -482,6 +482,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     x.add_argument("--device", default="cpu")
     x.add_argument("--data-dir", type=Path, default=None)
     x.add_argument("--quiet", action="store_true")
+    x.add_argument("--dry-run", action="store_true", help="print the studies (id, seed, events per checkpoint) and stop")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -489,6 +490,12 @@ def run(args: argparse.Namespace) -> int:
              if getattr(args, f.name, None) is not None}
     seeds = [given.pop("seed", 0)] if args.seeds is None else [int(s) for s in args.seeds.split(",") if s]
     cfgs = [EventConfig(**{**given, "seed": s}) for s in seeds]
+    if args.dry_run:
+        for cfg in cfgs:
+            state = "complete" if store.is_complete(Path(args.root) / cfg.run_id()) else "to run"
+            print(f"{cfg.run_id()}  {cfg.arch}/{cfg.dataset} seed {cfg.seed}: checkpoints {list(cfg.checkpoints)}, "
+                  f"{len(cfg.events_per_checkpoint())} events each — {state}")
+        return 0
     for cfg in cfgs:
         print(ensure_study(cfg, args.root, device=args.device, data_dir=args.data_dir, progress=not args.quiet))
     return 0

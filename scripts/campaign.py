@@ -2,12 +2,13 @@
 each completed run into results/ as soon as it finishes.
 
     python scripts/campaign.py run resnet56-cpu --root /work/runs --jobs 2 --data-dir DATA
-    python scripts/campaign.py collect --root /work/runs --dest results/cpu [--commit]
+    python scripts/campaign.py collect --root /work/runs --dest results [--commit]
     python scripts/campaign.py list resnet56-cpu
 
 ``run`` is `gftheory sweep` over the campaign's configs (completed runs skipped, killed runs
 resumed, one torch thread per run on CPU). ``collect`` copies config.json, metrics.jsonl and
-summary.json (never checkpoints) of every *completed* run under --root into --dest/<run_id>/, and
+summary.json (never checkpoints) of every *completed* run under --root into --dest/<scale>/<run_id>/
+(event studies: --dest/events/<id>/, with events.jsonl), and
 with --commit makes one git commit per newly collected run (only those paths). The order of a
 campaign is its priority: the comparisons the paper's headline claims need come first.
 """
@@ -63,10 +64,12 @@ def collect(root: Path, dest: Path, commit: bool) -> list[Path]:
         run = summary.parent
         if not store.is_complete(run):
             continue
-        target = dest / run.name
+        meta = store.read_json(run / store.CONFIG)
+        sub = "events" if meta.get("kind") == "event_study" else meta["config"]["scale"]
+        target = dest / sub / run.name
         if (target / store.SUMMARY).exists():
             continue
-        tmp = dest / f".{run.name}.tmp"
+        tmp = dest / sub / f".{run.name}.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         for name in EVIDENCE_FILES:
@@ -101,7 +104,8 @@ def main(argv=None) -> int:
     r.add_argument("--device", default="cpu")
     c = sub.add_parser("collect")
     c.add_argument("--root", type=Path, default=Path("runs"))
-    c.add_argument("--dest", type=Path, default=REPO / "results" / "cpu")  # event studies too
+    c.add_argument("--dest", type=Path, default=REPO / "results",
+                   help="runs go to DEST/<scale>/<id>, event studies to DEST/events/<id>")
     c.add_argument("--commit", action="store_true")
     ls = sub.add_parser("list")
     ls.add_argument("name", choices=sorted(CAMPAIGNS))

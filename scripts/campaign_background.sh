@@ -5,7 +5,7 @@
 # The runs execute from a frozen worktree of the current commit (../campaign-<name>), so editing
 # this checkout never changes code under a running job; completed runs are skipped and killed runs
 # resume from their checkpoints. A collector loop copies each completed run's config, metrics and
-# summary into results/cpu/ of this checkout and commits them (one commit per run).
+# summary into results/<scale>/ (event studies: results/events/) of this checkout and commits them (one commit per run).
 set -euo pipefail
 name=${1:?campaign name, e.g. resnet56-cpu}
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,4 +26,4 @@ cd "$repo"
 if pgrep -f "campaign.py collect" >/dev/null; then echo "collector already running"; exit 0; fi
 nohup bash -c "while true; do \"$py\" scripts/campaign.py collect --root \"$root\" --commit; sleep 120; done" \
     > "$root/collect.log" 2>&1 &
-echo "collector: pid $! (commits into $repo/results/cpu)"
+echo "collector: pid $! (commits into $repo/results/<scale> and results/events)"

@@ -159,6 +159,70 @@ def early_width_fraction(run: Run):
     return left / orig, f"first {k} of {len(names)} prunable layers"
 
 
+def recovery_gap(run: Run):
+    """Event study: (L_pruned − L_control) / L_control on the probe after the recovery steps that
+    follow the measure's round-1 event (the dense control trained on the same batches), mean over
+    checkpoints (lower = recovered closer to the unpruned network)."""
+    vals = [float(ev["recovery_gap"]) for ev in run.prune_events() if ev.get("recovery_gap") is not None]
+    if not vals:
+        return None, "no event-study recovery"
+    return sum(vals) / len(vals), f"recovery gap at {len(vals)} checkpoints"
+
+
+# -- first-order predictions at scale (event study, study-level run) ---------------------------
+from gftheory.claims.rules import (AGREEMENT_EVENTS, AGREEMENT_QUANTITY, METRIC_NOUN, RANK_CORR_MIN,  # noqa: E402
+                                   REL_ERROR_MAX)
+
+
+def _pred_actual(run: Run, quantity: str, event: str):
+    key, pred_key = AGREEMENT_QUANTITY[quantity]
+    pred, act = [], []
+    for r in run.metrics:
+        if r.get("kind") != "study_event" or r.get("event") != event:
+            continue
+        try:
+            p, a = float(r["pred"][pred_key]), float(r["after"][key]) - float(r["before"][key])
+        except (KeyError, TypeError):
+            continue
+        pred.append(p)
+        act.append(a)
+    return pred, act
+
+
+def _rank_corr_margin(quantity: str, event: str):
+    def fn(run: Run):
+        from scipy.stats import spearmanr
+        pred, act = _pred_actual(run, quantity, event)
+        if len(pred) < 3:
+            return None, f"fewer than 3 {event} events with predictions"
+        rho = spearmanr(pred, act).statistic
+        if rho != rho:      # NaN: a constant side
+            return None, f"rank correlation undefined at the {event} events"
+        return float(rho) - RANK_CORR_MIN, f"Spearman ρ − {RANK_CORR_MIN} over {len(pred)} {event} events"
+    return fn
+
+
+def _rel_error_margin(quantity: str, event: str):
+    def fn(run: Run):
+        import numpy as np
+        pred, act = _pred_actual(run, quantity, event)
+        pairs = [(p, a) for p, a in zip(pred, act) if a != 0]
+        if len(pairs) < 3:
+            return None, f"fewer than 3 {event} events with a non-zero actual change"
+        err = float(np.median([abs(p - a) / abs(a) for p, a in pairs]))
+        return REL_ERROR_MAX - err, f"{REL_ERROR_MAX} − median relative error over {len(pairs)} {event} events"
+    return fn
+
+
+AGREEMENT_METRICS = {}
+for _q in AGREEMENT_QUANTITY:
+    for _e in AGREEMENT_EVENTS:
+        AGREEMENT_METRICS[f"{_q}_rank_corr_margin_{_e}"] = (METRIC_NOUN[f"{_q}_rank_corr_margin_{_e}"],
+                                                           _rank_corr_margin(_q, _e))
+        AGREEMENT_METRICS[f"{_q}_rel_error_margin_{_e}"] = (METRIC_NOUN[f"{_q}_rel_error_margin_{_e}"],
+                                                           _rel_error_margin(_q, _e))
+
+
 METRICS: dict[str, Metric] = {m.name: m for m in [
     Metric("final_acc", "final accuracy: summary.final.test_acc if present, else summary.final.val_acc",
            final_acc),
@@ -178,4 +242,7 @@ METRICS: dict[str, Metric] = {m.name: m for m in [
            event_rel_abs_daccel),
     Metric("early_width_fraction", "fraction of units left in the first third of the prunable layers",
            early_width_fraction),
+    Metric("recovery_gap", "event study: (L_pruned − L_control)/L_control on the probe after the recovery steps "
+           "following the round-1 event, mean over checkpoints", recovery_gap),
+    *(Metric(name, noun, fn) for name, (noun, fn) in AGREEMENT_METRICS.items()),
 ]}

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gftheory.claims.rules import COMBINATIONS, Comparison, NonInferior, OneSample
+from gftheory.claims.rules import (AGREEMENT_EVENTS, COMBINATIONS, RANK_CORR_MIN, REL_ERROR_MAX, Comparison,
+                                   NonInferior, OneSample)
+from gftheory.claims.runs import ALL_MEASURES
 
 ARCHS = ("vgg13", "mobilenet_v1", "resnet56")
 DATASETS = ("cifar10", "cifar100")
@@ -37,6 +39,7 @@ class Claim:
     notes: str = ""
     plots: tuple = ()               # "curves" | "events" | "widths"
     combine: str = "all"            # how the rules combine (rules.COMBINATIONS), from the formal statement
+    evidence: tuple = ("runs",)     # "runs" (prune-while-training, gftheory confirm) and/or "events" (gftheory events)
 
     @property
     def rules(self) -> tuple:
@@ -86,9 +89,12 @@ class Claim:
             cmds.append(f"gftheory prove {' '.join(proved)}")
         if self.statements:
             cmds.append(f"gftheory check --ids {','.join(self.statements)}")
-        if self.comparisons or self.components:
+        if (self.comparisons or self.components) and "runs" in self.evidence:
             if self.comparisons or any(CLAIMS[c].comparisons or CLAIMS[c].components for c in self.components):
                 cmds.append(f"gftheory confirm {self.id} --scale {scale} --seeds {seeds}")
+        if self.comparisons and "events" in self.evidence:
+            seed_list = ",".join(str(i) for i in range(seeds))
+            cmds += [f"gftheory events --arch {a} --seeds {seed_list} --root results/events" for a in self.archs]
         return cmds
 
 
@@ -157,7 +163,7 @@ _CLAIMS = [
           comparisons=tuple(Comparison(LP, other, metric, "lower")
                             for metric in ("event_rel_abs_dtheta_g", "event_rel_abs_dloss")
                             for other in ("magnitude", LPE, BLP, "grasp", GNP, "random")),
-          plots=("events",),
+          evidence=("runs", "events"), plots=("events",),
           notes="before/after measured on one fixed probe batch in eval mode at the probe's temperature"),
     Claim("E5", "GraSP ends worse than gradient-norm preservation and raises ‖g‖²", "empirical",
           "Preserving gradient-norm maintains second-order model evolution dynamics and results in "
@@ -166,14 +172,14 @@ _CLAIMS = [
           "events > 0 (both rules)",
           comparisons=(Comparison(GNP, "grasp", "final_acc"),
                        OneSample("grasp", "event_rel_dgrad_norm_sq", "higher")),
-          plots=("curves", "events")),
+          evidence=("runs", "events"), plots=("curves", "events")),
     Claim("E6", "which layers each measure empties", "empirical",
           "GraSP damages early layers (a finding reported for GraSP in the pruning-at-init literature)",
           "beyond the paper's tables; per-layer remaining widths",
           "GraSP leaves a smaller fraction of the units of the first third of the prunable layers than "
           "magnitude does (descriptive per-layer widths shown for every measure)",
           comparisons=(Comparison("magnitude", "grasp", "early_width_fraction"),),
-          plots=("widths",),
+          evidence=("runs", "events"), plots=("widths",),
           notes="ResNet-56 residual-stream channel spaces (layer2, layer3) are zero-masked, not removed, so "
                 "their recorded widths stay at the original; the first third of ResNet-56's spaces is the "
                 "first stage's block-internal convolutions"),
@@ -184,6 +190,32 @@ _CLAIMS = [
           plots=("curves",),
           notes="the protocol runs random with the same global ranking and per-round ratios as the other "
                 "measures, so its per-layer ratios are close to uniform, not those of the measure compared"),
+    Claim("E8", "after one pruning event, magnitude-pruned networks recover faster", "empirical",
+          "If these large-magnitude parameters are preserved while pruning (instead of smaller ones), the pruned "
+          "model's loss decreases faster.", "Observation 1 (second sentence), tested on single events",
+          "event study: after the first-round event and the same recovery steps, the loss gap to the unpruned "
+          "network is lower for magnitude than for random and than for loss_preservation_elementwise (both rules)",
+          comparisons=(Comparison("magnitude", "random", "recovery_gap", "lower"),
+                       Comparison("magnitude", LPE, "recovery_gap", "lower")),
+          datasets=("cifar10",), evidence=("events",), plots=("events",),
+          notes="paired: every measure prunes the same checkpoint and recovers on the same batches"),
+    Claim("T1S", "the first-order loss prediction on real networks", "empirical",
+          "(reconstructed) removing unit p changes the loss by −θ_pᵀg + O(‖θ_p‖²)", "PAPER.md §2 T1, at scale",
+          f"event study: predicted ΔL = −θ_Sᵀg against the actual ΔL over every measure's events, per event size "
+          f"(1 %, first round, fifth round): Spearman ρ ≥ {RANK_CORR_MIN} and median relative error ≤ "
+          f"{REL_ERROR_MAX} (each by δ); the rules that fail say at which ratio the first-order picture stops holding",
+          comparisons=tuple(OneSample(ALL_MEASURES, f"t1_{stat}_margin_{e}", "higher")
+                            for e in AGREEMENT_EVENTS for stat in ("rank_corr", "rel_error")),
+          datasets=("cifar10",), evidence=("events",), plots=("events",),
+          notes="θ_S = the removed filters' conv weights (the paper's θ_p); physical removal also drops their BN "
+                "shift, which the recorded 'channel' prediction includes"),
+    Claim("T2S", "the first-order gradient-norm prediction on real networks", "empirical",
+          "(reconstructed) removing unit p changes ‖g‖² by −2θ_pᵀHg + O(‖θ_p‖²)", "PAPER.md §2 T2, at scale",
+          f"event study: predicted Δ‖g‖² = −2θ_Sᵀ(Hg) against the actual Δ‖g‖², per event size: Spearman ρ ≥ "
+          f"{RANK_CORR_MIN} and median relative error ≤ {REL_ERROR_MAX} (each by δ)",
+          comparisons=tuple(OneSample(ALL_MEASURES, f"t2_{stat}_margin_{e}", "higher")
+                            for e in AGREEMENT_EVENTS for stat in ("rank_corr", "rel_error")),
+          datasets=("cifar10",), evidence=("events",), plots=("events",)),
     # ---- Observations (verbatim) ----
     Claim("O1", "large-magnitude parameters: lower loss, faster decrease after pruning", "composite",
           "The larger the magnitude of parameters at a particular instant, the smaller the model loss at "
@@ -192,7 +224,7 @@ _CLAIMS = [
           "T0 (d‖θ‖²/dt ≈ 2(L(0) − L(θ)): larger ‖θ‖ with the same rate means lower loss) holds, and the "
           "train loss of magnitude-pruned models converges faster than that of models pruned by random, "
           "loss preservation or its elementwise form, which keep smaller parameters (all three rules)",
-          statements=("T0",),
+          statements=("T0",), components=("E8",),
           comparisons=(Comparison("magnitude", "random", "train_loss_speed", "lower"),
                        Comparison("magnitude", LPE, "train_loss_speed", "lower"),
                        Comparison("magnitude", LP, "train_loss_speed", "lower")),
@@ -214,7 +246,7 @@ _CLAIMS = [
           comparisons=(Comparison("magnitude", "random", "event_rel_abs_dloss", "lower"),
                        NonInferior("magnitude", LP, "event_rel_abs_dloss", "lower",
                                    note="preserves loss about as well as the measure designed to")),
-          plots=("events",)),
+          evidence=("runs", "events"), plots=("events",)),
     Claim("O4", "raising the gradient norm removes loss-critical parameters", "composite",
           "Increasing gradient-norm via pruning removes parameters that maximally increase model loss.",
           "Observation 4",
@@ -226,7 +258,7 @@ _CLAIMS = [
           comparisons=(OneSample("grasp", "event_rel_dgrad_norm_sq", "higher"),)
           + tuple(Comparison("grasp", other, "event_rel_dloss", "higher")
                   for other in ("magnitude", LP, LPE, BLP, GNP, "random")),
-          plots=("events",)),
+          evidence=("runs", "events"), plots=("events",)),
     Claim("O5", "preserving the gradient norm beats raising it", "composite",
           "Preserving gradient-norm maintains second-order model evolution dynamics and results in "
           "better-performing models than increasing gradient-norm.", "Observation 5",
@@ -237,7 +269,7 @@ _CLAIMS = [
           comparisons=(Comparison(GNP, "grasp", "event_rel_abs_daccel", "lower"),
                        Comparison(GNP, "grasp", "event_rel_abs_dgrad_norm_sq", "lower"),
                        Comparison(GNP, "grasp", "final_acc")),
-          plots=("curves", "events")),
+          evidence=("runs", "events"), plots=("curves", "events")),
     # ---- abstract ----
     Claim("Ai", "magnitude pruning: faster-converging models", "composite",
           "magnitude-based pruning removes parameters that contribute least to reduction in loss, resulting "
@@ -293,6 +325,10 @@ def runs_needed(claim: Claim) -> list[tuple[str, str, str]]:
     triples: list[tuple[str, str, str]] = []
 
     def visit(c: Claim):
+        if "runs" not in c.evidence:          # event-study claims: `gftheory events`, not runs
+            for sub in c.components:
+                visit(CLAIMS[sub])
+            return
         for a in c.archs:
             for d in c.datasets:
                 for m in c.measures():

@@ -36,16 +36,29 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass
 
-RULES_VERSION = "2"
+RULES_VERSION = "3"   # 3: event-study evidence (paired cells, recovery, T1/T2 at scale)
 MIN_SEEDS = 3
 ALPHA = 0.05                      # family-wise error per claim and scale (Holm)
 LEVEL = 0.95                      # level of the intervals shown (unadjusted)
 POWER = 0.80                      # minimum detectable effect shown per cell: 80 % power at level α/m
 DEGENERATE_SE = 1e-12             # se ≤ this × max(1, |values|) counts as zero spread
+PAIRED = ("a cell whose runs are all marked paired (the event study: every measure on the same checkpoints, "
+          "importance sample and probe) with the same seeds on both sides uses the one-sample t of the per-seed "
+          "differences instead of Welch's two-sample t")
 CONFIRM_FRACTION = 2 / 3
 CONTRADICT_FRACTION = 1 / 2
-SCALE_ORDER = ("full", "short", "cpu", "smoke")   # unknown scales sort after these, by name
+SCALE_ORDER = ("full", "short", "cpu", "events", "smoke")   # unknown scales sort after these, by name
 NON_EVIDENCE_SCALES = ("smoke",)
+
+# T1/T2 at scale (event study): the first-order picture holds at an event size when the Spearman ρ
+# of predicted and actual changes is ≥ RANK_CORR_MIN and their median relative error ≤ REL_ERROR_MAX.
+AGREEMENT_EVENTS = ("small", "round1", "round5")
+RANK_CORR_MIN = 0.8
+REL_ERROR_MAX = 0.5
+AGREEMENT_QUANTITY = {"t1": ("loss", "dloss_weights"), "t2": ("grad_norm_sq", "dgrad_norm_sq_weights")}
+_QUANTITY_NOUN = {"t1": "ΔL (T1)", "t2": "Δ‖g‖² (T2)"}
+_EVENT_NOUN = {"small": "1 % events", "round1": "first-round events (≈ 10.7 % of the units)",
+               "round5": "fifth-round events"}
 
 # Minimum meaningful difference δ per metric, in the metric's units, fixed before data.
 MIN_EFFECT = {
@@ -59,6 +72,9 @@ MIN_EFFECT = {
     "event_rel_abs_dgrad_norm_sq": 0.01,  # |Δ‖g‖²| / ‖g‖² before
     "event_rel_abs_daccel": 0.01,         # |Δ(‖g‖² + θᵀHg)| / (‖g‖² + |θᵀHg|) before  (F4: d²‖θ‖²/dt² / 2)
     "early_width_fraction": 0.02,         # fraction of units
+    "recovery_gap": 0.005,                # (L_pruned − L_dense) / L_dense after the recovery steps
+    **{f"{q}_{stat}_margin_{e}": 0.05     # ρ − 0.8 and 0.5 − median relative error (event study)
+       for q in ("t1", "t2") for stat in ("rank_corr", "rel_error") for e in ("small", "round1", "round5")},
 }
 
 # What each metric is, in words, for the one-sentence explanation of a rule.
@@ -76,6 +92,14 @@ METRIC_NOUN = {
     "event_rel_abs_daccel": "the relative change of the second-order norm dynamics ‖g‖² + θᵀHg (F4) at the "
                             "pruning events",
     "early_width_fraction": "the fraction of units it leaves in the first third of the layers",
+    "recovery_gap": "the loss gap to the unpruned network after the recovery steps that follow one pruning event "
+                    "(event study)",
+    **{f"{q}_rank_corr_margin_{e}": f"the Spearman rank correlation of predicted and actual {_QUANTITY_NOUN[q]} "
+                                    f"over every measure's {_EVENT_NOUN[e]}, minus {RANK_CORR_MIN}"
+       for q in AGREEMENT_QUANTITY for e in AGREEMENT_EVENTS},
+    **{f"{q}_rel_error_margin_{e}": f"{REL_ERROR_MAX} minus the median relative error |predicted − actual|/|actual| "
+                                    f"of {_QUANTITY_NOUN[q]} over every measure's {_EVENT_NOUN[e]}"
+       for q in AGREEMENT_QUANTITY for e in AGREEMENT_EVENTS},
 }
 METRIC_UNIT = {"final_acc": " points"}
 
@@ -218,7 +242,7 @@ COMPOSITE_RULE_TEXT = ("composite: contradicted if any part is refuted or contra
                        "theory holds and no empirical part has evidence (a calculus identity true for every measure is "
                        "never the positive part); partly confirmed if some but not all empirical parts are confirmed")
 
-FROZEN_DIGEST = "8bf6c65d112555f9"    # rules_digest() as frozen for version 2, before any evidence
+FROZEN_DIGEST = "8b5f45d4ac90f52b"    # rules_digest() as frozen for version 3, before any evidence is judged
 
 
 def rules_manifest() -> dict:
@@ -227,7 +251,9 @@ def rules_manifest() -> dict:
     return {"version": RULES_VERSION, "min_seeds": MIN_SEEDS, "alpha": ALPHA, "degenerate_se": DEGENERATE_SE, "level": LEVEL, "power": POWER,
             "confirm_fraction": CONFIRM_FRACTION, "contradict_fraction": CONTRADICT_FRACTION,
             "scale_order": list(SCALE_ORDER), "non_evidence_scales": list(NON_EVIDENCE_SCALES),
-            "min_effect": MIN_EFFECT, "combinations": COMBINATIONS,
+            "min_effect": MIN_EFFECT, "combinations": COMBINATIONS, "paired": PAIRED,
+            "agreement": {"events": list(AGREEMENT_EVENTS), "rank_corr_min": RANK_CORR_MIN,
+                          "rel_error_max": REL_ERROR_MAX, "quantities": AGREEMENT_QUANTITY},
             "texts": [CELL_RULE_TEXT, RULE_VERDICT_TEXT, SCALE_RULE_TEXT, IDENTITY_RULE_TEXT, COMPOSITE_RULE_TEXT],
             "claims": {cid: {"statements": list(c.statements), "components": list(c.components),
                              "combine": c.combine, "archs": list(c.archs), "datasets": list(c.datasets),

@@ -108,6 +108,77 @@ def read_run(path: Path) -> Run:
                deviations=list(cfg.get("deviations") or []))
 
 
+EVENT_STUDY = "event_study"
+EVENT_SCALE = "events"        # the event study's evidence is its own protocol and scale
+ALL_MEASURES = "every measure"  # the study-level virtual run (T1/T2 at scale)
+
+
+def _jsonl(path: Path, complete: bool) -> list[dict]:
+    out = []
+    if path.exists():
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                line = line.strip()
+                if line:
+                    try:
+                        out.append(json.loads(line))
+                    except json.JSONDecodeError:
+                        if complete:   # a torn last line is normal only mid-run
+                            raise
+    return out
+
+
+def read_event_study(path: Path) -> list[Run]:
+    """An event study (empirical.events, ``"kind": "event_study"``) as virtual runs: one per
+    measure, whose ``prune_event`` records are its ``round1`` events (one per checkpoint, probe
+    before/after; ``widths_before``/``widths_after`` those of its one-shot ``profile`` event,
+    ``recovery_gap`` its recovery against the dense control), plus one study-level run
+    (measure ALL_MEASURES) holding every event (T1/T2 at scale). Config: the study's, with
+    ``measure``, ``scale`` = EVENT_SCALE and ``paired`` = True (every measure on the same
+    checkpoints, importance sample and probe: seeds are the unit, differences are paired)."""
+    cfg = _read_json(path / "config.json")
+    study = dict(cfg.get("config", {}))
+    summary = _read_json(path / "summary.json") if (path / "summary.json").exists() else None
+    records = [r for r in _jsonl(path / "events.jsonl", summary is not None) if r.get("kind") == "event"]
+    base = {k: v for k, v in study.items() if k != "measures"}
+    base.update(scale=EVENT_SCALE, paired=True)
+    control = {r["checkpoint"]: r for r in records if r.get("event") == "control"}
+    runs = []
+    for m in study.get("measures", []):
+        mine = {(r["checkpoint"], r["event"]): r for r in records if r.get("measure") == m}
+        metrics = []
+        for (e, kind), r in sorted(mine.items()):
+            if kind != "round1":
+                continue
+            rec = {"kind": "prune_event", "round": e, "before": r.get("before"), "after": r.get("after"),
+                   "pred": r.get("pred")}
+            prof = mine.get((e, "profile"))
+            if prof is not None:
+                rec["widths_before"] = prof.get("original_widths") or prof.get("widths_before")
+                rec["widths_after"] = prof.get("widths_after")
+            ctl = control.get(e)
+            try:
+                rec["recovery_gap"] = ((r["recovery"]["probe_loss"][-1] - ctl["recovery"]["probe_loss"][-1])
+                                       / ctl["recovery"]["probe_loss"][-1])
+            except (KeyError, TypeError, IndexError, ZeroDivisionError):
+                pass
+            metrics.append(rec)
+        runs.append(Run(path=path, run_id=f"{cfg.get('run_id', path.name)}:{m}", config={**base, "measure": m},
+                        summary=summary, metrics=metrics, provenance=cfg.get("provenance") or {}))
+    runs.append(Run(path=path, run_id=f"{cfg.get('run_id', path.name)}:*", config={**base, "measure": ALL_MEASURES},
+                    summary=summary, metrics=[{**r, "kind": "study_event"} for r in records],
+                    provenance=cfg.get("provenance") or {}))
+    return runs
+
+
+def read_runs(path: Path) -> list[Run]:
+    """The run(s) a directory holds: one prune-while-training run, or an event study's virtual runs."""
+    cfg = _read_json(path / "config.json")
+    if isinstance(cfg, dict) and cfg.get("kind") == EVENT_STUDY:
+        return read_event_study(path)
+    return [read_run(path)]
+
+
 def load_runs(roots, *, must_exist: bool = True, allow_planted: bool = False) -> RunSet:
     """All runs under each root (a run directory is one holding config.json, at any depth).
 
@@ -125,19 +196,20 @@ def load_runs(roots, *, must_exist: bool = True, allow_planted: bool = False) ->
             continue
         for cfg in sorted(root.rglob("config.json")):
             try:
-                run = read_run(cfg.parent)
-            except (OSError, ValueError, AttributeError) as exc:
+                found = read_runs(cfg.parent)
+            except (OSError, ValueError, AttributeError, KeyError) as exc:
                 out.unreadable.append(f"{cfg.parent}: {exc}")
                 continue
-            if not run.complete:
+            if not found[0].complete:
                 out.incomplete += 1
                 continue
-            if run.run_id in seen:
-                continue
-            seen.add(run.run_id)
-            if run.planted and not allow_planted:
-                out.planted.append(run)
-                continue
-            out.planted_in_use |= run.planted
-            out.runs.append(run)
+            for run in found:
+                if run.run_id in seen:
+                    continue
+                seen.add(run.run_id)
+                if run.planted and not allow_planted:
+                    out.planted.append(run)
+                    continue
+                out.planted_in_use |= run.planted
+                out.runs.append(run)
     return out

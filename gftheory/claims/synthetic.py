@@ -87,3 +87,58 @@ def plant(root, *, measures: dict, seeds=3, arch="resnet56", dataset="cifar10", 
                     args[key] = float(args[key]) + float(rng.normal(0, noise)) * scale_
             out.append(write_run(root, arch=arch, dataset=dataset, measure=m, seed=s, scale=scale, **args))
     return out
+
+
+def write_event_study(root, *, arch="resnet56", dataset="cifar10", seed=0, measures: dict,
+                      checkpoints=(1, 3), seed_shift=0.0, pred_noise=0.0, rng_seed=0, complete=True) -> Path:
+    """One planted event study in empirical.events' layout (config.json with "kind":
+    "event_study", events.jsonl, summary.json). ``measures`` maps a measure to its planted
+    changes at the round-1 event: {"d_loss", "d_theta_g", "d_grad_norm_sq", "d_theta_hvp",
+    "recovery_loss", "early_keep"}; ``seed_shift`` is added to every measure's ΔL and recovery loss
+    in this study (a between-seed offset that a paired comparison cancels); predictions are the
+    actual changes times (1 + N(0, pred_noise)), for T1/T2 at scale."""
+    rng = np.random.default_rng(rng_seed * 1009 + seed)
+    config = {"kind": "event_study", "arch": arch, "dataset": dataset, "seed": seed, "checkpoints": list(checkpoints),
+              "measures": list(measures), "synthetic": True}
+    run_id = "ev-" + hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:13]
+    d = Path(root) / run_id
+    d.mkdir(parents=True, exist_ok=True)
+    prov = {"code_version": "synthetic", "device": "none", "time_utc": "2026-01-01T00:00:00+00:00"}
+    (d / "config.json").write_text(json.dumps({"run_id": run_id, "kind": "event_study", "config": config,
+                                               "provenance": prov}))
+    widths0 = {n: 64 for n in LAYERS}
+    k = len(LAYERS) // 3
+    recs = []
+    for e in checkpoints:
+        before = {"loss": 2.0, "norm_sq": 100.0, "theta_dot_grad": 1.0, "grad_norm_sq": 0.5, "theta_dot_hvp": 0.1}
+        recs.append({"kind": "event", "checkpoint": e, "measure": "none", "event": "control", "before": before,
+                     "recovery": {"steps": [0, 50], "probe_loss": [2.0, 1.5]}})
+        for m, kw in measures.items():
+            for ev, scale in (("round1", 1.0), ("small", 0.1), ("round5", 1.0)):
+                dl = (kw.get("d_loss", 0.05) + seed_shift) * scale * (1 + 0.05 * rng.normal())
+                dg = kw.get("d_grad_norm_sq", 0.01) * scale * (1 + 0.05 * rng.normal())
+                after = {"loss": before["loss"] + dl, "norm_sq": 90.0,
+                         "theta_dot_grad": before["theta_dot_grad"]
+                         + kw.get("d_theta_g", 0.1) * scale * (1 + 0.05 * rng.normal()),
+                         "grad_norm_sq": before["grad_norm_sq"] + dg,
+                         "theta_dot_hvp": before["theta_dot_hvp"] + kw.get("d_theta_hvp", 0.0) * scale}
+                pred = {"dloss_weights": dl * (1 + pred_noise * rng.normal()),
+                        "dgrad_norm_sq_weights": dg * (1 + pred_noise * rng.normal())}
+                rec = {"kind": "event", "checkpoint": e, "measure": m, "event": ev, "before": before,
+                       "after": after, "pred": pred}
+                if ev == "round1":
+                    rec["recovery"] = {"steps": [0, 50], "probe_loss": [
+                        2.0 + dl, 1.5 + kw.get("recovery_loss", 0.0) + seed_shift + 0.005 * rng.normal()]}
+                recs.append(rec)
+            keep = kw.get("early_keep", 0.5)
+            recs.append({"kind": "event", "checkpoint": e, "measure": m, "event": "profile",
+                         "original_widths": widths0, "widths_before": widths0,
+                         "widths_after": {n: (max(1, int(64 * keep)) if i < k else 16) for i, n in enumerate(LAYERS)}})
+    with open(d / "events.jsonl", "w") as fh:
+        for rec in recs:
+            fh.write(json.dumps(rec) + "\n")
+    if complete:
+        (d / "summary.json").write_text(json.dumps({"run_id": run_id, "kind": "event_study", "config": config,
+                                                    "complete": True, "events": len(recs), "seconds": 1.0,
+                                                    "eval_data": "synthetic held-out", "provenance": prov}))
+    return d

@@ -154,6 +154,7 @@ class Cell:
     reason: str = ""
     sources: list = field(default_factory=list)
     eval_data: list = field(default_factory=list)
+    paired: bool = False           # one-sample t of per-seed differences (rules.PAIRED)
 
     @property
     def testable(self) -> bool:
@@ -212,8 +213,9 @@ def rule_cells(rule, runs: list[Run], archs=None, datasets=None) -> list[Cell]:
             vb, sb, src_b = _values([r for r in rs if r.measure == rule.measures()[1]], rule.metric)
             db = {**describe(vb), "values": vb, "seeds": sb}
             sources |= set(src_b)
+        paired = bool(rule.two_sample and all(r.config.get("paired") for r in rs) and sa == db["seeds"])
         cell = cell_from_values(rule, va, vb, label, str(c.get("arch")), str(c.get("dataset")),
-                                str(c.get("scale")), key)
+                                str(c.get("scale")), key, paired=paired)
         cell.a["seeds"] = sa
         if db is not None:
             cell.b["seeds"] = db["seeds"]
@@ -222,9 +224,11 @@ def rule_cells(rule, runs: list[Run], archs=None, datasets=None) -> list[Cell]:
     return cells
 
 
-def cell_from_values(rule, va, vb=None, label="cell", arch="", dataset="", scale="", protocol="") -> Cell:
+def cell_from_values(rule, va, vb=None, label="cell", arch="", dataset="", scale="", protocol="",
+                     paired: bool = False) -> Cell:
     """A cell of ``rule`` from per-seed values (``vb`` None for a one-sample rule): the test
-    statistics and one-sided p-values, verdict "pending" until ``decide_family``."""
+    statistics and one-sided p-values, verdict "pending" until ``decide_family``. ``paired``
+    (same seeds on both sides, rules.PAIRED): the one-sample t of the per-seed differences."""
     sign = 1.0 if rule.direction == "higher" else -1.0
     above, below = rule.thresholds()
     n = min(len(va), len(vb)) if rule.two_sample else len(va)
@@ -233,7 +237,12 @@ def cell_from_values(rule, va, vb=None, label="cell", arch="", dataset="", scale
     if n < rules.MIN_SEEDS:
         cell.reason = f"n = {n} < {rules.MIN_SEEDS} seeds in a group"
         return cell
-    st = rule.statistic(va, vb)
+    if paired:
+        from gftheory.claims.stats import one_sample_stat
+        st = one_sample_stat([a - b for a, b in zip(va, vb)])
+        cell.paired = True
+    else:
+        st = rule.statistic(va, vb)
     ci = st.interval(rules.LEVEL)
     cell.estimate = sign * st.estimate
     cell.low, cell.high = sorted((sign * ci.low, sign * ci.high))
@@ -380,7 +389,9 @@ def evaluate_rules(claim: Claim, runs: list[Run]) -> tuple[list[Cell], dict[str,
 
 def headline(claim: Claim, per_scale: dict[str, ScaleResult]) -> Verdict:
     """``rules.SCALE_RULE_TEXT``: the highest evidence scale with a decided cell; conflicts flagged."""
-    cmd = f"gftheory confirm {claim.id} --scale full --seeds {rules.MIN_SEEDS}"
+    cmd = "; ".join(c for c in claim.commands(seeds=rules.MIN_SEEDS)
+                    if c.startswith(("gftheory confirm", "gftheory events"))) or \
+        f"gftheory confirm {claim.id} --scale full --seeds {rules.MIN_SEEDS}"
     if not per_scale:
         return Verdict("not yet run", MISSING, f"no stored runs; run: {cmd}", coverage=f"0/{claim.cells_about()}")
     order = sorted(per_scale, key=rules.scale_rank)
