@@ -86,7 +86,7 @@ def worker_env() -> dict:
 def connect(ray, address: str | None = None, *, num_cpus: int | None = None) -> bool:
     """Join ``address`` (or start a local instance); return True when this call started the
     connection (and so must shut it down). An already initialised Ray is used as it is."""
-    check_address(address)
+    check_address(address if address is not None else os.environ.get("RAY_ADDRESS"))
     if ray.is_initialized():
         return False
     kwargs = {"include_dashboard": False, "runtime_env": worker_env()}
@@ -220,7 +220,7 @@ class Progress:
 def run_grid_ray(configs, root, *, address: str | None = None, gpus_per_run: float = 0.0,
                  cpus_per_run: float = 1, device=None, data_dir=None, progress: bool = True,
                  refresh_s: float = 30.0, max_retries: int = DEFAULT_MAX_RETRIES,
-                 num_cpus: int | None = None, poll_s: float = 0.5) -> list[Path]:
+                 num_cpus: int | None = None, poll_s: float = 1.0) -> list[Path]:
     """Run every config as one Ray task (skipping completed ones); return their run directories
     in order, as ``run_grid`` does. A failed run does not stop the others; it stays incomplete.
     ``num_cpus`` sizes a local instance started here (ignored when joining a cluster)."""
@@ -244,6 +244,9 @@ def run_grid_ray(configs, root, *, address: str | None = None, gpus_per_run: flo
     if dev_type == "cuda" and gpus_per_run == 0:
         raise ConfigError(f"--device {dev} with --backend ray needs a GPU share per run; fix: give "
                           "--gpus-per-run (1, or e.g. 0.25 to let four runs share a GPU)")
+    if dev_type == "cuda" and torch.device(dev).index not in (None, 0):
+        raise ConfigError(f"--device {dev} with --backend ray: Ray assigns each run its GPU; fix: give "
+                          "--device cuda (or drop --device)")
     if dev_type != "cuda" and gpus_per_run > 0:
         raise ConfigError(f"--gpus-per-run {gpus_per_run:g} with --device {dev}; fix: drop --device "
                           "(the runs then use cuda) or drop --gpus-per-run")
@@ -277,7 +280,10 @@ def run_grid_ray(configs, root, *, address: str | None = None, gpus_per_run: flo
         where = address or "local instance"
         check_resources(ray, cpus_per_run, gpus_per_run, where)
         sweep_id = uuid.uuid4().hex
-        task = ray.remote(run_task)
+        # max_calls=1: a fresh worker process per run, as the local pool's subprocess per run (no
+        # torch global state — deterministic-algorithm flags, thread counts, CUDA context — leaks
+        # from one run into the next)
+        task = ray.remote(max_calls=1)(run_task)
         opts = {"num_cpus": cpus_per_run, "num_gpus": gpus_per_run, "max_retries": max_retries,
                 "retry_exceptions": False}
         if not started:  # the caller's Ray: carry the source tree per task

@@ -126,13 +126,16 @@ def test_worker_sigkilled_mid_run_is_retried_and_resumes(ray_local, cifar10, tmp
     marker = root / ".ray" / f"{ref.name}.json"
 
     def mid_run():
-        if "error" in result or not marker.exists() or not (d / store.CHECKPOINT).exists():
+        if "error" in result or not th.is_alive():
+            return -1  # the driver stopped before the kill: reported below
+        if not marker.exists() or not (d / store.CHECKPOINT).exists():
             return None
         epochs = [m["epoch"] for m in store.read_jsonl(d / store.METRICS) if m["kind"] == "epoch"]
         return max(epochs) if epochs and max(epochs) >= 3 else None  # record 3 logged ⇒ checkpoint ≥ 2
 
     reached = _wait(mid_run, "record 3 of the run under Ray")
     assert "error" not in result, result.get("error")
+    assert reached > 0, "the sweep ended before its worker could be killed"
     first = store.read_json(marker)
     total = len(cfg.records())
     assert first["attempt"] == 1 and reached < total and not (d / store.SUMMARY).exists()
@@ -195,6 +198,7 @@ def test_backend_ray_without_ray_installed_exits_2_with_the_install_command(synt
     (["--gpus-per-run", "0.5"], ["--gpus-per-run 0.5", "no GPU", "fix"]),
     (["--cpus-per-run", "3"], ["3 CPU", "CPU 2", "fix"]),
     (["--gpus-per-run", "1.5"], ["fraction", "fix"]),
+    (["--gpus-per-run", "1", "--device", "cuda:1"], ["Ray assigns each run its GPU", "fix"]),
     (["--jobs", "2"], ["--jobs", "fix"]),
 ])
 def test_ray_bad_input_exits_2_with_the_fix_and_runs_nothing(extra, words, ray_local, synthetic, tmp_path,
