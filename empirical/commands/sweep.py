@@ -3,6 +3,10 @@
 Every RunConfig flag applies to all runs of the grid; --archs/--datasets/--measures/--seeds take
 space- or comma-separated lists. Completed runs are skipped; interrupted ones resume.
 Prints one run directory per line; exit 1 if a run failed.
+
+``--backend local`` (default): a process pool on this machine (``--jobs``). ``--backend ray``: one
+Ray task per run on a local Ray instance or a cluster (``--address``), scheduled by
+``--cpus-per-run`` / ``--gpus-per-run``; see empirical.ray_backend.
 """
 from __future__ import annotations
 
@@ -23,7 +27,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--measures", nargs="+", default=["magnitude", "loss_preservation_elementwise"],
                    help="importance measures")
     g.add_argument("--seeds", nargs="+", default=["0"], help="seeds, e.g. 0 1 2")
-    g.add_argument("--jobs", type=int, default=1, help="runs at once on the device (default 1)")
+    g.add_argument("--jobs", type=int, default=None,
+                   help="runs at once on the device (default 1; --backend local only)")
+    b = parser.add_argument_group("backend")
+    b.add_argument("--backend", choices=("local", "ray"), default="local",
+                   help="local: a process pool on this machine (default); ray: one Ray task per run "
+                        "(needs pip install -e .[ray])")
+    b.add_argument("--address", default=None,
+                   help="Ray cluster to join: HOST:PORT of `ray start --head`, ray://HOST:PORT or auto "
+                        "(default: $RAY_ADDRESS, else a local Ray instance)")
+    b.add_argument("--gpus-per-run", type=float, default=None,
+                   help="GPUs per run under Ray, a fraction lets runs share a GPU, e.g. 0.25 (default 0: CPU)")
+    b.add_argument("--cpus-per-run", type=int, default=None,
+                   help="CPUs per run under Ray = its torch threads (default 1)")
+    b.add_argument("--max-retries", type=int, default=None,
+                   help="Ray retries of a run whose worker died; it resumes from its checkpoint (default 3)")
     add_config_arguments(parser)
     add_execution_arguments(parser)
 
@@ -41,8 +59,25 @@ def run(args: argparse.Namespace) -> int:
     configs = [config_from_args(args, arch=a, dataset=d, measure=m, seed=s)
                for a in _split(args.archs) for d in _split(args.datasets)
                for m in _split(args.measures) for s in seeds]
-    paths = run_grid(configs, args.root, jobs=args.jobs, device=args.device, data_dir=args.data_dir,
-                     progress=not args.quiet)
+    ray_flags = {"--address": args.address, "--gpus-per-run": args.gpus_per_run,
+                 "--cpus-per-run": args.cpus_per_run, "--max-retries": args.max_retries}
+    if args.backend == "local":
+        given = [k for k, v in ray_flags.items() if v is not None]
+        if given:
+            raise ConfigError(f"{', '.join(given)} only apply to --backend ray; fix: add --backend ray "
+                              "or drop them")
+        paths = run_grid(configs, args.root, jobs=1 if args.jobs is None else args.jobs, device=args.device,
+                         data_dir=args.data_dir, progress=not args.quiet)
+    else:
+        if args.jobs is not None:
+            raise ConfigError("--jobs applies to --backend local; with --backend ray the runs at once "
+                              "follow --cpus-per-run / --gpus-per-run; fix: drop --jobs")
+        from empirical.ray_backend import DEFAULT_MAX_RETRIES, run_grid_ray
+        paths = run_grid_ray(configs, args.root, address=args.address,
+                             gpus_per_run=args.gpus_per_run or 0.0,
+                             cpus_per_run=1 if args.cpus_per_run is None else args.cpus_per_run,
+                             max_retries=DEFAULT_MAX_RETRIES if args.max_retries is None else args.max_retries,
+                             device=args.device, data_dir=args.data_dir, progress=not args.quiet)
     for p in paths:
         print(p)
     return 0 if all(store.is_complete(p) for p in paths) else 1
