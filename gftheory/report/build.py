@@ -67,6 +67,7 @@ class FigureCache:
 
     def __init__(self):
         self._cache: dict = {}
+        self.derivations: dict = {}        # proof id -> claim id where its derivation is shown
 
     def get(self, ident: tuple, draw):
         """(png, filename, first) — ``first`` False when this figure was already placed."""
@@ -85,7 +86,11 @@ def _img(figures: FigureCache, ident: tuple, draw, caption: str) -> list:
     return [("img", caption, png, name, first)] if png else []
 
 
-def _identity_blocks(claim, live: LiveEvidence) -> list:
+def _deriv_anchor(pid) -> str:
+    return "deriv-" + "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in str(pid))
+
+
+def _identity_blocks(claim, live: LiveEvidence, figures: FigureCache) -> list:
     blocks: list = []
     rows = []
     for sid in claim.statements:
@@ -108,8 +113,12 @@ def _identity_blocks(claim, live: LiveEvidence) -> list:
             prows.append([str(r.get("id")), ("[[positive]]" if st == "proved" else "[[negative]]") + str(st),
                           str(r.get("generality", "")), "; ".join(map(str, r.get("assumptions") or [])),
                           fmt(r.get("steps_checked")), fmt(r.get("seconds"), 3)])
-            if r.get("markdown"):
-                derivs.append(("details", f"derivation {r.get('id')} ({st})", [("md", str(r["markdown"]))]))
+            pid = str(r.get("id"))
+            if r.get("markdown") and pid in figures.derivations:     # shown once, referenced after
+                derivs.append(("p", f"Derivation {pid}: shown under [{figures.derivations[pid]}](#{_deriv_anchor(pid)})."))
+            elif r.get("markdown"):
+                figures.derivations[pid] = claim.id
+                derivs.append(("details", f"derivation {pid} ({st})", [("md", str(r["markdown"]))], _deriv_anchor(pid)))
         if live.proofs is not None and not live.proofs_for(sid):
             prows.append([sid, "[[missing]]no proof", "", "", "", ""])
     if live.proofs is None:
@@ -276,7 +285,7 @@ def claim_blocks(result: ClaimResult, live: LiveEvidence, runset: RunSet | None,
     if c.statements:
         b.append(("p", f"**Proofs and numeric checks** for {', '.join(f'`{s}`' for s in c.statements)}: "
                        f"{_v(result.identity)}" + (f" — {result.identity.detail}" if result.identity.detail else "")))
-        b.extend(_identity_blocks(c, live))
+        b.extend(_identity_blocks(c, live, figures))
     if result.parts:
         b.append(("table", ["component", "verdict", "why"],
                   [[f"[{k}](#{_anchor(k)})", _v(v), v.detail or "—"] for k, v in result.parts.items()]))

@@ -4,7 +4,7 @@ plugin of mdit-py-plugins, maths as MathML from latex2mathml (rendered natively 
 network, no script), and a Jinja2 page template.
 
 Blocks: ("h", level, text, anchor) · ("p", text) · ("ul", [text]) · ("table", header, rows) ·
-("code", text) · ("img", caption, png_bytes, filename, first) · ("details", summary, [blocks]) ·
+("code", text) · ("img", caption, png_bytes, filename, first) · ("details", summary, [blocks][, anchor]) ·
 ("md", markdown_text) (e.g. a proof's derivation) · ("toc", [(level, text, anchor)]).
 Text is Markdown (inline code, bold, links, ``$…$`` maths). A table cell or text may start with a
 verdict marker ``[[positive|negative|open|missing]]``: Markdown drops it, HTML colours the cell.
@@ -81,7 +81,8 @@ def to_markdown(blocks: list, images_dir: str = "plots") -> str:
             out.append(f"![{caption}]({images_dir}/{filename})" if first
                        else f"Figure: [{caption}]({images_dir}/{filename}) (shown above).")
         elif kind == "details":
-            out.append(f"<details><summary>{html.escape(_md_text(b[1]))}</summary>\n\n"
+            aid = f' id="{b[3]}"' if len(b) > 3 and b[3] else ""
+            out.append(f"<details{aid}><summary>{html.escape(_md_text(b[1]))}</summary>\n\n"
                        + to_markdown(b[2], images_dir) + "\n\n</details>")
         elif kind == "md":
             out.append(b[1])
@@ -94,9 +95,16 @@ def _math(content: str, opts: dict) -> str:
     import latex2mathml.converter
     display = "block" if opts.get("display_mode") else "inline"
     try:
-        return latex2mathml.converter.convert(content, display=display)
+        out = latex2mathml.converter.convert(content, display=display)
     except Exception:  # noqa: BLE001 - shown as source rather than lost
         return f'<code class="tex">{html.escape(content)}</code>'
+    # smaller page, same rendering: no namespace in HTML, characters instead of numeric entities
+    out = out.replace(' xmlns="http://www.w3.org/1998/Math/MathML"', "")
+    return _ENTITY.sub(lambda m: m.group(0) if int(m.group(1), 16) in _KEEP else chr(int(m.group(1), 16)), out)
+
+
+_ENTITY = re.compile(r"&#x([0-9A-Fa-f]+);")
+_KEEP = {ord(c) for c in "<>&\"'"}
 
 
 def _verdict_mark_plugin(md) -> None:
@@ -183,7 +191,8 @@ def _html_blocks(blocks: list) -> str:
             else:
                 out.append(f'<p class="figref">Figure: <a href="#{anchor}">{_inline(caption)}</a> (shown above).</p>')
         elif kind == "details":
-            out.append(f"<details><summary>{_inline(b[1])}</summary>{_html_blocks(b[2])}</details>")
+            aid = f' id="{html.escape(b[3])}"' if len(b) > 3 and b[3] else ""
+            out.append(f"<details{aid}><summary>{_inline(b[1])}</summary>{_html_blocks(b[2])}</details>")
         elif kind == "md":
             out.append(markdown_to_html(b[1], shift=1))
     return "\n".join(out)
