@@ -232,6 +232,8 @@ def _figure_blocks(result: ClaimResult, runset: RunSet | None, figures: FigureCa
                         lambda: plots.compare_png(panels, measures, f"{c.id}, {scale} scale"),
                         f"{c.id}, {scale} scale: the values its rules compare, per cell")
         for kind in c.plots:
+            if kind == "curves" and not any(_reads_curves(m, runs) for m in metrics):
+                continue      # a final value is compared: the per-seed values above show exactly that
             if kind == "curves":
                 out += _img(figures, ("curves", scale, tuple(measures), ids),
                             lambda: plots.curves_png(by_cell, measures, f"{scale} scale: final training after the "
@@ -249,6 +251,16 @@ def _figure_blocks(result: ClaimResult, runset: RunSet | None, figures: FigureCa
                             f"{scale} scale: per-layer remaining width, {', '.join(measures)}")
                 out += _widths_table(by_cell)
     return out
+
+
+def _reads_curves(metric: str, runs) -> bool:
+    """True when the metric is read from the epoch records (undefined on a run without them)."""
+    import dataclasses
+    fn = METRICS[metric].fn if metric in METRICS else None
+    for r in runs:
+        if fn is not None and fn(r)[0] is not None:
+            return fn(dataclasses.replace(r, metrics=[m for m in r.metrics if m.get("kind") != "epoch"]))[0] is None
+    return False
 
 
 def _rule_lines(c) -> list[str]:

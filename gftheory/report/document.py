@@ -99,8 +99,18 @@ def _math(content: str, opts: dict) -> str:
     except Exception:  # noqa: BLE001 - shown as source rather than lost
         return f'<code class="tex">{html.escape(content)}</code>'
     # smaller page, same rendering: no namespace in HTML, characters instead of numeric entities
-    out = out.replace(' xmlns="http://www.w3.org/1998/Math/MathML"', "")
-    return _ENTITY.sub(lambda m: m.group(0) if int(m.group(1), 16) in _KEEP else chr(int(m.group(1), 16)), out)
+    out = out.replace(' xmlns="http://www.w3.org/1998/Math/MathML"', "").replace(' display="inline"', "")
+    for attr in (' fence="true"', ' fence="false"', ' form="prefix"', ' form="postfix"', ' stretchy="true"'):
+        out = out.replace(attr, "")   # defaults or ignored by MathML Core renderers
+    out = _ENTITY.sub(lambda m: m.group(0) if int(m.group(1), 16) in _KEEP else chr(int(m.group(1), 16)), out)
+    while True:                       # an <mrow> around one token element renders as the token alone
+        shorter = _LONE_MROW.sub(r"\1", out)
+        if shorter == out:
+            return out
+        out = shorter
+
+
+_LONE_MROW = re.compile(r"<mrow>(<(mi|mn|mo|mtext)(?: [^>]*)?>[^<]*</\2>)</mrow>")
 
 
 _ENTITY = re.compile(r"&#x([0-9A-Fa-f]+);")

@@ -40,7 +40,7 @@ def _png(fig) -> bytes:
     plt.close(fig)
     try:                      # adaptive palette: line plots lose nothing visible, the page ~3× smaller
         from PIL import Image
-        im = Image.open(io.BytesIO(buf.getvalue())).convert("RGB").quantize(colors=64, method=Image.Quantize.MEDIANCUT)
+        im = Image.open(io.BytesIO(buf.getvalue())).convert("RGB").quantize(colors=32, method=Image.Quantize.MEDIANCUT)
         out = io.BytesIO()
         im.save(out, format="PNG", optimize=True)
         return out.getvalue()
@@ -71,7 +71,7 @@ def forest_png(rows: list[dict]) -> bytes | None:
     heights = [max(1.0, 0.16 * len(r["points"])) for r in rows]     # room for every rule's interval
     tops = np.cumsum(heights[::-1])[::-1]
     ys = tops - np.asarray(heights) / 2
-    fig, ax = plt.subplots(figsize=(10, 0.9 + 0.24 * sum(heights)), layout="constrained")
+    fig, ax = plt.subplots(figsize=(9, 0.9 + 0.2 * sum(heights)), layout="constrained")
     for y, hgt, r in zip(ys, heights, rows):
         k = len(r["points"])
         offs = np.linspace(-0.36 * hgt, 0.36 * hgt, k) if k > 1 else [0.0]
@@ -101,7 +101,7 @@ def forest_png(rows: list[dict]) -> bytes | None:
 
 
 # ---------------------------------------------------------------- per claim
-def _panel_grid(nrows: int, ncols: int, w: float = 2.6, h: float = 2.2):
+def _panel_grid(nrows: int, ncols: int, w: float = 2.4, h: float = 1.9):
     fig, axes = plt.subplots(nrows, ncols, figsize=(max(5.0, w * ncols + 1.6), h * nrows + 0.6),
                              layout="constrained", squeeze=False)
     return fig, axes
@@ -156,7 +156,7 @@ def curves_png(by_cell: dict, measures: list[str], title: str) -> bytes | None:
     """by_cell: {cell: {measure: [runs]}}; final-training epochs only (the phase the rules compare)."""
     col = colour_of(measures)
     cells = list(by_cell)
-    fig, axes = _panel_grid(len(cells), 2, w=3.6, h=1.8)
+    fig, axes = _panel_grid(len(cells), 2, w=3.2, h=1.45)
     drawn = False
     for i, cell in enumerate(cells):
         for m in measures:
@@ -238,7 +238,7 @@ def events_png(by_cell: dict, measures: list[str], metrics: list[str], title: st
     preds = [p for p in PREDICTIONS if _predictions(all_runs, p[0], p[1])]
     if not metrics and not preds:
         return None
-    fig, axes = _panel_grid(len(metrics) + len(preds), len(cells), w=2.8, h=2.1)
+    fig, axes = _panel_grid(len(metrics) + len(preds), len(cells), w=2.5, h=1.75)
     for j, cell in enumerate(cells):
         for i, metric in enumerate(metrics):
             ax = axes[i][j]
