@@ -181,10 +181,46 @@ def test_full_live_report_from_zero_runs(tmp_path, monkeypatch, proof_results):
     assert "numeric identity test" in md and "identity-tested" in md
 
 
-def test_html_escapes_and_renders_markdown():
+def test_html_renders_markdown_and_maths_with_libraries():
     from gftheory.report.document import markdown_to_html, to_html
-    h = markdown_to_html("## Step\n\n- uses `g = ∇L`\n- <script>x</script>\n\n```\nH g\n```\nplain **bold**")
-    assert "<h5>Step</h5>" in h and "<code>g = ∇L</code>" in h and "<pre>H g</pre>" in h and "<b>bold</b>" in h
+    h = markdown_to_html("### Step\n\n1. uses `g = ∇L` and $n$\n2. <script>x</script>\n\n"
+                         "$$\\frac{d}{dt}\\|\\theta\\|^2 = -2\\theta^\\top g$$\n\n   *check (symbolic):* ok\n\n"
+                         "```\nH g\n```\nplain **bold**", shift=1)
+    assert "<h4>Step</h4>" in h and "<ol>" in h and "<code>g = ∇L</code>" in h and "<strong>bold</strong>" in h
+    assert "<pre><code>H g\n</code></pre>" in h and "<em>check (symbolic):</em>" in h
+    assert '<math display="block">' in h and "<mfrac>" in h and "θ" in h and "$" not in h     # MathML, no TeX left
+    assert '<math display="inline"><mrow><mi>n</mi></mrow></math>' in h
     assert "<script>" not in h and "&lt;script&gt;" in h
-    page = to_html([("h", 1, "t", None), ("table", ["a"], [["[[negative]]refuted"]])], "t")
-    assert '<td class="negative">refuted</td>' in page and page.startswith("<!DOCTYPE html>")
+    page = to_html([("h", 1, "t", None), ("table", ["a"], [["[[negative]]refuted"]]),
+                    ("img", "cap", b"png", "x.png", True), ("img", "cap", b"png", "x.png", False)], "t")
+    assert '<td><span class="vm negative"></span>refuted</td>' in page and page.startswith("<!DOCTYPE html>")
+    assert page.count("data:image/png;base64,") == 1 and 'href="#fig-x"' in page    # drawn once, then referenced
+
+
+def test_missing_section_costs_from_measured_per_step_costs():
+    from gftheory.report import costs
+    assert costs.schedule("cpu")["steps"] == 25 * 14 + 3 * 352 and costs.schedule("full")["steps"] == 56_320
+    cpu = costs.run_seconds("resnet56", "magnitude", "cpu")
+    assert cpu > 1406 * costs.STEP_SECONDS["resnet56"] and costs.run_seconds("resnet56", "grasp", "cpu") > cpu
+    assert costs.run_seconds("vgg13", "magnitude", "cpu") is None            # never measured: not guessed
+    est = costs.estimate([("resnet56", "cifar10", "magnitude"), ("vgg13", "cifar10", "grasp")], 3, "cpu")
+    assert est["unmeasured_runs"] == 3 and est["gpu"] == "not measured" and est["cpu_seconds"] == 3 * cpu
+
+
+def test_report_page_structure(tmp_path, store):
+    out = tmp_path / "rep"
+    assert main(["report", "--out", str(out), "--results", str(store), "--skip-live", "--quiet",
+                 "--allow-planted"]) == 0
+    html = (out / "report.html").read_text()
+    md = (out / "report.md").read_text()
+    assert html.index('class="toc"') < html.index('id="summary"') < html.index('id="fig-forest')
+    assert html.index('id="fig-forest') < html.index('id="missing"') < html.index('id="claim-F1"')
+    assert 'href="#claim-E3"' in html and html.count('class="back" href="#summary"') == len(CLAIMS)
+    missing = md[md.index("## What is missing"):md.index("## Evidence sources")]
+    assert "gftheory confirm E3 --scale cpu --seeds 3" in missing and "not measured" in missing
+    assert "56,320 SGD steps" in missing and "1,406 SGD steps" in missing
+    # rules stated once: the generic texts appear once, claims link to them
+    from gftheory.claims import rules
+    assert md.count(rules.CELL_RULE_TEXT[:60]) == 1 and md.count("(#rule-composite)") >= 5
+    e5 = md[md.index('<a id="claim-E5"></a>'):md.index('<a id="claim-E6"></a>')]
+    assert "event_rel_dgrad_norm_sq" in e5 and "](plots/compare-" in e5

@@ -1,5 +1,7 @@
 """Assemble the report document (see ``document``) and its JSON twin from computed verdicts,
-live evidence and stored runs. Nothing here decides a verdict; it only presents them."""
+live evidence and stored runs. Nothing here decides a verdict; it only presents what
+``gftheory.claims`` computed. Generic over claims, rules, metrics and scales: a new claim, rule
+kind, metric or scale shows up without changes here."""
 from __future__ import annotations
 
 import hashlib
@@ -8,10 +10,13 @@ from collections import defaultdict
 
 from gftheory.claims import rules
 from gftheory.claims.metrics import METRICS, layer_fractions
+from gftheory.claims.registry import DEFAULT_SEEDS, runs_needed
 from gftheory.claims.runs import WITHIN_CELL_KEYS, RunSet
 from gftheory.claims.text import cell_effect, fmt, mean_std
 from gftheory.claims.verdicts import ClaimResult, LiveEvidence
-from gftheory.report.plots import PLOTTERS
+from gftheory.report import costs, plots
+
+CELL_CLASS = {"confirmed": "positive", "contradicted": "negative", "inconclusive": "open"}
 
 
 def _v(verdict) -> str:
@@ -22,12 +27,12 @@ def _anchor(cid: str) -> str:
     return f"claim-{cid}"
 
 
-def _scope_runs(claim, runset: RunSet | None, all_measures: bool = False):
+def _scope_runs(claim, runset: RunSet | None):
     if runset is None:
         return []
     ms = set(claim.measures())
     return [r for r in runset.runs if r.config.get("arch") in claim.archs and r.config.get("dataset") in claim.datasets
-            and (all_measures or r.measure in ms)]
+            and r.measure in ms]
 
 
 def _groups(runs):
@@ -38,22 +43,54 @@ def _groups(runs):
                                                    str(kv[1][0].config.get("scale")))))
 
 
+def _cells_of(runs) -> dict[str, dict[str, list]]:
+    """{cell label: {measure: [runs]}} for runs of one scale (label as the verdict cells name it)."""
+    groups = _groups(runs)
+    per = defaultdict(list)
+    for key, rs in groups.items():
+        c = rs[0].config
+        per[(c.get("arch"), c.get("dataset"))].append(key)
+    out: dict[str, dict[str, list]] = {}
+    for key, rs in groups.items():
+        c = rs[0].config
+        label = f"{c.get('arch')}/{c.get('dataset')}" + (
+            f" [protocol {key}]" if len(per[(c.get("arch"), c.get("dataset"))]) > 1 else "")
+        by_m = defaultdict(list)
+        for r in rs:
+            by_m[r.measure].append(r)
+        out[label] = dict(by_m)
+    return out
+
+
 class FigureCache:
-    """Figures drawn once per report run (not across runs)."""
+    """Each figure drawn once per report; a second request returns it as a reference."""
 
     def __init__(self):
         self._cache: dict = {}
+        self.derivations: dict = {}        # proof id -> claim id where its derivation is shown
 
-    def get(self, kind: str, key: str, by_measure: dict, title: str):
-        ident = (kind, key, tuple(sorted((m, tuple(sorted(r.run_id for r in rs))) for m, rs in by_measure.items())))
+    def get(self, ident: tuple, draw):
+        """(png, filename, first) — ``first`` False when this figure was already placed."""
         if ident not in self._cache:
-            png = PLOTTERS[kind](by_measure, title)
-            name = f"{kind}-{key}-{hashlib.sha1(repr(ident).encode()).hexdigest()[:8]}.png"
-            self._cache[ident] = (png, name)
-        return self._cache[ident]
+            png = draw()
+            name = f"{ident[0]}-{hashlib.sha1(repr(ident).encode()).hexdigest()[:10]}.png"
+            self._cache[ident] = [png, name, False]
+        entry = self._cache[ident]
+        first = not entry[2]
+        entry[2] = True
+        return entry[0], entry[1], first
 
 
-def _identity_blocks(claim, live: LiveEvidence) -> list:
+def _img(figures: FigureCache, ident: tuple, draw, caption: str) -> list:
+    png, name, first = figures.get(ident, draw)
+    return [("img", caption, png, name, first)] if png else []
+
+
+def _deriv_anchor(pid) -> str:
+    return "deriv-" + "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in str(pid))
+
+
+def _identity_blocks(claim, live: LiveEvidence, figures: FigureCache) -> list:
     blocks: list = []
     rows = []
     for sid in claim.statements:
@@ -76,14 +113,18 @@ def _identity_blocks(claim, live: LiveEvidence) -> list:
             prows.append([str(r.get("id")), ("[[positive]]" if st == "proved" else "[[negative]]") + str(st),
                           str(r.get("generality", "")), "; ".join(map(str, r.get("assumptions") or [])),
                           fmt(r.get("steps_checked")), fmt(r.get("seconds"), 3)])
-            if r.get("markdown"):
-                derivs.append(("details", f"derivation {r.get('id')} ({st})", [("md", str(r["markdown"]))]))
+            pid = str(r.get("id"))
+            if r.get("markdown") and pid in figures.derivations:     # shown once, referenced after
+                derivs.append(("p", f"Derivation {pid}: shown under [{figures.derivations[pid]}](#{_deriv_anchor(pid)})."))
+            elif r.get("markdown"):
+                figures.derivations[pid] = claim.id
+                derivs.append(("details", f"derivation {pid} ({st})", [("md", str(r["markdown"]))], _deriv_anchor(pid)))
         if live.proofs is not None and not live.proofs_for(sid):
             prows.append([sid, "[[missing]]no proof", "", "", "", ""])
     if live.proofs is None:
         blocks.append(("p", f"**Proofs:** evidence unavailable: {live.proofs_error}"))
     elif prows:
-        blocks.append(("p", "**Proofs** (`gftheory.symbolic.run_proofs`):"))
+        blocks.append(("p", "**Proofs** (`gftheory.symbolic.run_proofs`; [how steps are checked](#rule-proof-steps)):"))
         blocks.append(("table", ["proof", "status", "generality", "assumptions", "steps checked", "seconds"], prows))
         blocks.extend(derivs)
     return blocks
@@ -98,25 +139,26 @@ def _scale_blocks(result: ClaimResult) -> list:
         rows.append([f"**{scale}**", "(claim)", _v(sr.verdict), sr.verdict.seeds or "", sr.verdict.coverage or ""])
         if len(sr.rules) > 1:
             for label, v in sr.rules.items():
-                rows.append([scale, label, _v(v), v.seeds or "", v.coverage or ""])
-    return [("p", "Verdict at every scale (claim, then each rule; coverage = cells with evidence / cells the claim "
-                  "is about):"), ("table", ["scale", "rule", "verdict", "seeds", "coverage"], rows)]
+                rows.append([scale, f"`{label}`", _v(v), v.seeds or "", v.coverage or ""])
+    return [("p", "Verdict at every scale (claim, then each rule; [scale rule](#rule-scale); coverage = cells with "
+                  "evidence / cells the claim is about):"), ("table", ["scale", "rule", "verdict", "seeds", "coverage"], rows)]
 
 
 def _cells_blocks(result: ClaimResult) -> list:
     rows = []
     for c in result.cells:
-        cls = {"confirmed": "positive", "contradicted": "negative", "inconclusive": "open"}.get(c.verdict, "missing")
-        rows.append([c.rule, c.cell, c.scale, mean_std(c.a), mean_std(c.b) if c.b is not None else "(vs 0)",
+        cls = CELL_CLASS.get(c.verdict, "missing")
+        rows.append([f"`{c.rule}`", c.cell, c.scale, mean_std(c.a), mean_std(c.b) if c.b is not None else "(vs 0)",
                      str(c.n), cell_effect(c), fmt(c.delta, 3), fmt(c.mde, 3),
                      f"{fmt(c.p_confirm_holm, 2)} / {fmt(c.p_contra_holm, 2)}",
                      f"[[{cls}]]{c.verdict}" + (f" ({c.reason})" if c.reason else "")])
     sources = sorted({s for c in result.cells for s in c.sources})
     evals = sorted({s for c in result.cells for s in c.eval_data})
-    blocks = [("table", ["rule", "cell", "scale", "A: mean ± std (n)", "B: mean ± std (n)", "n",
-                         "effect D (claimed direction) [CI95 Welch]", "δ", "MDE (80 % power, Holm α/m)", "Holm p confirm / contra",
-                         "cell verdict"], rows)]
-    metrics = sorted({c.rule.split(":")[0].split("(")[0] for c in result.cells})
+    blocks = [("p", "Cells ([cell rule](#rule-cell)):"),
+              ("table", ["rule", "cell", "scale", "A: mean ± std (n)", "B: mean ± std (n)", "n",
+                         "effect D (claimed direction) [CI95 Welch]", "δ", "MDE (80 % power, Holm α/m)",
+                         "Holm p confirm / contra", "cell verdict"], rows)]
+    metrics = sorted({m for r in result.claim.comparisons for m in [r.metric]})
     blocks.append(("p", "Metrics: " + "; ".join(f"`{m}` = {METRICS[m].description}" for m in metrics if m in METRICS)
                    + (f". Fields read: {', '.join(sources)}" if sources else "")
                    + (f". Evaluation data: {'; '.join(evals)}" if evals else "") + "."))
@@ -143,82 +185,226 @@ def _provenance_blocks(runs) -> list:
         configs.append(("p", f"protocol `{key}` — measures {', '.join(sorted({r.measure for r in rs}))}; "
                              f"seeds {', '.join(sorted({str(r.config.get('seed')) for r in rs}))}"))
         configs.append(("code", json.dumps(cfg, indent=1, sort_keys=True, default=str)))
-    return [("p", "**Provenance of the stored runs:**"), ("ul", items),
-            ("details", "configs (all fields except measure and seed)", configs)]
+    return [("details", "provenance of the stored runs and their configs",
+             [("ul", items), *configs])]
 
 
-def _widths_table(runs) -> list:
+def _widths_table(by_cell: dict) -> list:
     blocks = []
-    for key, rs in _groups(runs).items():
-        by_m = defaultdict(list)
-        for r in rs:
-            f = layer_fractions(r)
-            if f:
-                by_m[r.measure].append(f)
-        if not by_m:
+    for cell, by_m in by_cell.items():
+        fr = {m: [f for f in (layer_fractions(r) for r in rs) if f] for m, rs in by_m.items()}
+        fr = {m: fs for m, fs in fr.items() if fs}
+        if not fr:
             continue
-        names = [n for n, _ in next(iter(by_m.values()))[0]]
+        names = [n for n, _ in next(iter(fr.values()))[0]]
         rows = []
-        for m, fs in sorted(by_m.items()):
+        for m, fs in sorted(fr.items()):
             fs = [f for f in fs if len(f) == len(names)]
             rows.append([m, str(len(fs))] + [f"{sum(f[i][1] for f in fs) / len(fs):.2f}" for i in range(len(names))])
-        c = rs[0].config
-        blocks.append(("details", f"per-layer remaining fraction, {c.get('arch')}/{c.get('dataset')} ({c.get('scale')})",
+        blocks.append(("details", f"per-layer remaining fraction, {cell}",
                        [("p", "layers: " + ", ".join(f"{i}={n}" for i, n in enumerate(names))),
                         ("table", ["measure", "n"] + [str(i) for i in range(len(names))], rows)]))
     return blocks
 
 
-def _proof_method_text(live: LiveEvidence) -> str:
-    from gftheory.symbolic.equality import numeric_test_text
-    return ("proof steps: 'symbolic' (sympy cancels lhs − rhs exactly) or 'numeric identity test' (" + numeric_test_text()
-            + "); a proof is 'proved' only if every step is symbolic, else 'identity-tested'")
+def _figure_blocks(result: ClaimResult, runset: RunSet | None, figures: FigureCache) -> list:
+    """Per scale: what the rules compare (per-seed values), then the claim's views (curves, events,
+    widths) — only the measures its rules compare."""
+    c = result.claim
+    measures = list(c.measures())
+    scoped = _scope_runs(c, runset)
+    out: list = []
+    metrics = list(dict.fromkeys(r.metric for r in c.comparisons))
+    for scale in sorted({str(r.config.get("scale")) for r in scoped}, key=rules.scale_rank):
+        runs = [r for r in scoped if str(r.config.get("scale")) == scale]
+        by_cell = _cells_of(runs)
+        ids = tuple(sorted(r.run_id for r in runs))
+        panels: dict = {}
+        for metric in metrics:
+            ms = [m for rule in c.comparisons if rule.metric == metric for m in rule.measures()]
+            for cell, by_m in by_cell.items():
+                vals = {m: [v for v in (METRICS[metric].fn(r)[0] for r in by_m.get(m, [])) if v is not None]
+                        for m in dict.fromkeys(ms)}
+                if any(vals.values()):
+                    panels[(metric, cell)] = vals
+        if panels:
+            out += _img(figures, ("compare", scale, tuple(measures), tuple(metrics), ids),
+                        lambda: plots.compare_png(panels, measures, f"{c.id}, {scale} scale"),
+                        f"{c.id}, {scale} scale: the values its rules compare, per cell")
+        for kind in c.plots:
+            if kind == "curves" and not any(_reads_curves(m, runs) for m in metrics):
+                continue      # a final value is compared: the per-seed values above show exactly that
+            if kind == "curves":
+                out += _img(figures, ("curves", scale, tuple(measures), ids),
+                            lambda: plots.curves_png(by_cell, measures, f"{scale} scale: final training after the "
+                                                                        f"last pruning round"),
+                            f"{scale} scale: train loss and evaluation accuracy after the last pruning round, "
+                            f"{', '.join(measures)} (mean, 95 % band over seeds)")
+            elif kind == "events":
+                out += _img(figures, ("events", scale, tuple(measures), tuple(metrics), ids),
+                            lambda: plots.events_png(by_cell, measures, metrics, f"{scale} scale"),
+                            f"{scale} scale: {', '.join(f'`{m}`' for m in metrics)} at each pruning event "
+                            f"(mean, 95 % band over seeds)")
+            elif kind == "widths":
+                out += _img(figures, ("widths", scale, tuple(measures), ids),
+                            lambda: plots.widths_png(by_cell, measures, f"{scale} scale"),
+                            f"{scale} scale: per-layer remaining width, {', '.join(measures)}")
+                out += _widths_table(by_cell)
+    return out
+
+
+def _reads_curves(metric: str, runs) -> bool:
+    """True when the metric is read from the epoch records (undefined on a run without them)."""
+    import dataclasses
+    fn = METRICS[metric].fn if metric in METRICS else None
+    for r in runs:
+        if fn is not None and fn(r)[0] is not None:
+            return fn(dataclasses.replace(r, metrics=[m for m in r.metrics if m.get("kind") != "epoch"]))[0] is None
+    return False
+
+
+def _rule_lines(c) -> list[str]:
+    """The claim's own rules (one sentence each); the generic rules are linked, not repeated."""
+    lines = []
+    if c.statements:
+        lines.append(f"Theory part: proofs and numeric checks of {', '.join(f'`{s}`' for s in c.statements)} "
+                     f"([identity rule](#rule-identity)).")
+    for r in c.comparisons:
+        lines.append(f"`{r.label()}` ({r.kind}): {r.sentence()}" + (f" ({r.note})" if r.note else ""))
+    if len(c.comparisons) > 1:
+        lines.append(f"Combined: [{c.combine}](#rule-combine), each scale separately.")
+    if c.components or (c.statements and c.comparisons):
+        parts = list(c.components) + (["its own rules"] if c.comparisons else [])
+        lines.append(f"Composite of {', '.join(f'[{p}](#{_anchor(p)})' if p in _CLAIM_IDS else p for p in parts)}"
+                     f"{' and its theory part' if c.statements else ''} ([composite rule](#rule-composite)).")
+    return lines
+
+
+_CLAIM_IDS: set = set()
 
 
 def claim_blocks(result: ClaimResult, live: LiveEvidence, runset: RunSet | None, figures: FigureCache) -> list:
     c = result.claim
-    b: list = [("h", 2, f"{c.id} — {c.title}", _anchor(c.id)),
+    b: list = [("h", 3, f"{c.id} — {c.title}", _anchor(c.id)),
                ("table", ["", ""], [["kind", c.kind], ["paper's words", f"“{c.words}” ({c.source})"],
                                     ["formal statement", c.formal],
                                     ["verdict", _v(result.verdict) + (f" [{result.verdict.seeds}]" if result.verdict.seeds else "")],
                                     ["why", result.verdict.detail or "—"]])]
     if c.notes:
         b.append(("p", f"Note: {c.notes}"))
-    b.append(("p", "**Decision rule** (fixed before any data):"))
-    b.append(("ul", c.rule_text()))
+    b.append(("p", "**Decision rule** (fixed before any data; [how verdicts are decided](#rules)):"))
+    b.append(("ul", _rule_lines(c)))
     if c.statements:
         b.append(("p", f"**Proofs and numeric checks** for {', '.join(f'`{s}`' for s in c.statements)}: "
-                       f"{result.identity.label}" + (f" — {result.identity.detail}" if result.identity.detail else "")))
-        b.extend(_identity_blocks(c, live))
+                       f"{_v(result.identity)}" + (f" — {result.identity.detail}" if result.identity.detail else "")))
+        b.extend(_identity_blocks(c, live, figures))
     if result.parts:
         b.append(("table", ["component", "verdict", "why"],
                   [[f"[{k}](#{_anchor(k)})", _v(v), v.detail or "—"] for k, v in result.parts.items()]))
     if c.comparisons:
-        b.append(("p", f"**Empirical evidence** ({len(result.cells)} cell(s)): {result.empirical.label}"
+        b.append(("p", f"**Empirical evidence** ({len(result.cells)} cell(s)): {_v(result.empirical)}"
                        + (f" — {result.empirical.detail}" if result.empirical.detail else "")))
         b.extend(_scale_blocks(result))
         if result.cells:
             b.extend(_cells_blocks(result))
-        scoped = _scope_runs(c, runset, all_measures=True)   # one figure per cell, every measure
-        for kind in c.plots:
-            for key, rs in _groups(scoped).items():
-                by_m = defaultdict(list)
-                for r in rs:
-                    by_m[r.measure].append(r)
-                cfg = rs[0].config
-                title = f"{cfg.get('arch')}/{cfg.get('dataset')} ({cfg.get('scale')}, protocol {key})"
-                png, name = figures.get(kind, key, dict(sorted(by_m.items())), title)
-                if png:
-                    b.append(("img", f"{title}: {kind}", png, name))
-        if "widths" in c.plots:
-            b.extend(_widths_table(scoped))
+        b.extend(_figure_blocks(result, runset, figures))
         b.extend(_provenance_blocks(_scope_runs(c, runset)))
     b.append(("p", "**Reproduce:**"))
     b.append(("code", "\n".join(c.commands()) or "(no command)"))
     return b
 
 
+# ---------------------------------------------------------------- summary figure
+def forest_rows(results: dict) -> list[dict]:
+    """One row per empirical claim, cell and scale; a point per rule with an estimate (D/δ)."""
+    rows = []
+    for cid, r in results.items():
+        by = defaultdict(list)
+        for cell in r.cells:
+            by[(cell.cell, cell.scale)].append(cell)
+        for (label, scale), cells in sorted(by.items(), key=lambda kv: (rules.scale_rank(kv[0][1]), kv[0][0])):
+            pts = []
+            for cell in cells:
+                if cell.estimate is None:
+                    continue
+                d = cell.delta or 1.0
+                pts.append({"x": cell.estimate / d, "lo": cell.low / d, "hi": cell.high / d,
+                            "verdict": cell.verdict, "rule": cell.rule})
+            ns = sorted({cell.n for cell in cells})
+            n = f"n={ns[0]}" if len(ns) == 1 else f"n={ns[0]}–{ns[-1]}"
+            plumbing = " (plumbing)" if scale in rules.NON_EVIDENCE_SCALES else ""
+            rows.append({"label": f"{cid} · {label} · {scale}{plumbing} · {n} · {len(pts)} rule(s)", "group": cid,
+                         "points": pts})
+    return rows
+
+
+# ---------------------------------------------------------------- what is missing
+def _stored_seeds(runset: RunSet | None, arch, dataset, measure, scale) -> int:
+    if runset is None:
+        return 0
+    return len({r.config.get("seed") for r in runset.runs if r.config.get("arch") == arch
+                and r.config.get("dataset") == dataset and r.measure == measure and r.config.get("scale") == scale})
+
+
+def missing_blocks(results: dict, live: LiveEvidence, runset: RunSet | None) -> list:
+    scales = [s for s in ("cpu", "full") if costs.schedule(s)]
+    rows, union = [], {s: set() for s in scales}
+    for cid, r in results.items():
+        if r.verdict.cls != "missing":
+            continue
+        c = r.claim
+        triples = runs_needed(c)
+        what, cells = [], []
+        if c.statements and (live.proofs is None or live.checks is None):
+            what.append("proofs/checks not run: `gftheory report` without `--skip-live`")
+        for s in scales:
+            todo = []
+            for t in triples:
+                k = max(0, DEFAULT_SEEDS - _stored_seeds(runset, *t, s))
+                todo += [t] * k
+                union[s] |= {(t, i) for i in range(k)}
+            est = costs.estimate(todo, 1, s)
+            unmeasured = (f" + {est['unmeasured_runs']} run(s) on {', '.join(est['unmeasured_archs'])}: not measured"
+                          if est["unmeasured_runs"] else "")
+            cells.append(f"{len(todo)} run(s): {costs.human(est['cpu_seconds']) if est['measured_runs'] else '—'}"
+                         f"{unmeasured}")
+        if triples:
+            what.append(f"{len(triples)} (architecture, dataset, measure) combination(s) × {DEFAULT_SEEDS} seeds")
+        if not what:
+            continue
+        cmd = "; ".join(f"`gftheory confirm {cid} --scale {s} --seeds {DEFAULT_SEEDS}`" for s in scales) if triples \
+            else "`gftheory report`"
+        rows.append([f"[{cid}](#{_anchor(cid)})", "; ".join(what), cmd, *cells, "not measured"])
+    if not rows:
+        return [("p", "Every claim has evidence.")]
+    sched = {s: costs.schedule(s) for s in scales}
+    totals = []
+    for s in scales:
+        est = costs.estimate([t for t, _ in union[s]], 1, s)
+        totals.append(f"{s} scale: {len(union[s])} distinct run(s), {costs.human(est['cpu_seconds'])} on one CPU "
+                      f"thread for the ResNet-56 runs" + (f", {est['unmeasured_runs']} run(s) on "
+                                                          f"{', '.join(est['unmeasured_archs'])} not measured"
+                                                          if est["unmeasured_runs"] else ""))
+    return [("p", "Claims without evidence, the runs they need (seeds already stored are subtracted), the command, "
+                  "and the estimated cost. Claims share runs, so the per-claim costs overlap; the distinct total is "
+                  "below."),
+            ("table", ["claim", "missing", "command", *[f"CPU time, {s} scale" for s in scales], "GPU time"], rows),
+            ("ul", totals + [
+                "per run: " + "; ".join(f"{s} scale = {sched[s]['formula']} = {sched[s]['steps']:,} SGD steps at batch "
+                                        f"{sched[s]['batch']}, {sched[s]['rounds']} pruning events (importance on "
+                                        f"{sched[s]['importance']} images, probe before/after on {sched[s]['probe']})"
+                                        for s in scales),
+                f"measured costs (gftheory/report/costs.py): ResNet-56 SGD step {costs.STEP_SECONDS['resnet56']} s at "
+                f"batch 128; probe with θᵀHg {costs.PROBE_SECONDS_PER_IMAGE['resnet56'] * 128:.0f} s per 128 images; "
+                f"importance with Hg {costs.SCORE_SECONDS_PER_IMAGE['resnet56']['hg'] * 256:.0f} s, first-order "
+                f"{costs.SCORE_SECONDS_PER_IMAGE['resnet56']['grad'] * 256:.1f} s per 256 images — on "
+                f"{costs.MEASURED_ON}; other architectures and every GPU: not measured"])]
+
+
+# ---------------------------------------------------------------- document
 def build_document(results: dict, live: LiveEvidence, runset: RunSet | None, meta: dict) -> tuple[list, dict]:
+    _CLAIM_IDS.clear()
+    _CLAIM_IDS.update(results)
     prov = meta.get("provenance", {})
     banner = []
     if runset is not None and runset.planted_in_use:
@@ -226,16 +412,33 @@ def build_document(results: dict, live: LiveEvidence, runset: RunSet | None, met
         banner = [("p", f"**[[negative]]PLANTED DATA: {n} of the {len(runset.runs)} runs counted here are synthetic runs "
                         f"with planted values (gftheory.claims.synthetic). Nothing in this report is evidence about "
                         f"the paper.**")]
+    kinds = list(dict.fromkeys(r.claim.kind for r in results.values()))
+    toc = [(2, "Summary", "summary"), (2, "What is missing", "missing"), (2, "Evidence sources", "sources"),
+           (2, "How verdicts are decided", "rules")]
+    for k in kinds:
+        toc.append((2, f"Claims: {k}", f"kind-{k.replace(' ', '-')}"))
+        toc += [(3, cid, _anchor(cid)) for cid, r in results.items() if r.claim.kind == k]
+    figures = FigureCache()
+    rows = forest_rows(results)
+    forest = _img(figures, ("forest", json.dumps(rows, sort_keys=True, default=str)), lambda: plots.forest_png(rows),
+                  "Summary of the empirical evidence: every cell's effect D with its 95 % interval in units of δ, "
+                  "one row per claim × cell × scale (label: claim · cell · scale · seeds), coloured by the cell's "
+                  "Holm-adjusted verdict; right of +δ (dotted) = as claimed") if rows else \
+        [("p", "No empirical cell has evidence yet: no forest plot (see [What is missing](#missing)).")]
     blocks: list = [("h", 1, "gftheory: claims of “A Gradient Flow Framework For Analyzing Network Pruning”", None),
                     *banner,
                     ("p", f"Generated {prov.get('time_utc', '?')} by `{meta.get('command', 'gftheory report')}`; code "
                           f"{prov.get('code_version', '?')}; Python {prov.get('python', '?')}, torch {prov.get('torch', '?')}; "
                           f"device {prov.get('device', '?')}; {prov.get('platform', '')}. Decision rules version "
                           f"{rules.RULES_VERSION}, digest `{rules.rules_digest()}` (gftheory/claims/rules.py)."),
+                    ("toc", toc),
                     ("h", 2, "Summary", "summary"),
-                    ("table", ["claim", "kind", "verdict", "seeds", "coverage", "title"],
+                    *forest,
+                    ("table", ["claim", "kind", "verdict", "seeds", "scale", "coverage", "title"],
                      [[f"[{cid}](#{_anchor(cid)})", r.claim.kind, _v(r.verdict), r.verdict.seeds or "",
-                       r.verdict.coverage or "", r.claim.title] for cid, r in results.items()])]
+                       r.verdict.scale or "", r.verdict.coverage or "", r.claim.title] for cid, r in results.items()]),
+                    ("h", 2, "What is missing", "missing"),
+                    *missing_blocks(results, live, runset)]
     src = ["proofs: " + (f"{len(live.proofs)} result(s) in {live.seconds.get('proofs', 0):.1f} s (run live)"
                           if live.proofs is not None else f"evidence unavailable: {live.proofs_error}"),
            f"numeric checks (profile {meta.get('profile')}): " +
@@ -248,21 +451,29 @@ def build_document(results: dict, live: LiveEvidence, runset: RunSet | None, met
                    + (f"; {len(runset.planted)} planted (synthetic) run(s) set aside, not counted" if runset.planted else ""))
     blocks += [("h", 2, "Evidence sources", "sources"), ("ul", src),
                ("h", 2, "How verdicts are decided", "rules"),
-               ("ul", [f"rules version {rules.RULES_VERSION}, digest `{rules.rules_digest()}`: any change of a rule "
-                       f"changes the digest", rules.IDENTITY_RULE_TEXT, rules.CELL_RULE_TEXT, rules.RULE_VERDICT_TEXT,
-                       "claim: " + "; ".join(f"{k}: {v}" for k, v in rules.COMBINATIONS.items()),
-                       rules.SCALE_RULE_TEXT, rules.COMPOSITE_RULE_TEXT,
-                       "minimum meaningful difference δ per metric: " + "; ".join(
-                           f"{k} {v:g}" for k, v in rules.MIN_EFFECT.items()),
-                       _proof_method_text(live),
-                       "verdict colours: green positive, red negative, yellow open, grey missing"])]
-    figures = FigureCache()
-    for cid, r in results.items():
-        blocks += claim_blocks(r, live, runset, figures)
+               ("p", f"Rules version {rules.RULES_VERSION}, digest `{rules.rules_digest()}`: any change of a rule "
+                     f"changes the digest. Verdict colours: green positive, red negative, yellow open, grey missing.")]
+    for anchor, title, text in (
+            ("rule-identity", "Identity and approximation claims", rules.IDENTITY_RULE_TEXT),
+            ("rule-proof-steps", "Proof steps", _proof_method_text(live)),
+            ("rule-cell", "Cells", rules.CELL_RULE_TEXT + " Minimum meaningful difference δ per metric: " + "; ".join(
+                f"`{k}` {v:g}" for k, v in rules.MIN_EFFECT.items()) + "."),
+            ("rule-verdict", "Rules", rules.RULE_VERDICT_TEXT),
+            ("rule-combine", "Combining a claim's rules", "; ".join(f"**{k}**: {v}" for k, v in rules.COMBINATIONS.items())),
+            ("rule-scale", "Scales", rules.SCALE_RULE_TEXT),
+            ("rule-composite", "Composite claims", rules.COMPOSITE_RULE_TEXT)):
+        blocks += [("h", 4, title, anchor), ("p", text)]
+    for k in kinds:
+        blocks.append(("h", 2, f"Claims: {k}", f"kind-{k.replace(' ', '-')}"))
+        for cid, r in results.items():
+            if r.claim.kind == k:
+                blocks += claim_blocks(r, live, runset, figures)
     data = {"meta": {**meta, "rules_version": rules.RULES_VERSION, "rules_digest": rules.rules_digest(),
-                     "planted_in_use": bool(runset is not None and runset.planted_in_use)}, "summary": [{"id": cid, "verdict": r.verdict.label, "class": r.verdict.cls,
-                                       "seeds": r.verdict.seeds, "scale": r.verdict.scale,
-                                       "coverage": r.verdict.coverage} for cid, r in results.items()],
+                     "planted_in_use": bool(runset is not None and runset.planted_in_use)},
+            "summary": [{"id": cid, "verdict": r.verdict.label, "class": r.verdict.cls,
+                         "seeds": r.verdict.seeds, "scale": r.verdict.scale,
+                         "coverage": r.verdict.coverage} for cid, r in results.items()],
+            "forest": rows,
             "claims": [r.as_dict() for r in results.values()],
             "live": {"checks": live.checks, "proofs": live.proofs, "checks_error": live.checks_error,
                      "proofs_error": live.proofs_error, "seconds": live.seconds},
@@ -270,3 +481,9 @@ def build_document(results: dict, live: LiveEvidence, runset: RunSet | None, met
                                                  "incomplete": runset.incomplete, "unreadable": runset.unreadable,
                                                  "planted_set_aside": [str(r.path) for r in runset.planted]}}
     return blocks, data
+
+
+def _proof_method_text(live: LiveEvidence) -> str:
+    from gftheory.symbolic.equality import numeric_test_text
+    return ("proof steps: 'symbolic' (sympy cancels lhs − rhs exactly) or 'numeric identity test' (" + numeric_test_text()
+            + "); a proof is 'proved' only if every step is symbolic, else 'identity-tested'")

@@ -2,7 +2,7 @@
 
 Runs the proofs and the numeric checks live, reads stored runs (no GPU, no data needed),
 computes every claim's verdict and writes ``report.md`` (+ ``plots/``), one self-contained
-``report.html`` (plots as base64 PNG) and ``report.json`` into DIR atomically (a temporary
+``report.html`` (each plot once, as base64 PNG; maths as MathML) and ``report.json`` into DIR atomically (a temporary
 directory renamed into place). Prints the claim × verdict table and the time taken.
 """
 from __future__ import annotations
@@ -70,10 +70,21 @@ def write_atomically(out: Path, files: dict[str, bytes]) -> None:
         raise
 
 
+def render_files(blocks: list, data: dict) -> dict[str, bytes]:
+    """report.md (+ plots/), the self-contained report.html and report.json, as bytes."""
+    from gftheory.report.document import images, to_html, to_markdown
+    files = {"report.md": to_markdown(blocks).encode(),
+             "report.html": to_html(blocks, "gftheory report").encode(),
+             "report.json": json.dumps(data, indent=1, ensure_ascii=False, default=str).encode()}
+    for name, png in images(blocks):
+        if png:
+            files[f"plots/{name}"] = png
+    return files
+
+
 def run(args) -> int:
     from gftheory.profiles import profile_name
     from gftheory.report.build import build_document
-    from gftheory.report.document import images, to_html, to_markdown
     from gftheory.report.evidence import collect_live
 
     t0 = time.perf_counter()
@@ -104,12 +115,7 @@ def run(args) -> int:
             "seconds_live": live.seconds}
     blocks, data = build_document(results, live, runset, meta)
     data["meta"]["seconds_total"] = round(time.perf_counter() - t0, 2)
-    files = {"report.md": to_markdown(blocks).encode(),
-             "report.html": to_html(blocks, "gftheory report").encode(),
-             "report.json": json.dumps(data, indent=1, ensure_ascii=False, default=str).encode()}
-    for name, png in images(blocks):
-        if png:
-            files[f"plots/{name}"] = png
+    files = render_files(blocks, data)
     write_atomically(out, files)
     if runset.planted_in_use:
         print("PLANTED DATA: this report counts synthetic runs with planted values; it is not evidence")
