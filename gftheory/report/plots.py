@@ -214,8 +214,9 @@ def event_metric(metric: str, runs) -> bool:
     return False
 
 
-PREDICTIONS = (("predicted_dloss", "loss", "ΔL: predicted −θ_pᵀg (T1) vs actual"),
-               ("predicted_dgrad_norm_sq", "grad_norm_sq", "Δ‖g‖²: predicted −2θ_pᵀHg (T2) vs actual"))
+# event-study records: "pred" holds the first-order predictions for the removed set S (empirical.events)
+PREDICTIONS = (("dloss_weights", "loss", "ΔL: predicted −θ_Sᵀg (T1) vs actual"),
+               ("dgrad_norm_sq_weights", "grad_norm_sq", "Δ‖g‖²: predicted −2θ_Sᵀ(Hg) (T2) vs actual"))
 
 
 def _predictions(runs, pred_key: str, key: str) -> list[tuple[float, float]]:
@@ -223,7 +224,7 @@ def _predictions(runs, pred_key: str, key: str) -> list[tuple[float, float]]:
     for r in runs:
         for ev in r.prune_events():
             b, a = ev.get("before") or {}, ev.get("after") or {}
-            p = ev.get(pred_key, (ev.get("prediction") or {}).get(pred_key))
+            p = (ev.get("pred") or {}).get(pred_key)
             if p is not None and b.get(key) is not None and a.get(key) is not None:
                 pts.append((float(p), float(a[key]) - float(b[key])))
     return pts
