@@ -24,3 +24,20 @@ def single_thread():
     from gftheory.checks.runner import single_thread as one_thread
     with one_thread():
         yield
+
+
+if os.environ.get("GFTHEORY_NO_SHRINK") == "1":
+    # scripts/mutation_check.py: a failing example is a catch; shrinking it only costs time
+    from hypothesis import Phase
+    settings.register_profile("_no_shrink", parent=settings.get_profile(profile_name()),
+                              phases=[Phase.explicit, Phase.reuse, Phase.generate])
+    settings.load_profile("_no_shrink")
+
+
+@pytest.fixture(scope="session")
+def proof_results_session():
+    """Every symbolic proof, computed once per test session (they take about a minute on 2 cores)
+    and shared by tests/test_proofs.py and the live report test (tests/test_report.py), which
+    both need the full set. Keyed by statement id; values are ProofResult objects."""
+    from gftheory.symbolic import run_proofs
+    return {r.id: r for r in run_proofs(jobs=2)}

@@ -18,8 +18,8 @@ def test_registry_covers_required_ids_and_uses_statement_ids():
 
 
 @pytest.fixture(scope="module")
-def proof_results():
-    return {r.id: r for r in run_proofs(jobs=2)}
+def proof_results(proof_results_session):
+    return proof_results_session     # computed once per session (tests/conftest.py)
 
 
 @pytest.mark.parametrize("pid", list(PROOFS))
