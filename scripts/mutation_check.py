@@ -1,9 +1,12 @@
 #!/usr/bin/env python
-"""Mutation check: the property tests must catch planted formula bugs.
+"""Mutation check: the tests must catch planted bugs — formula bugs and engine bugs.
 
 Each mutant is one exact text replacement in one source file (a flipped sign, a lost
-factor 2, g in place of Hg, abs before instead of after the sum, ...). For each mutant the
-source tree (gftheory/, tests/, pyproject.toml) is copied to a temporary directory, the
+factor 2, g in place of Hg, abs before instead of after the sum; scoring at the wrong
+temperature or BatchNorm mode, un-augmented importance batches, a checkpoint written before its
+metrics record, a seed-dependent validation split, a wrong rounding direction, a unit left out
+of the bookkeeping, a weight-decay term dropped, ...). For each mutant the source tree
+(gftheory/, empirical/, tests/, pyproject.toml) is copied to a temporary directory, the
 replacement is applied there (the real tree is never modified; a target text that is not
 found exactly once is an error), and the relevant tests run there with PYTHONPATH pointing
 to the copy. A mutant is *caught* when pytest fails. Prints a table (mutant id, file,

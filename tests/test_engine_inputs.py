@@ -247,3 +247,22 @@ def test_runner_compiles_a_fresh_step_function_per_model(monkeypatch):
     assert compiled[0][1] == {"backend": runner_mod.COMPILE_BACKEND}
     run.cfg = RunConfig.preset("smoke", compile=False)
     assert run._step_fn() is None and len(compiled) == 1
+
+
+# -- documented differences from the authors' code --------------------------------------------
+def test_structural_deviations_are_listed_per_architecture_and_documented():
+    dev = {a: " ".join(RunConfig(arch=a).deviations()) for a in ("vgg13", "mobilenet_v1", "resnet56")}
+    assert "≥ 1 filter per stage" in dev["resnet56"] and "per stage" not in dev["vgg13"]
+    assert "revive" in dev["resnet56"] and "revive" not in dev["mobilenet_v1"]
+    assert "revive" not in " ".join(RunConfig(arch="resnet56", coupled_residual=True).deviations())
+    assert "count twice" in dev["mobilenet_v1"] and "count twice" not in dev["resnet56"]
+    assert all("45,000" in d and "50,000" in d for d in dev.values())
+    assert "45,000" not in " ".join(RunConfig(arch="vgg13", holdout_size=0, eval_split="test").deviations())
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "protocol.md").read_text(encoding="utf-8")
+    deviations = doc.split("## Deviations from the authors' code", 1)[1].split("\n## ", 1)[0]
+    for words in ("ResNet-56 floor", "≥ 1 filter per *stage*", "MobileNet-V1 ranking", "count twice",
+                  "revive", "45,000", "50,000"):
+        assert words in deviations, words
+    for words in ("official files", "official arrays, repackaged", "NOT the official data", "--compile",
+                  "--root"):
+        assert words in doc, words
