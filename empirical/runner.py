@@ -394,6 +394,21 @@ def _fmt(x) -> str:
     return "-" if x is None else f"{x:.4f}"
 
 
+def _check_same_data(run_dir: Path, integrity: dict | None) -> None:
+    """A run resumes only on the arrays it started with (config.json's provenance.data)."""
+    path = run_dir / store.CONFIG
+    if not path.exists() or not integrity:
+        return
+    then = (store.read_json(path).get("provenance", {}).get("data") or {}).get("splits", {})
+    for split, entry in integrity["splits"].items():
+        old = (then.get(split) or {}).get("arrays_sha256")
+        if old is not None and old != entry["arrays_sha256"]:
+            raise ConfigError(f"{run_dir}: the {split} data loaded now (arrays sha256 "
+                              f"{entry['arrays_sha256'][:16]}…) is not the data this run started with "
+                              f"({old[:16]}…); fix: point --data-dir at the original data, or delete "
+                              f"{run_dir} to start the run again")
+
+
 def ensure_run(config: RunConfig, root, *, device=None, data_dir=None, progress: bool = True) -> Path:
     """Run ``config`` in ``root/<run_id>`` — resume from its checkpoint if one exists, skip it if
     summary.json says it completed — and return the run directory."""
@@ -410,6 +425,7 @@ def ensure_run(config: RunConfig, root, *, device=None, data_dir=None, progress:
     warning = integrity_warning(splits.integrity)
     if warning:
         print(f"[{run_dir.name}] {warning}", file=sys.stderr, flush=True)
+    _check_same_data(run_dir, splits.integrity)
     run_dir.mkdir(parents=True, exist_ok=True)
     if not (run_dir / store.CONFIG).exists():
         store.atomic_write_json(run_dir / store.CONFIG, {

@@ -202,6 +202,8 @@ MUTANTS = (
            "synflow: |·| applied in place to the model's BN running statistics", (T_IM,)),
     Mutant("M48", "gftheory/objective.py", "            state[n] = b.clone()\n",
            "            state[n] = b\n", "objective: model buffers used, not cloned", (T_IM,)),
+    Mutant("M49", "empirical/runner.py", "if old is not None and old != entry[\"arrays_sha256\"]:",
+           "if False:", "resume: a run continues on data other than it started with", (T_EI,)),
 )
 COPY = ("gftheory", "empirical", "tests", "pyproject.toml")
 

@@ -175,6 +175,12 @@ def test_run_records_the_digest_and_warns_on_unofficial_data(data_dir, tmp_path,
     assert digests["good"] != digests["bad"]
     err = capsys.readouterr().err
     assert err.count("NOT the official data") == 2        # synthetic and corrupted: both warned
+    # resuming the "good" run on the corrupted data is refused, and nothing is rewritten
+    (run,) = list((tmp_path / "runs" / "good").iterdir())
+    before = (run / store.CONFIG).read_bytes()
+    with pytest.raises(runner_mod.ConfigError, match="not the data this run started with"):
+        runner_mod.ensure_run(cfg, tmp_path / "runs" / "good", device="cpu", data_dir=bad, progress=False)
+    assert (run / store.CONFIG).read_bytes() == before and sorted(p.name for p in run.iterdir()) == [store.CONFIG]
 
 
 @pytest.mark.data
