@@ -6,7 +6,7 @@ factor 2, g in place of Hg, abs before instead of after the sum; scoring at the 
 temperature or BatchNorm mode, un-augmented importance batches, a checkpoint written before its
 metrics record, a seed-dependent validation split, a wrong rounding direction, a unit left out
 of the bookkeeping, a weight-decay term dropped, ...). For each mutant the source tree
-(gftheory/, empirical/, tests/, pyproject.toml) is copied to a temporary directory, the
+(gftheory/, empirical/, tests/, docs/, README.md, pyproject.toml) is copied to a temporary directory, the
 replacement is applied there (the real tree is never modified; a target text that is not
 found exactly once is an error), and the relevant tests run there with PYTHONPATH pointing
 to the copy. A mutant is *caught* when pytest fails. Prints a table (mutant id, file,
@@ -205,7 +205,7 @@ MUTANTS = (
     Mutant("M49", "empirical/runner.py", "if old is not None and old != entry[\"arrays_sha256\"]:",
            "if False:", "resume: a run continues on data other than it started with", (T_EI,)),
 )
-COPY = ("gftheory", "empirical", "tests", "pyproject.toml")
+COPY = ("gftheory", "empirical", "tests", "docs", "README.md", "pyproject.toml")
 
 
 def _ignore(_dir, names):
