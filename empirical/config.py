@@ -310,6 +310,25 @@ class RunConfig:
             out.append("ResNet residual-stream channels removed jointly (authors: zero-masked)")
         out.append("the momentum buffer is kept across learning-rate phase changes; a fresh optimiser "
                    "after every pruning round")
+        out += self._structural_deviations()
+        return out
+
+    def _structural_deviations(self) -> list[str]:
+        """Differences in what is pruned and on what data (docs/protocol.md, Deviations 12–15)."""
+        out = []
+        if self.arch == "resnet56":
+            out.append(f"ResNet-56: every layer keeps ≥ int({self.floor_fraction:g}·width)+1 filters "
+                       "(the authors' code has no per-layer floor, only ≥ 1 filter per stage)")
+            if not self.coupled_residual:
+                out.append("ResNet-56: a masked residual channel stays masked (the authors' fresh "
+                           "all-ones mask each round can revive it)")
+        if self.arch == "mobilenet_v1":
+            out.append("MobileNet-V1: every unit counts once in the global ranking (the authors' list "
+                       "also holds each depthwise layer as a copy of its producer's scores, so the stem "
+                       "and pointwise layers 0–11 count twice in the threshold)")
+        if self.holdout_size > 0:
+            out.append(f"trained on the training set minus {self.holdout_size} held-out images "
+                       f"(45,000 of CIFAR's 50,000 at the default 5,000; authors: all 50,000)")
         return out
 
 

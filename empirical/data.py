@@ -114,6 +114,7 @@ class CifarData:
     test_images: torch.Tensor | None
     test_labels: torch.Tensor | None
     source: str
+    integrity: dict | None = None   # see data_integrity(); recorded in every run's config.json
 
 
 # -- reading one pickle ------------------------------------------------------------------
@@ -202,13 +203,79 @@ def load_cifar(name: str, data_dir=None) -> CifarData:
         test_x, test_y = read_batch(folder / spec.test_file, spec, data_dir)
         read.append(spec.test_file)
     source = f"{folder} ({', '.join(read)})" + ("" if test_x is not None else "; no test set")
+    integrity = data_integrity(spec, folder, {
+        "train": (list(spec.train_files), train_x, train_y),
+        "test": None if test_x is None else ([spec.test_file], test_x, test_y)})
     return CifarData(
         name=spec.name, num_classes=spec.num_classes,
         train_images=torch.from_numpy(np.ascontiguousarray(train_x)),
         train_labels=torch.from_numpy(train_y),
         test_images=None if test_x is None else torch.from_numpy(np.ascontiguousarray(test_x)),
         test_labels=None if test_y is None else torch.from_numpy(test_y),
-        source=source)
+        source=source, integrity=integrity)
+
+
+# -- what was actually loaded ------------------------------------------------------------
+OFFICIAL_FILES = "official files"
+OFFICIAL_ARRAYS = "official arrays, repackaged"
+NOT_OFFICIAL = "NOT the official data"
+
+# sha256 of the arrays as loaded (array_digest: the uint8 images (N, 3, 32, 32) C-order, then the
+# labels as little-endian int64), per dataset and split. How the CIFAR-10 training digest was
+# obtained: array_digest of load_cifar("cifar10", "/work/shared/data").train_* — the offline copy
+# whose 50,000 images, labels and order are verified exact against the official batches (its
+# README: byte-identical prefixes, lossless sprite sheets, independent label list, published
+# channel statistics to 8 decimals); only the `filenames` key is missing there. The official
+# files' md5 sums (known_md5) give the same status without a stored array digest.
+OFFICIAL_ARRAY_SHA256 = {
+    ("cifar10", "train"): "973ef2abb5897efc795681a4d79a6f5f642fa2bcb1a828f7476017c89db53a57",
+}
+
+
+def array_digest(images: np.ndarray, labels: np.ndarray) -> str:
+    """sha256 of the loaded arrays: images uint8 in C order, then labels as little-endian int64."""
+    h = hashlib.sha256()
+    h.update(np.ascontiguousarray(images, dtype=np.uint8).tobytes())
+    h.update(np.ascontiguousarray(labels, dtype="<i8").tobytes())
+    return h.hexdigest()
+
+
+def data_integrity(spec: CifarSpec, folder: Path, splits: dict) -> dict:
+    """What was loaded, per split: the files' md5 sums, the arrays' sha256, and a status —
+    "official files" (every file's md5 is the official one), "official arrays, repackaged" (the
+    arrays' digest is a known digest of the official arrays, e.g. the filename-less offline copy),
+    or "NOT the official data" (neither). The overall status is the worst of the splits'."""
+    out: dict = {"status": None, "splits": {}}
+    rank = {OFFICIAL_FILES: 0, OFFICIAL_ARRAYS: 1, NOT_OFFICIAL: 2}
+    worst = OFFICIAL_FILES
+    for split, entry in splits.items():
+        if entry is None:
+            continue
+        files, x, y = entry
+        md5s = {f: md5_of(folder / f) for f in files}
+        digest = array_digest(x, y)
+        if all(spec.known_md5.get(f, {}).get(m) == "official" for f, m in md5s.items()):
+            status = OFFICIAL_FILES
+        elif OFFICIAL_ARRAY_SHA256.get((spec.name, split)) == digest:
+            status = OFFICIAL_ARRAYS
+        else:
+            status = NOT_OFFICIAL
+        out["splits"][split] = {"status": status, "images": int(len(y)), "arrays_sha256": digest,
+                                "files_md5": md5s}
+        worst = max(worst, status, key=rank.__getitem__)
+    out["status"] = worst
+    return out
+
+
+def integrity_warning(integrity: dict | None) -> str | None:
+    """A one-paragraph warning when the loaded data is not the official data, else None."""
+    if not integrity or integrity.get("status") != NOT_OFFICIAL:
+        return None
+    bad = [s for s, e in integrity["splits"].items() if e["status"] == NOT_OFFICIAL]
+    return (f"warning: the {'/'.join(bad)} data loaded is NOT the official data (neither the files' "
+            f"md5 sums nor the arrays' sha256 match a known official copy); results from it are not "
+            f"evidence about the paper's datasets. Fix: `gftheory data download --force` or "
+            f"`gftheory data verify` to find the damaged file.")
 
 
 # -- held-out split ---------------------------------------------------------------------
@@ -417,4 +484,5 @@ def _fetch(url: str, dest: Path, progress: bool) -> None:
 
 __all__ = ["DataError", "CifarData", "CifarSpec", "DATASETS", "CIFAR10", "CIFAR100",
            "default_data_dir", "resolve_data_dir", "load_cifar", "read_batch", "holdout_split",
-           "download", "archive_url", "verify", "md5_of", "channel_stats"]
+           "download", "archive_url", "verify", "md5_of", "channel_stats", "array_digest",
+           "data_integrity", "integrity_warning", "OFFICIAL_ARRAY_SHA256"]

@@ -34,6 +34,7 @@ from gftheory.provenance import provenance
 from gftheory.state import bn_mode, preserved_modes
 
 EVAL_BATCH = 500
+COMPILE_BACKEND = "inductor"  # torch.compile backend of --compile (tests use "eager")
 HOLDOUT_SEED = 0  # the validation split is the same for every run seed (paired comparisons)
 
 
@@ -92,6 +93,7 @@ class Splits:
     num_classes: int
     source: str
     eval_data: str
+    integrity: dict | None = None  # empirical.data.data_integrity: md5s, array sha256, status
 
 
 def prepare_data(config: RunConfig, data_dir=None) -> Splits:
@@ -131,7 +133,7 @@ def prepare_data(config: RunConfig, data_dir=None) -> Splits:
     if len(tr) < 1:
         raise ConfigError("the training split is empty; fix: lower --holdout-size")
     return Splits(x[tr].contiguous(), y[tr].contiguous(), val_x, val_y, test_x, test_y,
-                  data.num_classes, data.source, eval_data)
+                  data.num_classes, data.source, eval_data, data.integrity)
 
 
 def arrays_digest(splits: Splits) -> str:
@@ -193,9 +195,14 @@ class Run:
         return make_optimizer(self.model, lr, self.cfg.momentum, self.cfg.weight_decay)
 
     def _step_fn(self):
-        if self.cfg.compile and hasattr(torch, "compile"):
-            return torch.compile(self.model)
-        return None
+        """The compiled training forward (``--compile``), rebuilt after every pruning round: the
+        widths change, so each round recompiles (on CPU with inductor ≈ 1–3 min per compile for a
+        smoke VGG-13 on 2 loaded cores). Dynamo's caches are reset first, so the 25 rounds of a
+        full run never reach its recompile limit and silently fall back to eager."""
+        if not self.cfg.compile:
+            return None
+        torch._dynamo.reset()
+        return torch.compile(self.model, backend=COMPILE_BACKEND)
 
     def _sync(self):
         if self.device.type == "cuda":
@@ -380,7 +387,8 @@ class Run:
             "final": {"train_loss": last["train_loss"], "train_acc": last["train_acc"],
                       "val_acc": last["val_acc"], "test_acc": last["test_acc"]},
             "best": best, "eval_data": self.data.eval_data,
-            "precision": self.cfg.precision, "provenance": provenance(self.device)})
+            "precision": self.cfg.precision,
+            "provenance": {**provenance(self.device), "data": self.data.integrity}})
         self.log(f"complete: final val {_fmt(last['val_acc'])} test {_fmt(last['test_acc'])}, "
                  f"best val {_fmt(best['val_acc'])} (record {best['epoch']}), {elapsed:.1f}s")
 
@@ -401,17 +409,38 @@ def _fmt(x) -> str:
     return "-" if x is None else f"{x:.4f}"
 
 
+def _check_same_data(run_dir: Path, integrity: dict | None) -> None:
+    """A run resumes only on the arrays it started with (config.json's provenance.data)."""
+    path = run_dir / store.CONFIG
+    if not path.exists() or not integrity:
+        return
+    then = (store.read_json(path).get("provenance", {}).get("data") or {}).get("splits", {})
+    for split, entry in integrity["splits"].items():
+        old = (then.get(split) or {}).get("arrays_sha256")
+        if old is not None and old != entry["arrays_sha256"]:
+            raise ConfigError(f"{run_dir}: the {split} data loaded now (arrays sha256 "
+                              f"{entry['arrays_sha256'][:16]}…) is not the data this run started with "
+                              f"({old[:16]}…); fix: point --data-dir at the original data, or delete "
+                              f"{run_dir} to start the run again")
+
+
 def ensure_run(config: RunConfig, root, *, device=None, data_dir=None, progress: bool = True) -> Path:
     """Run ``config`` in ``root/<run_id>`` — resume from its checkpoint if one exists, skip it if
     summary.json says it completed — and return the run directory."""
     dev = resolve_device(device)
     cfg = effective_config(config, dev)
-    run_dir = Path(root) / cfg.run_id()
+    root = store.check_root(root)  # unwritable / not a directory → exit 2 before the data loads
+    run_dir = root / cfg.run_id()
     if store.is_complete(run_dir):
         if progress:
             print(f"[{run_dir.name}] complete; skipped", file=sys.stderr, flush=True)
         return run_dir
     splits = prepare_data(cfg, data_dir)  # bad data → error before the run dir exists
+    from empirical.data import integrity_warning
+    warning = integrity_warning(splits.integrity)
+    if warning:
+        print(f"[{run_dir.name}] {warning}", file=sys.stderr, flush=True)
+    _check_same_data(run_dir, splits.integrity)
     run_dir.mkdir(parents=True, exist_ok=True)
     if not (run_dir / store.CONFIG).exists():
         store.atomic_write_json(run_dir / store.CONFIG, {
@@ -420,6 +449,7 @@ def ensure_run(config: RunConfig, root, *, device=None, data_dir=None, progress:
                      "train": len(splits.train_y),
                      "val": None if splits.val_y is None else len(splits.val_y),
                      "test": None if splits.test_y is None else len(splits.test_y),
-                     "eval_data": splits.eval_data},
-            "provenance": provenance(dev)})
+                     "eval_data": splits.eval_data,
+                     "status": (splits.integrity or {}).get("status")},
+            "provenance": {**provenance(dev), "data": splits.integrity}})
     return Run(cfg, run_dir, splits, dev, progress).execute()

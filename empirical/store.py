@@ -73,6 +73,33 @@ def truncate_metrics(path: Path, epoch: int) -> list[dict]:
     return kept
 
 
+def check_root(root) -> Path:
+    """The run store directory ``root``, checked before any data is loaded or anything written:
+    every existing component of the path must be a directory, and the deepest existing one must
+    accept a new file (probed with an anonymous temporary file, which works for root too).
+    Raises ConfigError (exit 2) naming the problem and the fix; creates nothing."""
+    import tempfile
+
+    from empirical.config import ConfigError
+    root = Path(root).expanduser()
+    probe = root
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        what = "is not a directory" if probe == root else f"lies under {probe}, which is not a directory"
+        raise ConfigError(f"--root {root} {what}; fix: give --root a directory (or a path to create) "
+                          f"outside any regular file")
+    try:
+        with tempfile.TemporaryFile(dir=probe):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"--root {root}: cannot write in {probe} ({exc.strerror or exc}); fix: give "
+                          f"--root a writable directory") from None
+    return root
+
+
 def save_checkpoint(path: Path, state: dict) -> None:
     import torch
     buf = io.BytesIO()

@@ -84,7 +84,7 @@ def run_grid(configs, root, *, jobs: int = 1, device=None, data_dir=None, progre
     if jobs < 1:
         from empirical.config import ConfigError
         raise ConfigError(f"--jobs {jobs} is not ≥ 1; fix: give --jobs 1 or more")
-    root = Path(root)
+    root = store.check_root(root)
     dev = resolve_device(device)
     configs = [effective_config(c, dev) for c in configs]
     paths = [root / c.run_id() for c in configs]

@@ -71,7 +71,7 @@ def train_steps(model: nn.Module, batches, optimizer, *, temperature: float, pre
     """Train on ``batches`` (at most ``steps`` of them) in train mode; return loss/acc totals.
     ``step_fn`` (optional) is a compiled forward; default ``model``."""
     model.train()
-    forward = step_fn or model
+    forward = model if step_fn is None else step_fn
     tot = Totals()
     it = batches if steps is None else itertools.islice(iter(batches), steps)
     for x, y in it:

@@ -1,9 +1,12 @@
 #!/usr/bin/env python
-"""Mutation check: the property tests must catch planted formula bugs.
+"""Mutation check: the tests must catch planted bugs — formula bugs and engine bugs.
 
 Each mutant is one exact text replacement in one source file (a flipped sign, a lost
-factor 2, g in place of Hg, abs before instead of after the sum, ...). For each mutant the
-source tree (gftheory/, tests/, pyproject.toml) is copied to a temporary directory, the
+factor 2, g in place of Hg, abs before instead of after the sum; scoring at the wrong
+temperature or BatchNorm mode, un-augmented importance batches, a checkpoint written before its
+metrics record, a seed-dependent validation split, a wrong rounding direction, a unit left out
+of the bookkeeping, a weight-decay term dropped, ...). For each mutant the source tree
+(gftheory/, empirical/, tests/, docs/, README.md, pyproject.toml) is copied to a temporary directory, the
 replacement is applied there (the real tree is never modified; a target text that is not
 found exactly once is an error), and the relevant tests run there with PYTHONPATH pointing
 to the copy. A mutant is *caught* when pytest fails. Prints a table (mutant id, file,
@@ -32,6 +35,12 @@ T_AP = "tests/test_approximations.py"
 T_ME = "tests/test_measures.py"
 T_IM = "tests/test_importance.py"
 T_BP = "tests/test_beyond_paper.py"
+T_EC = "tests/test_engine_correctness.py"
+T_EI = "tests/test_engine_inputs.py"
+T_UN = "tests/test_pruning_units.py"
+T_DA = "tests/test_empirical_data.py"
+T_PF = "tests/test_pruning_floor.py"
+T_PS = "tests/test_pruning_schedule.py"
 
 
 @dataclass(frozen=True)
@@ -111,8 +120,92 @@ MUTANTS = (
            "F.cross_entropy(self.logits(flat, x) / self.temperature",
            "F.cross_entropy(self.logits(flat, x) * self.temperature",
            "objective: logits multiplied by T instead of divided", (T_IM,)),
+    # -- the runner's internals (empirical/runner.py, probe.py, train.py) --------------------
+    Mutant("M24", "empirical/runner.py",
+           "temperature=self.cfg.effective_importance_temperature,\n                                seed=",
+           "temperature=self.cfg.temperature,\n                                seed=",
+           "runner: importance scored at the training T, not the measure's", (T_EC,)),
+    Mutant("M25", "empirical/runner.py", "            self.model.eval()                       # the authors",
+           "            self.model.train()                      # the authors",
+           "runner: importance scored with BatchNorm in train mode", (T_EC,)),
+    Mutant("M26", "empirical/runner.py",
+           "loader = _loader(self.data.train_x[idx], y[idx], batch_size=cfg.batch_size, train=True,",
+           "loader = _loader(self.data.train_x[idx], y[idx], batch_size=cfg.batch_size, train=False,",
+           "runner: importance batches not augmented", (T_EC,)),
+    Mutant("M27", "empirical/runner.py",
+           "before = probe_quantities(self.model, self.probe, temperature=self.cfg.temperature)",
+           "before = probe_quantities(self.model, self.probe, temperature=1.0)",
+           "runner: probe before pruning at T = 1, not the training T", (T_EC,)),
+    Mutant("M28", "empirical/probe.py", "        model.eval()\n", "        model.train()\n",
+           "probe: flow quantities in train mode", (T_EC,)),
+    Mutant("M29", "empirical/runner.py",
+           "tr, va = holdout_split(y, config.holdout_size, seed=HOLDOUT_SEED)",
+           "tr, va = holdout_split(y, config.holdout_size, seed=config.seed)",
+           "runner: validation split drawn with the run seed (differs per seed)", (T_EI,)),
+    Mutant("M30", "empirical/runner.py",
+           "            store.append_jsonl(self.dir / store.METRICS, rec)\n            elapsed += seconds\n"
+           "            self.save(epoch, elapsed)\n",
+           "            elapsed += seconds\n            self.save(epoch, elapsed)\n"
+           "            store.append_jsonl(self.dir / store.METRICS, rec)\n",
+           "runner: checkpoint written before the metrics record (a death loses it)", (T_EC,)),
+    Mutant("M31", "empirical/runner.py",
+           "kept = store.truncate_metrics(self.dir / store.METRICS, done)",
+           "kept = store.read_jsonl(self.dir / store.METRICS)",
+           "runner: metrics not cut back to the checkpoint on resume (duplicates)", (T_EC,)),
+    Mutant("M32", "empirical/train.py", "forward = model if step_fn is None else step_fn",
+           "forward = step_fn or model", "train: compiled module truth-tested (--compile crashes)",
+           (T_EI,)),
+    # -- data (empirical/data.py, store.py) ------------------------------------------------
+    Mutant("M33", "empirical/data.py", "order = torch.argsort(-(exact - quota.double()), stable=True)",
+           "order = torch.argsort(exact - quota.double(), stable=True)",
+           "stratified split: spare units to the smallest remainders", (T_DA,)),
+    Mutant("M34", "empirical/data.py", "quota = exact.floor().long()", "quota = exact.round().long()",
+           "stratified split: per-class round() instead of floor + largest remainder", (T_DA,)),
+    Mutant("M35", "empirical/data.py",
+           "h.update(np.ascontiguousarray(images, dtype=np.uint8).tobytes())", "h.update(b\"\")",
+           "data digest: images left out (labels only)", (T_EI,)),
+    Mutant("M36", "empirical/data.py", "elif OFFICIAL_ARRAY_SHA256.get((spec.name, split)) == digest:",
+           "elif OFFICIAL_ARRAY_SHA256.get((spec.name, split)) is not None:",
+           "data status: any array digest accepted as the official arrays", (T_EI,)),
+    Mutant("M37", "empirical/store.py", "if probe.exists() and not probe.is_dir():",
+           "if False:", "--root: a regular file is not reported as 'not a directory'", (T_EI,)),
+    # -- unit bookkeeping and masks (empirical/pruning/) -----------------------------------
+    Mutant("M38", "empirical/pruning/units.py", "names = [\"stem.conv\"] + [f\"blocks.{j}.pw\"",
+           "names = [] + [f\"blocks.{j}.pw\"", "MobileNet-V1: the stem is not a unit", (T_UN,)),
+    Mutant("M39", "empirical/pruning/units.py", "for j in range(len(MOBILENET_CFG))]",
+           "for j in range(len(MOBILENET_CFG) - 1)]", "MobileNet-V1: the last pointwise is not a unit",
+           (T_UN,)),
+    Mutant("M40", "empirical/pruning/units.py", "tuple(f\"{c}.weight\" for c, _ in feeders)",
+           "(f\"{feeders[0][0]}.weight\",)",
+           "coupled residual: stream scored by its first filter only", (T_UN,)),
+    Mutant("M41", "empirical/pruning/pruner.py", "total = s if total is None else total + s",
+           "total = s if total is None else torch.maximum(total, s)",
+           "coupled residual: max instead of the sum of the coupled filters' scores", (T_UN,)),
+    Mutant("M42", "empirical/pruning/pruner.py",
+           "alive[g.name] = [i for i in alive[g.name] if i not in pos]",
+           "alive[g.name] = [i for i in range(self.original[g.name]) if i not in pos]",
+           "masks: a fresh all-ones mask each round revives masked channels (authors)", (T_PF, T_PS)),
+    # -- weight-decay forms (gftheory/flow.py) ---------------------------------------------
+    Mutant("M43", "gftheory/flow.py", "hv = -(hg + lam * obj.hvp(theta, theta)) if lam else -hg",
+           "hv = -hg", "F3/F4/F5 with λ: the −λHθ term of Hv dropped", (T_ID,)),
+    Mutant("M44", "gftheory/flow.py", "dv = -(hv + lam * v)", "dv = -(hv - lam * v)",
+           "F4 with λ: flipped sign of λ in dv/dt", (T_ID,)),
+    Mutant("M45", "gftheory/flow.py", "loss_rate=float(g @ v)", "loss_rate=float(-(g @ g))",
+           "F2 with λ: the paper's λ = 0 form used for every λ", (T_ID,)),
+    Mutant("M46", "gftheory/flow.py", "theta_dot_grad_rate=(vv * gg).sum(1) + (th * hvv).sum(1))",
+           "theta_dot_grad_rate=-(gg * gg).sum(1) + (th * hvv).sum(1))",
+           "F5 per unit with λ: −‖g_p‖² in place of v_pᵀg_p", (T_ID,)),
+    # -- the model is left untouched (gftheory/importance.py, objective.py) -----------------
+    Mutant("M47", "gftheory/importance.py",
+           "buffers = {n: (b.detach().double().abs() if b.is_floating_point()",
+           "buffers = {n: (b.detach().double().abs_() if b.is_floating_point()",
+           "synflow: |·| applied in place to the model's BN running statistics", (T_IM,)),
+    Mutant("M48", "gftheory/objective.py", "            state[n] = b.clone()\n",
+           "            state[n] = b\n", "objective: model buffers used, not cloned", (T_IM,)),
+    Mutant("M49", "empirical/runner.py", "if old is not None and old != entry[\"arrays_sha256\"]:",
+           "if False:", "resume: a run continues on data other than it started with", (T_EI,)),
 )
-COPY = ("gftheory", "tests", "pyproject.toml")
+COPY = ("gftheory", "empirical", "tests", "docs", "README.md", "pyproject.toml")
 
 
 def _ignore(_dir, names):
@@ -140,6 +233,7 @@ def apply(tree: Path, m: Mutant) -> None:
 
 def run_tests(tree: Path, tests, timeout: float) -> tuple[int, str]:
     env = dict(os.environ, PYTHONPATH=str(tree), OMP_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1",
+               GFTHEORY_NO_SHRINK="1",
                GFTHEORY_PROFILE=os.environ.get("GFTHEORY_PROFILE", "ci"))
     cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "--no-header",
            "-W", "ignore::UserWarning", *tests]

@@ -26,8 +26,24 @@ def single_thread():
         yield
 
 
+if os.environ.get("GFTHEORY_NO_SHRINK") == "1":
+    # scripts/mutation_check.py: a failing example is a catch; shrinking it only costs time
+    from hypothesis import Phase
+    settings.register_profile("_no_shrink", parent=settings.get_profile(profile_name()),
+                              phases=[Phase.explicit, Phase.reuse, Phase.generate])
+    settings.load_profile("_no_shrink")
+
+
 @pytest.fixture(scope="session")
 def proof_results():
-    """Every proof of gftheory.symbolic.PROOFS, run once per test session (they take ~30 s)."""
+    """Every symbolic proof, computed once per test session (they take about a minute on 2 cores)
+    and shared by tests/test_proofs.py, tests/test_claims.py and the report tests. Keyed by
+    statement id; values are ProofResult objects."""
     from gftheory.symbolic import run_proofs
     return {r.id: r for r in run_proofs(jobs=2)}
+
+
+@pytest.fixture(scope="session")
+def proof_results_session(proof_results):
+    """The same session-wide proof results under the name some tests use."""
+    return proof_results

@@ -64,7 +64,7 @@ def test_bench_smoke_cpu(tmp_path):
 
 
 def test_bench_cli_resnet56_tiny_batches(tmp_path, capsys):
-    pytest.importorskip("empirical.models")
+    import empirical.models  # noqa: F401 - a broken import must fail, not skip
     from gftheory.cli import main
     out = tmp_path / "b.json"
     rc = main(["bench", "--device", "cpu", "--archs", "resnet56", "--max-batches", "1", "--warmup", "0",

@@ -152,7 +152,7 @@ def _close(a, b, path=""):
 
 
 def test_resume_after_sigkill_mid_epoch_equals_uninterrupted(data_dir, tmp_path):
-    args = [*TINY, "--arch", "resnet56", "--measure", "magnitude", "--lr-phases", "4:0.1,1:0.01,1:0.001",
+    args = [*TINY, "--arch", "resnet56", "--measure", "magnitude", "--lr-phases", "3:0.1,1:0.01,1:0.001",
             "--device-independent", "--data-dir", str(data_dir), "--device", "cpu"]
     cmd = [sys.executable, "-m", "gftheory", "run", *args]
     env = subprocess_env()

@@ -191,6 +191,23 @@ def test_holdout_split_uneven_classes_exact_total():
         D.holdout_split(labels, size=100)
 
 
+@pytest.mark.parametrize("counts, size, want", [
+    ((50, 30, 20), 11, (6, 3, 2)),      # exact 5.5, 3.3, 2.2: floors 5, 3, 2; the spare unit to .5
+    ((20, 30, 50), 11, (2, 3, 6)),      # the same, classes in another order
+    ((7, 7, 6), 10, (4, 3, 3)),         # exact 3.5, 3.5, 3.0: one spare, tie → the lower class
+    ((5, 2, 3), 4, (2, 1, 1)),          # exact 2.0, 0.8, 1.2: floors 2, 0, 1; spare → .8 (largest)
+    ((5000,) * 10, 5000, (500,) * 10),  # CIFAR-10: exactly 500 per class
+])
+def test_holdout_split_largest_remainder_rounding_is_exact(counts, size, want):
+    """Class c gets floor(size·n_c/N) plus one of the spare units in order of the largest
+    remainder (ties: lower class) — pinned, so rounding up / giving spares to the smallest
+    remainders / a per-class round() that misses the total cannot pass."""
+    labels = torch.cat([torch.full((n,), c) for c, n in enumerate(counts)])
+    labels = labels[torch.randperm(len(labels), generator=torch.Generator().manual_seed(0))]
+    _, va = D.holdout_split(labels, size=size, seed=0)
+    assert tuple(torch.bincount(labels[va], minlength=len(counts)).tolist()) == want
+
+
 # -- download ----------------------------------------------------------------------------------
 def _archive(tmp_path: Path, name="cifar10", *, evil=False) -> tuple[Path, str]:
     src = tmp_path / "src"

@@ -34,7 +34,7 @@ def instrumented_run(tmp_path_factory):
     probe (mode and temperature at call time, not the values copied into config.json)."""
     data = write_cifar10(tmp_path_factory.mktemp("data"))
     root = tmp_path_factory.mktemp("runs")
-    calls = {"importance": [], "probe": []}
+    calls = {"importance": [], "probe": [], "data": data}
     real_importance = runner_mod.importance
     import empirical.probe as probe_mod
     real_flow_rates = probe_mod.flow_rates
@@ -188,3 +188,50 @@ def test_dense_baseline_trains_the_same_schedule_and_prunes_nothing(tmp_path):
     from empirical.models import default_widths
     assert ck["widths"] == default_widths("resnet56")
     assert len(store.read_json(d / store.CONFIG)["data"]["arrays_sha256"]) == 64
+
+
+def test_death_between_metrics_append_and_checkpoint_loses_and_duplicates_nothing(instrumented_run,
+                                                                                   tmp_path):
+    """The run dies twice: right after appending record 2 to metrics.jsonl (before its checkpoint
+    is written), and right after writing record 3's checkpoint (before anything else). Each time
+    it is resumed; the final metrics.jsonl must equal the uninterrupted run's (the module's
+    instrumented run, same config): no duplicate, no lost record, the same numbers."""
+    from empirical import store
+    from test_cli_empirical import _close, _comparable
+    cfg, ref_dir, calls = instrumented_run
+    data = calls["data"]
+
+    class Died(Exception):
+        pass
+
+    real_append, real_save = store.append_jsonl, store.save_checkpoint
+
+    def append_then_die(path, record):
+        real_append(path, record)
+        if record.get("kind") == "epoch" and record["epoch"] == 2:
+            raise Died("after appending record 2")
+
+    def save_then_die(path, state):
+        real_save(path, state)
+        if state["epoch"] == 3:
+            raise Died("after checkpoint 3")
+
+    root = tmp_path / "runs"
+    kw = dict(device="cpu", data_dir=data, progress=False)
+    for patch, where in ((("append_jsonl", append_then_die), 2), (("save_checkpoint", save_then_die), 3)):
+        mp = pytest.MonkeyPatch()
+        mp.setattr(store, *patch)
+        try:
+            with pytest.raises(Died):
+                runner_mod.ensure_run(cfg, root, **kw)
+        finally:
+            mp.undo()
+        d = root / ref_dir.name
+        assert not (d / store.SUMMARY).exists()
+        assert max(m["epoch"] for m in store.read_jsonl(d / store.METRICS)) == where
+    d = runner_mod.ensure_run(cfg, root, **kw)
+    got, want = store.read_jsonl(d / store.METRICS), store.read_jsonl(ref_dir / store.METRICS)
+    keys = [(m["kind"], m["epoch"]) for m in got]
+    assert len(keys) == len(set(keys)), f"duplicate records after resume: {keys}"
+    assert keys == [(m["kind"], m["epoch"]) for m in want], "records lost or reordered"
+    _close(_comparable(got), _comparable(want))

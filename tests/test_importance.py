@@ -123,9 +123,20 @@ def test_importance_leaves_the_model_untouched(problem, modes):
     model = problem.model
     for m, train in zip(model.modules(), modes):
         m.train(train)
-    # one BN forward pass so that running stats are non-trivial
+    # BN forward passes on the model itself (not a copy), so that the running statistics the
+    # measures see are real — some means negative, variances ≠ 1 — then the random modes again
     with torch.no_grad():
-        copy.deepcopy(model).train()(problem.batches[0][0])
+        model.train()
+        for _ in range(3):
+            model(problem.batches[0][0])
+    for m, train in zip(model.modules(), modes):
+        m.train(train)
+    bn = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    with torch.no_grad():               # and make sure both signs occur (every other mean < 0)
+        for m in bn:
+            m.running_mean[::2] -= 1 + m.running_mean.abs().max()
+    assert bn and all(not torch.equal(m.running_var, torch.ones_like(m.running_var)) for m in bn)
+    assert any((m.running_mean < 0).any() for m in bn)
     state, flags = _snapshot(model)
     for name in MEASURES:
         importance(model, name, problem.batches, temperature=problem.temperature, seed=3)

@@ -135,8 +135,8 @@ def test_real_live_evidence_path(tmp_path, store, monkeypatch):
     """The real numeric checks (ci profile) and the real proof machinery, proofs restricted to
     three fast statements so that the test stays within its budget (the full proof set takes
     minutes on the shared 2-core machine: see test_full_live_report)."""
-    checks = pytest.importorskip("gftheory.checks")
-    symbolic = pytest.importorskip("gftheory.symbolic")
+    import gftheory.checks as checks
+    import gftheory.symbolic as symbolic
     real = symbolic.run_proofs
     monkeypatch.setattr(symbolic, "run_proofs", lambda ids=None, progress=None: real(["F1", "F1_unit", "F1_wd", "F2"], progress))
     assert checks.run_checks
