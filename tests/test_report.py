@@ -189,7 +189,7 @@ def test_html_renders_markdown_and_maths_with_libraries():
     assert "<h4>Step</h4>" in h and "<ol>" in h and "<code>g = ∇L</code>" in h and "<strong>bold</strong>" in h
     assert "<pre><code>H g\n</code></pre>" in h and "<em>check (symbolic):</em>" in h
     assert '<math display="block">' in h and "<mfrac>" in h and "θ" in h and "$" not in h     # MathML, no TeX left
-    assert '<math display="inline"><mrow><mi>n</mi></mrow></math>' in h
+    assert '<span class="math inline"><math><mi>n</mi></math></span>' in h   # lean MathML (inline is the default)
     assert "<script>" not in h and "&lt;script&gt;" in h
     page = to_html([("h", 1, "t", None), ("table", ["a"], [["[[negative]]refuted"]]),
                     ("img", "cap", b"png", "x.png", True), ("img", "cap", b"png", "x.png", False)], "t")
