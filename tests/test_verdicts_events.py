@@ -89,3 +89,14 @@ def test_no_event_study_no_verdict_and_event_claims_print_events_commands():
     assert any(c.startswith("gftheory events --arch resnet56") for c in CLAIMS["E8"].commands())
     assert not any(c.startswith("gftheory confirm") for c in CLAIMS["T1S"].commands())
     assert any(c.startswith("gftheory events") for c in CLAIMS["E4"].commands())
+
+
+def test_claims_read_only_the_evidence_they_name(tmp_path):
+    """An event study holds no final accuracy: E1 (runs only) gets no 'events' scale at all, and a
+    run-only rule of a mixed claim (E5's accuracy) has no cells there rather than 'insufficient'."""
+    _plant(tmp_path, _e4_measures())
+    res = evaluate_claims(load_runs([tmp_path], allow_planted=True), LiveEvidence(), ids=["E1", "E5"])
+    assert EVENT_SCALE not in res["E1"].scales and res["E1"].verdict.label.startswith("not yet run")
+    e5 = res["E5"].scales[EVENT_SCALE].rules
+    acc = next(v for k, v in e5.items() if k.startswith("final_acc"))
+    assert acc.label.startswith("not yet run")

@@ -213,6 +213,8 @@ def rule_cells(rule, runs: list[Run], archs=None, datasets=None) -> list[Cell]:
             vb, sb, src_b = _values([r for r in rs if r.measure == rule.measures()[1]], rule.metric)
             db = {**describe(vb), "values": vb, "seeds": sb}
             sources |= set(src_b)
+        if not va and not vb:
+            continue        # no run of this protocol holds the metric (e.g. final accuracy of an event study)
         paired = bool(rule.two_sample and all(r.config.get("paired") for r in rs) and sa == db["seeds"])
         cell = cell_from_values(rule, va, vb, label, str(c.get("arch")), str(c.get("dataset")),
                                 str(c.get("scale")), key, paired=paired)
@@ -371,6 +373,9 @@ class ScaleResult:
 def evaluate_rules(claim: Claim, runs: list[Run]) -> tuple[list[Cell], dict[str, ScaleResult]]:
     """Cells of every rule of the claim; per scale: Holm over the claim's family, rule
     verdicts, and their combination."""
+    from gftheory.claims.runs import EVENT_STUDY
+    # each claim reads only the kinds of evidence it names (prune-while-training runs / event studies)
+    runs = [r for r in runs if ("events" if r.config.get("kind") == EVENT_STUDY else "runs") in claim.evidence]
     cells = [c for rule in claim.comparisons for c in rule_cells(rule, runs, claim.archs, claim.datasets)]
     out: dict[str, ScaleResult] = {}
     for scale in sorted({c.scale for c in cells}, key=rules.scale_rank):
