@@ -224,3 +224,20 @@ def test_report_page_structure(tmp_path, store):
     assert md.count(rules.CELL_RULE_TEXT[:60]) == 1 and md.count("(#rule-composite)") >= 5
     e5 = md[md.index('<a id="claim-E5"></a>'):md.index('<a id="claim-E6"></a>')]
     assert "event_rel_dgrad_norm_sq" in e5 and "](plots/compare-" in e5
+
+
+def test_figure1_view_shows_the_dense_baseline_beside_the_pruned_models(tmp_path):
+    from gftheory.claims import load_runs
+    from gftheory.claims.synthetic import plant
+    from gftheory.report import plots
+    from gftheory.report.build import FigureCache, figure1_blocks
+    plant(tmp_path, measures={"magnitude": {"final_acc": 91}, "loss_preservation_elementwise": {"final_acc": 89},
+                              "none": {"final_acc": 93}}, scale="cpu")
+    rs = load_runs([tmp_path], allow_planted=True)
+    blocks = figure1_blocks(rs, FigureCache())
+    text = json.dumps(blocks, default=str)
+    assert "cpu scale" in text and "dense baseline" in text and "none (n=3)" in text
+    by = {m: [r for r in rs.runs if r.measure == m] for m in ("magnitude", "none")}
+    png = plots.figure1_png(by, "t")
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert plots.figure1_png({"grasp": by["magnitude"]}, "t") is None      # only Figure 1's measures

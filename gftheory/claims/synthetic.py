@@ -40,7 +40,8 @@ def write_run(root, *, arch="resnet56", dataset="cifar10", measure="magnitude", 
     widths = dict(widths0)
     for r in range(1, rounds + 1):
         epoch += 1
-        recs.append({"kind": "epoch", "epoch": epoch, "phase": "prune", "lr": 0.1, "train_loss": 2.0 / r,
+        recs.append({"kind": "epoch", "epoch": epoch, "data_epochs": epoch, "phase": "prune", "lr": 0.1,
+                     "train_loss": 2.0 / r,
                      "train_acc": 30.0, eval_key: 30.0 + r, other: None, "seconds": 1.0})
         after_w = {n: int(widths0[n] + (final_w[n] - widths0[n]) * r / rounds) for n in LAYERS}
         before = {"loss": 2.0 / r, "norm_sq": 100.0, "theta_dot_grad": 1.0, "grad_norm_sq": 0.5, "theta_dot_hvp": 0.1}
@@ -54,7 +55,8 @@ def write_run(root, *, arch="resnet56", dataset="cifar10", measure="magnitude", 
     for e in range(train_epochs):
         epoch += 1
         left = max(0.0, 1 - (e + 1) / (train_epochs * converge))   # share of the change still to come
-        recs.append({"kind": "epoch", "epoch": epoch, "phase": "train", "lr": 0.1, "train_loss": train_loss * (1 + left),
+        recs.append({"kind": "epoch", "epoch": epoch, "data_epochs": epoch, "phase": "train", "lr": 0.1,
+                     "train_loss": train_loss * (1 + left),
                      "train_acc": 80.0, eval_key: final_acc - 5 * left, other: None, "seconds": 1.0})
     with open(d / "metrics.jsonl", "w") as fh:
         for rec in recs:

@@ -402,6 +402,29 @@ def missing_blocks(results: dict, live: LiveEvidence, runset: RunSet | None) -> 
 
 
 # ---------------------------------------------------------------- document
+def figure1_blocks(runset: RunSet | None, figures: "FigureCache") -> list:
+    """Figure 1 (ResNet-56, CIFAR-10): every stored protocol's accuracy curves of magnitude and the
+    loss-preservation measures with the dense baseline beside them (descriptive; E1/E2 decide)."""
+    if runset is None:
+        return [("p", "No stored runs.")]
+    runs = [r for r in runset.runs if r.config.get("arch") == "resnet56" and r.config.get("dataset") == "cifar10"
+            and r.measure in plots.FIGURE1_MEASURES and r.epochs()]
+    out = []
+    by_scale: dict = defaultdict(lambda: defaultdict(list))
+    for r in runs:
+        by_scale[str(r.config.get("scale"))][r.measure].append(r)
+    for scale in sorted(by_scale, key=rules.scale_rank):
+        bm = by_scale[scale]
+        title = f"ResNet-56 / CIFAR-10, {scale} scale"
+        out += _img(figures, ("figure1", scale, tuple(sorted(r.run_id for rs in bm.values() for r in rs))),
+                    lambda bm=bm, title=title: plots.figure1_png(bm, title),
+                    f"Figure 1 view, {scale} scale: train and held-out accuracy per record (the pruning rounds, then "
+                    f"the final-training epochs) for " + ", ".join(f"{m} (n={len(v)})" for m, v in bm.items())
+                    + "; the dense baseline trains the same schedule and prunes nothing.")
+    return out or [("p", "No ResNet-56 / CIFAR-10 runs of magnitude, the loss-preservation measures or the dense "
+                         "baseline are stored yet.")]
+
+
 def build_document(results: dict, live: LiveEvidence, runset: RunSet | None, meta: dict) -> tuple[list, dict]:
     _CLAIM_IDS.clear()
     _CLAIM_IDS.update(results)
@@ -413,7 +436,8 @@ def build_document(results: dict, live: LiveEvidence, runset: RunSet | None, met
                         f"with planted values (gftheory.claims.synthetic). Nothing in this report is evidence about "
                         f"the paper.**")]
     kinds = list(dict.fromkeys(r.claim.kind for r in results.values()))
-    toc = [(2, "Summary", "summary"), (2, "What is missing", "missing"), (2, "Evidence sources", "sources"),
+    toc = [(2, "Summary", "summary"), (2, "What is missing", "missing"), (2, "Figure 1 view", "figure1"),
+           (2, "Evidence sources", "sources"),
            (2, "How verdicts are decided", "rules")]
     for k in kinds:
         toc.append((2, f"Claims: {k}", f"kind-{k.replace(' ', '-')}"))
@@ -449,7 +473,8 @@ def build_document(results: dict, live: LiveEvidence, runset: RunSet | None, met
                    + (f"; {runset.incomplete} incomplete run(s) ignored" if runset.incomplete else "")
                    + (f"; {len(runset.unreadable)} unreadable: {'; '.join(runset.unreadable[:5])}" if runset.unreadable else "")
                    + (f"; {len(runset.planted)} planted (synthetic) run(s) set aside, not counted" if runset.planted else ""))
-    blocks += [("h", 2, "Evidence sources", "sources"), ("ul", src),
+    blocks += [("h", 2, "Figure 1 view", "figure1"), *figure1_blocks(runset, figures),
+               ("h", 2, "Evidence sources", "sources"), ("ul", src),
                ("h", 2, "How verdicts are decided", "rules"),
                ("p", f"Rules version {rules.RULES_VERSION}, digest `{rules.rules_digest()}`: any change of a rule "
                      f"changes the digest. Verdict colours: green positive, red negative, yellow open, grey missing.")]

@@ -189,6 +189,42 @@ def curves_png(by_cell: dict, measures: list[str], title: str) -> bytes | None:
     return _png(fig)
 
 
+FIGURE1_MEASURES = ("magnitude", "loss_preservation_elementwise", "loss_preservation", "none")
+
+
+def figure1_png(by_measure: dict, title: str) -> bytes | None:
+    """The paper's Figure 1 view: train and held-out accuracy over every record (pruning rounds, then
+    epochs) against data epochs, mean and 95 % band over seeds, the dense baseline ("none") beside
+    the pruned models. ``by_measure``: {measure: [runs of one protocol]}."""
+    measures = [m for m in FIGURE1_MEASURES if by_measure.get(m)]
+    if not measures:
+        return None
+    col = colour_of(measures)
+    fig, axes = _panel_grid(1, 2, w=3.6, h=2.2)
+    for m in measures:
+        runs = by_measure[m]
+        ekey = "test_acc" if any(e.get("test_acc") is not None for r in runs for e in r.epochs()) else "val_acc"
+        for ax, key in zip(axes[0], ("train_acc", ekey)):
+            pts: dict = {}
+            for r in runs:
+                for e in r.epochs():
+                    if e.get(key) is not None and e.get("data_epochs") is not None:
+                        pts.setdefault(round(float(e["data_epochs"]), 4), []).append(100 * float(e[key]))
+            if pts:
+                _band(ax, pts, col[m], m)
+                ax.set_ylabel(f"{key} (%)", fontsize=7)
+    for ax in axes[0]:
+        ax.set_xlabel("data epochs (pruning rounds first)", fontsize=7)
+        ax.tick_params(labelsize=7)
+    handles = [plt.Line2D([], [], color=col[m], lw=1.5,
+                          label=("dense baseline" if m == "none" else m) + f" (n={len(by_measure[m])})")
+               for m in measures]
+    fig.legend(handles=handles, loc="outside right upper", fontsize=7, frameon=False,
+               title="band: 95 % over seeds", title_fontsize=7)
+    fig.suptitle(title, fontsize=9)
+    return _png(fig)
+
+
 def per_event(run, metric: str) -> dict[int, float]:
     """The metric on each pruning event alone: {round: value}."""
     fn = METRICS[metric].fn
