@@ -331,9 +331,12 @@ def probe_worker(args) -> int:
 
 
 def throughput_probe(candidates: list[int], device: str, seconds: float, precision: str, batch_size: int,
-                     images: int, env: dict) -> dict:
+                     images: int, env: dict, deadline: float | None = None) -> dict:
     rows = []
     for k in candidates:
+        if rows and deadline is not None and time.monotonic() + 2 * seconds + 30 > deadline:
+            rows.append({"jobs": k, "error": ["skipped: too close to the deadline"]})
+            break
         argv = [sys.executable, str(Path(__file__).resolve()), "probe-worker", "--device", device, "--seconds",
                 str(seconds), "--precision", precision, "--batch-size", str(batch_size), "--images", str(images)]
         procs = [subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=REPO, text=True)
@@ -454,7 +457,7 @@ def campaign(args) -> int:
     if args.jobs == "auto":
         cands = [int(x) for x in args.jobs_candidates.split(",")]
         info["probe"] = throughput_probe(cands, device, args.probe_seconds, args.precision or "auto",
-                                         args.probe_batch_size, args.probe_images, env)
+                                         args.probe_batch_size, args.probe_images, env, deadline)
         jobs = info["probe"]["best_jobs"]
     else:
         jobs = int(args.jobs)
