@@ -95,7 +95,7 @@ class RunConfig:
     max_train_samples: int | None = None  # None = all (after the hold-out)
     max_test_samples: int | None = None   # None = the whole official test set
     # execution
-    precision: str = "auto"              # auto: bf16 autocast on CUDA, fp32 on CPU
+    precision: str = "auto"              # auto: bf16 autocast on CUDA, fp32 on CPU; bf16: also on CPU
     channels_last: bool = True           # NHWC activations and weights (CPU and CUDA)
     compile: bool = False                # torch.compile the training step (shapes change per round)
     device_independent: bool = False     # deterministic kernels (torch.use_deterministic_algorithms)
@@ -302,8 +302,11 @@ class RunConfig:
                        f"{self.rounds} rounds × {self.epochs_per_round:g} epoch (not the paper's 160 epochs)")
         if self.max_train_samples is not None:
             out.append(f"training on at most {self.max_train_samples} images")
-        if self.precision in ("auto", "bf16"):
+        if self.precision == "auto":
             out.append("bf16 autocast on CUDA (fp32 master weights); fp32 on CPU; scoring and probes in fp32")
+        elif self.precision == "bf16":
+            out.append("bf16 autocast (fp32 master weights) on the run's device, CPU included; scoring and "
+                       "probes in fp32")
         if self.channels_last:
             out.append("channels_last (NHWC) memory format for activations and weights, on CPU and CUDA")
         if self.coupled_residual:
@@ -375,7 +378,7 @@ _HELP = {
     "arch": "architecture", "dataset": "cifar10 | cifar100", "measure": "importance measure",
     "lr_phases": "EPOCHS:LR,... whole schedule; rounds take their epochs from phase 1",
     "importance_temperature": "none = 200 for grasp, 1 for gradient_norm_preservation, else --temperature",
-    "precision": "auto = bf16 autocast on CUDA, fp32 on CPU",
+    "precision": "auto = bf16 autocast on CUDA, fp32 on CPU; bf16 = bf16 autocast on any device",
     "eval_split": "auto = official test set if present, else the held-out split",
 }
 

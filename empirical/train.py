@@ -1,7 +1,7 @@
 """The training loop: SGD steps on L = mean CE(f(x)/T, y), evaluation, precision handling.
 
-One step: zero grads → forward (bf16 autocast on CUDA when precision is "bf16", fp32 otherwise;
-master weights always fp32) → loss = CE(logits/T, y) → backward → SGD(momentum, weight decay)
+One step: zero grads → forward (bf16 autocast when precision is "bf16" — on CUDA and, asked for
+explicitly, on CPU; fp32 otherwise; master weights always fp32) → loss = CE(logits/T, y) → backward → SGD(momentum, weight decay)
 step → pruner.enforce_masks(model) (masked filters stay exactly zero).
 """
 from __future__ import annotations
@@ -16,19 +16,19 @@ from torch import nn
 
 
 def autocast(device: torch.device, precision: str):
-    """bf16 autocast on CUDA when precision == "bf16"; a no-op otherwise."""
-    if precision == "bf16" and torch.device(device).type == "cuda":
-        return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+    """bf16 autocast on the device's type (cuda or cpu) when precision == "bf16"; a no-op otherwise.
+    The same call on both: the CPU path exercises exactly the code the GPU runs."""
+    if precision == "bf16":
+        return torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
 
 def effective_precision(requested: str, device) -> str:
-    """"auto" → "bf16" on CUDA, "fp32" elsewhere; "bf16" off CUDA falls back to "fp32"."""
-    on_cuda = torch.device(device).type == "cuda"
+    """"auto" → "bf16" on CUDA, "fp32" elsewhere (so every CPU run with precision auto keeps its
+    fp32 run id); an explicit "bf16" or "fp32" is kept on every device (bf16 autocast on CPU is
+    how the CUDA default is exercised without a GPU)."""
     if requested == "auto":
-        return "bf16" if on_cuda else "fp32"
-    if requested == "bf16" and not on_cuda:
-        return "fp32"
+        return "bf16" if torch.device(device).type == "cuda" else "fp32"
     return requested
 
 
