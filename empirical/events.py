@@ -182,6 +182,22 @@ def _flat_owned(obj, model: nn.Module, space_channels: dict[str, list[int]],
     return obj.flatten(w_mask), obj.flatten(c_mask)
 
 
+def removed_in_pre_numbering(pruner, removed: dict) -> tuple[dict, dict]:
+    """The units a round just removed (``PruneReport.removed``: original indices), as
+    ({channel space: channel indices in the pre-event model}, {masked conv: filter indices})."""
+    spaces, masks = {}, {}
+    for grp in pruner.groups:
+        gone = removed.get(grp.name, [])
+        if not gone:
+            continue
+        if grp.kind == "physical":
+            alive_before = sorted(set(pruner.alive[grp.name]) | set(gone))
+            spaces[grp.space] = [alive_before.index(c) for c in gone]
+        else:
+            masks[grp.conv] = list(gone)
+    return spaces, masks
+
+
 def probe(model: nn.Module, batch, temperature: float, *, hessian: bool) -> dict:
     """L, ‖θ‖², θᵀg, ‖g‖² (and θᵀHg, with the flat θ, g, Hg kept for predictions when ``hessian``)
     on the probe batch, in eval mode (the model's modes are restored)."""
@@ -390,18 +406,7 @@ class EventStudy:
             before = probe(pre, self.probe_batch, cfg.temperature, hessian=True)
             out["before"] = before["values"]
             out["val_acc_before"] = self._val_acc(pre)
-        # removed channels in the pre-event model's numbering (physical) / filter numbering (masks)
-        spaces, masks = {}, {}
-        for grp in pruner.groups:
-            removed = rep["removed"].get(grp.name, [])
-            if not removed:
-                continue
-            if grp.kind == "physical":
-                alive_before = sorted(set(pruner.alive[grp.name]) | set(removed))
-                spaces[grp.space] = [alive_before.index(c) for c in removed]
-            else:
-                masks[grp.conv] = list(removed)
-        w_sel, c_sel = _flat_owned(before["obj"], pre, spaces, masks)
+        w_sel, c_sel = _flat_owned(before["obj"], pre, *removed_in_pre_numbering(pruner, rep["removed"]))
         th, g, hg = before["theta"], before["g"], before["hg"]
         out["pred"] = {"dloss_weights": float(-(w_sel * th) @ g), "dloss_channel": float(-(c_sel * th) @ g),
                        "dgrad_norm_sq_weights": float(-2 * (w_sel * th) @ hg),

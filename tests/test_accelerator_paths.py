@@ -15,12 +15,7 @@ from empirical.runner import effective_config
 from empirical.train import autocast, effective_precision, make_optimizer, train_steps
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("single_thread")   # tests/conftest.py
 
 
 def small_net():

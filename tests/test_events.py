@@ -14,12 +14,7 @@ from gftheory.objective import Objective
 from test_cli_empirical import write_cifar10
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("single_thread")   # tests/conftest.py
 
 
 def _nontrivial_bn(model):
@@ -31,20 +26,6 @@ def _nontrivial_bn(model):
                 m.weight.uniform_(0.5, 1.5)
                 m.bias.uniform_(-0.5, 0.5)
     return model
-
-
-def _removed_sets(pruner, rep):
-    spaces, masks = {}, {}
-    for grp in pruner.groups:
-        removed = rep.removed.get(grp.name, [])
-        if not removed:
-            continue
-        if grp.kind == "physical":
-            alive_before = sorted(set(pruner.alive[grp.name]) | set(removed))
-            spaces[grp.space] = [alive_before.index(c) for c in removed]
-        else:
-            masks[grp.conv] = list(removed)
-    return spaces, masks
 
 
 @pytest.mark.parametrize("arch", ["vgg13", "mobilenet_v1", "resnet56"])
@@ -67,7 +48,7 @@ def test_channel_set_is_exactly_what_surgery_removes(arch):
     pruned.eval()
     x = torch.randn(3, 3, 32, 32, dtype=torch.float64)
     obj = Objective(pre, [(x, torch.zeros(3, dtype=torch.long))])
-    w_sel, c_sel = ev._flat_owned(obj, pre, *_removed_sets(pr, rep))
+    w_sel, c_sel = ev._flat_owned(obj, pre, *ev.removed_in_pre_numbering(pr, rep.removed))
     theta = obj.theta()
     assert 0 < w_sel.sum() < c_sel.sum()
     with torch.no_grad():
