@@ -47,3 +47,16 @@ def proof_results():
 def proof_results_session(proof_results):
     """The same session-wide proof results under the name some tests use."""
     return proof_results
+
+
+def nontrivial_bn(model):
+    """Give every BatchNorm of ``model`` non-trivial running statistics and affine parameters
+    (seeded by the caller's torch RNG), so behaviour that only matters with real statistics shows."""
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 2.0)
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.5, 0.5)
+    return model

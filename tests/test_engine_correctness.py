@@ -14,6 +14,7 @@ from gftheory.importance import importance
 from gftheory.measures import MEASURES
 from gftheory.objective import Objective
 from gftheory.state import bn_mode
+from conftest import nontrivial_bn
 from test_cli_empirical import write_cifar10
 
 TINY = dict(max_train_samples=128, batch_size=32, holdout_size=64, importance_samples=40,
@@ -87,14 +88,7 @@ def test_importance_batches_are_augmented(instrumented_run):
 
 def _masked_resnet(train_mode: bool):
     torch.manual_seed(0)
-    model = build("resnet56", 10).double()
-    with torch.no_grad():                       # non-trivial running statistics and affine params
-        for m in model.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.running_mean.uniform_(-0.5, 0.5)
-                m.running_var.uniform_(0.5, 2.0)
-                m.weight.uniform_(0.5, 1.5)
-                m.bias.uniform_(-0.2, 0.2)
+    model = nontrivial_bn(build("resnet56", 10).double())   # real-looking running stats and affine params
     pruner = StructuredPruner(model, "resnet56", target=0.75, rounds=2)
     g = torch.Generator().manual_seed(1)
     scores = {n: torch.rand(p.shape[0], generator=g, dtype=torch.float64)

@@ -11,21 +11,11 @@ from empirical.config import ConfigError
 from empirical.models import build
 from empirical.pruning import StructuredPruner
 from gftheory.objective import Objective
+from conftest import nontrivial_bn
 from test_cli_empirical import write_cifar10
 
 
 pytestmark = pytest.mark.usefixtures("single_thread")   # tests/conftest.py
-
-
-def _nontrivial_bn(model):
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.running_mean.uniform_(-0.5, 0.5)
-                m.running_var.uniform_(0.5, 2.0)
-                m.weight.uniform_(0.5, 1.5)
-                m.bias.uniform_(-0.5, 0.5)
-    return model
 
 
 @pytest.mark.parametrize("arch", ["vgg13", "mobilenet_v1", "resnet56"])
@@ -34,7 +24,7 @@ def test_channel_set_is_exactly_what_surgery_removes(arch):
     eval mode, non-trivial BN statistics); zeroing only the filters ('weights', the paper's θ_p)
     does not, because the removed channel's BN shift β remains."""
     torch.manual_seed(0)
-    model = _nontrivial_bn(build(arch, 10).double()).eval()
+    model = nontrivial_bn(build(arch, 10).double()).eval()
     pr = StructuredPruner(model, arch, target=0.75, rounds=2)
     g = torch.Generator().manual_seed(1)
     # two rounds, so the event's channel numbering differs from the original numbering

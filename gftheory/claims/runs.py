@@ -84,36 +84,9 @@ def _read_json(path: Path):
         return json.load(fh)
 
 
-def read_run(path: Path) -> Run:
-    """Read one run directory (raises OSError/ValueError on a malformed one)."""
-    cfg = _read_json(path / "config.json")
-    config = cfg.get("config", cfg)
-    summary = None
-    if (path / "summary.json").exists():
-        summary = _read_json(path / "summary.json")
-    metrics = []
-    mpath = path / "metrics.jsonl"
-    if mpath.exists():
-        with open(mpath, encoding="utf-8") as fh:
-            for line in fh:
-                line = line.strip()
-                if line:
-                    try:
-                        metrics.append(json.loads(line))
-                    except json.JSONDecodeError:
-                        if summary is not None:   # a torn last line is normal only mid-run
-                            raise
-    return Run(path=path, run_id=str(cfg.get("run_id", path.name)), config=dict(config),
-               summary=summary, metrics=metrics, provenance=cfg.get("provenance") or {},
-               deviations=list(cfg.get("deviations") or []))
-
-
-EVENT_STUDY = "event_study"
-EVENT_SCALE = "events"        # the event study's evidence is its own protocol and scale
-ALL_MEASURES = "every measure"  # the study-level virtual run (T1/T2 at scale)
-
-
 def _jsonl(path: Path, complete: bool) -> list[dict]:
+    """The records of a JSON-lines file (none if absent); a torn last line is an error only when
+    ``complete`` (a finished run), since it is normal mid-run."""
     out = []
     if path.exists():
         with open(path, encoding="utf-8") as fh:
@@ -126,6 +99,24 @@ def _jsonl(path: Path, complete: bool) -> list[dict]:
                         if complete:   # a torn last line is normal only mid-run
                             raise
     return out
+
+
+def read_run(path: Path) -> Run:
+    """Read one run directory (raises OSError/ValueError on a malformed one)."""
+    cfg = _read_json(path / "config.json")
+    config = cfg.get("config", cfg)
+    summary = None
+    if (path / "summary.json").exists():
+        summary = _read_json(path / "summary.json")
+    metrics = _jsonl(path / "metrics.jsonl", summary is not None)
+    return Run(path=path, run_id=str(cfg.get("run_id", path.name)), config=dict(config),
+               summary=summary, metrics=metrics, provenance=cfg.get("provenance") or {},
+               deviations=list(cfg.get("deviations") or []))
+
+
+EVENT_STUDY = "event_study"
+EVENT_SCALE = "events"        # the event study's evidence is its own protocol and scale
+ALL_MEASURES = "every measure"  # the study-level virtual run (T1/T2 at scale)
 
 
 def read_event_study(path: Path) -> list[Run]:
