@@ -34,7 +34,7 @@ import json
 import math
 from dataclasses import dataclass
 
-from gftheory.cli import UsageError
+from gftheory.errors import UsageError
 
 SCALES = ("full", "short", "cpu", "smoke")
 DENSE = "none"   # the measure of a dense baseline run (target 0: same schedule, nothing pruned)

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gftheory.cli import UsageError
+from gftheory.errors import UsageError
 
 ENV_DATA_DIR = "GFTHEORY_DATA"
 IMAGE_SHAPE = (3, 32, 32)

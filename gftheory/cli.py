@@ -10,6 +10,8 @@ import argparse
 import importlib
 import sys
 
+from gftheory.errors import UsageError
+
 # command -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("gftheory.checks.command", "run the numeric identity/approximation checks on generated cases"),
@@ -23,10 +25,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sweep": ("empirical.commands.sweep", "a grid of runs (architectures x datasets x measures x seeds)"),
     "bench": ("empirical.commands.bench", "time our training pipeline against a reference-style one"),
 }
-
-
-class UsageError(Exception):
-    """Bad input: the message names the problem and the fix; exit status 2."""
 
 
 def _top_parser() -> argparse.ArgumentParser:

@@ -9,7 +9,8 @@ from gftheory.claims.metrics import METRICS
 from gftheory.claims.registry import KINDS
 from gftheory.claims.runs import ALL_MEASURES
 from gftheory.claims.rules import COMBINATIONS, MIN_EFFECT, Comparison, NonInferior, OneSample
-from gftheory.cli import UsageError, main
+from gftheory.cli import main
+from gftheory.errors import UsageError
 from gftheory.measures import MEASURES
 from gftheory.statements import STATEMENTS
 

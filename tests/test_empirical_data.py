@@ -154,7 +154,7 @@ def test_missing_directory_and_unknown_dataset(tmp_path):
         D.load_cifar("cifar10", tmp_path)
     with pytest.raises(DataError, match="unknown dataset 'mnist'; fix"):
         D.load_cifar("mnist", tmp_path)
-    from gftheory.cli import UsageError
+    from gftheory.errors import UsageError
     assert issubclass(DataError, UsageError)
 
 

@@ -9,7 +9,7 @@ from hypothesis import given, strategies as st
 
 from empirical.config import (ConfigError, RunConfig, add_config_arguments, config_from_args)
 from empirical.sweep import config_to_argv, grid
-from gftheory.cli import UsageError
+from gftheory.errors import UsageError
 
 
 def parse(argv):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from gftheory.cli import UsageError
+from gftheory.errors import UsageError
 
 ARCHS = ("vgg13", "mobilenet_v1", "resnet56")
 

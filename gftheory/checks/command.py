@@ -60,7 +60,7 @@ def write_json_atomic(path: Path, payload: dict) -> None:
 
 
 def run(args) -> int:
-    from gftheory.cli import UsageError
+    from gftheory.errors import UsageError
     from gftheory.profiles import profile_name
     try:
         profile = profile_name(args.profile)

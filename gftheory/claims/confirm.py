@@ -14,7 +14,7 @@ from gftheory.claims.registry import ARCHS, CLAIMS, DATASETS, DEFAULT_SEEDS, get
 from gftheory.claims.runs import load_runs
 from gftheory.claims.text import claim_text
 from gftheory.claims.verdicts import evaluate_claims
-from gftheory.cli import UsageError
+from gftheory.errors import UsageError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

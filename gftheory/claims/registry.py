@@ -312,7 +312,7 @@ REQUIRED_IDS = ("F1", "F2", "F3", "F4", "F5", "T0", "T1", "T2", "O1", "O2", "O3"
 
 def get_claim(cid: str) -> Claim:
     """Case-insensitive lookup; a usage error names the known ids."""
-    from gftheory.cli import UsageError
+    from gftheory.errors import UsageError
     for k, c in CLAIMS.items():
         if k.lower() == cid.lower():
             return c

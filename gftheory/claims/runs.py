@@ -18,7 +18,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gftheory.cli import UsageError
+from gftheory.errors import UsageError
 
 # config keys that vary *within* a comparison cell; every other key defines the protocol.
 # importance_temperature is resolved per measure by the protocol (GraSP's Hg at T = 200,

@@ -19,7 +19,7 @@ from pathlib import Path
 from gftheory.claims.runs import load_runs
 from gftheory.claims.text import summary_table
 from gftheory.claims.verdicts import LiveEvidence, evaluate_claims
-from gftheory.cli import UsageError
+from gftheory.errors import UsageError
 from gftheory.provenance import REPO_ROOT, provenance
 
 

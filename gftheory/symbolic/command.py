@@ -44,7 +44,7 @@ def format_table(results) -> str:
 
 
 def run(args) -> int:
-    from gftheory.cli import UsageError
+    from gftheory.errors import UsageError
     from gftheory.provenance import provenance
     from gftheory.symbolic import NEGATIVE_CONTROLS, PROOFS, run_negative_controls, run_proofs
 
