@@ -53,3 +53,15 @@ def test_readme_command_parses(line):
         parser.parse_args(argv[1:])
     except SystemExit as exc:  # argparse reports some errors by exiting
         pytest.fail(f"README command does not parse: {line} (exit {exc.code})")
+
+
+def test_ci_installs_what_the_readme_test_command_installs():
+    """.ci/run installs the project with the same extras as the README's test command (the test
+    extra holds pytest and hypothesis, which no package module imports)."""
+    ci = (README.parent / ".ci" / "run").read_text(encoding="utf-8")
+    readme = [line for line in README.read_text(encoding="utf-8").splitlines()
+              if line.rstrip().endswith("&& pytest")]
+    extras = re.compile(r"pip install (?:-q )?-e '?\.(\[[a-z,]+\])?'?")
+    (want,) = [m.group(1) for line in readme for m in extras.finditer(line)]
+    got = [m.group(1) for m in extras.finditer(ci)]
+    assert want and "test" in want and got == [want], (want, got)
