@@ -2,18 +2,58 @@
 
 Public API: ``importance``, ``MEASURES``, ``register_measure``, ``Measure``, ``flow_rates``,
 ``hessian_vector_product``, ``dense_hessian``, ``integrate_gradient_flow``.
+
+The names are loaded on first use (PEP 562), so ``import gftheory`` (and every light command,
+e.g. ``gftheory claims``) imports neither torch nor scipy; ``from gftheory import importance``
+works as before.
 """
+import importlib
+import sys
+import types
+
 __version__ = "0.1.0"
 
-from gftheory.flow import FlowRates, UnitRates, flow_rates
-from gftheory.hessian import dense_hessian, hessian_vector_product
-from gftheory.importance import importance
-from gftheory.integrate import Trajectory, integrate_gradient_flow
-from gftheory.measures import MEASURES, PAPER_MEASURES, Measure, WeightQuantities, register_measure
-from gftheory.objective import Objective, prunable_weight_names
+# public name -> the module that defines it
+_API = {
+    "FlowRates": "gftheory.flow", "UnitRates": "gftheory.flow", "flow_rates": "gftheory.flow",
+    "dense_hessian": "gftheory.hessian", "hessian_vector_product": "gftheory.hessian",
+    "importance": "gftheory.importance",
+    "Trajectory": "gftheory.integrate", "integrate_gradient_flow": "gftheory.integrate",
+    "MEASURES": "gftheory.measures", "PAPER_MEASURES": "gftheory.measures", "Measure": "gftheory.measures",
+    "WeightQuantities": "gftheory.measures", "register_measure": "gftheory.measures",
+    "Objective": "gftheory.objective", "prunable_weight_names": "gftheory.objective",
+}
 
 __all__ = [
     "importance", "MEASURES", "PAPER_MEASURES", "Measure", "WeightQuantities", "register_measure",
     "flow_rates", "FlowRates", "UnitRates", "hessian_vector_product", "dense_hessian",
     "integrate_gradient_flow", "Trajectory", "Objective", "prunable_weight_names", "__version__",
 ]
+
+
+def __getattr__(name: str):
+    if name in _API:
+        value = getattr(importlib.import_module(_API[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
+
+
+class _Package(types.ModuleType):
+    """``gftheory.importance`` is both a submodule and the public function it defines. Importing
+    the submodule binds it as an attribute of the package; the package keeps the function there
+    instead (as the eager ``from gftheory.importance import importance`` used to), so that
+    ``from gftheory import importance`` is the function whatever was imported first."""
+
+    def __setattr__(self, name, value):
+        if (isinstance(value, types.ModuleType) and value.__name__ == f"{__name__}.{name}"
+                and _API.get(name) == value.__name__):
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

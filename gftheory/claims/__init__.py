@@ -1,11 +1,32 @@
 """The claim registry and the verdict rules (``gftheory claims``, ``gftheory confirm``).
 
 ``CLAIMS`` (id → Claim), ``evaluate_claims(runset, live)`` → {id: ClaimResult}, the rules in
-``gftheory.claims.rules``, run reading in ``gftheory.claims.runs``.
+``gftheory.claims.rules``, run reading in ``gftheory.claims.runs``, live proofs and checks in
+``gftheory.claims.live``. The names load on first use (PEP 562): the registry alone imports no
+numpy or scipy, so ``gftheory claims`` stays fast.
 """
-from gftheory.claims.registry import CLAIMS, REQUIRED_IDS, Claim, get_claim, runs_needed
-from gftheory.claims.runs import RunSet, load_runs
-from gftheory.claims.verdicts import ClaimResult, LiveEvidence, Verdict, evaluate_claims
+import importlib
+
+_API = {
+    "CLAIMS": "gftheory.claims.registry", "REQUIRED_IDS": "gftheory.claims.registry",
+    "Claim": "gftheory.claims.registry", "get_claim": "gftheory.claims.registry",
+    "runs_needed": "gftheory.claims.registry",
+    "RunSet": "gftheory.claims.runs", "load_runs": "gftheory.claims.runs",
+    "ClaimResult": "gftheory.claims.verdicts", "LiveEvidence": "gftheory.claims.verdicts",
+    "Verdict": "gftheory.claims.verdicts", "evaluate_claims": "gftheory.claims.verdicts",
+}
 
 __all__ = ["CLAIMS", "REQUIRED_IDS", "Claim", "get_claim", "runs_needed", "RunSet", "load_runs",
            "ClaimResult", "LiveEvidence", "Verdict", "evaluate_claims"]
+
+
+def __getattr__(name: str):
+    if name in _API:
+        value = getattr(importlib.import_module(_API[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
