@@ -30,7 +30,6 @@ checkpoints (``trajectory.pt``, ``checkpoint_e<E>.pt``) are never evidence and a
 """
 from __future__ import annotations
 
-import argparse
 import copy
 import dataclasses
 import hashlib
@@ -466,41 +465,3 @@ def ensure_study(cfg: EventConfig, root, *, device="cpu", data_dir=None, progres
                      "train": len(splits.train_y), "val": len(splits.val_y), "eval_data": splits.eval_data},
             "provenance": provenance(dev)})
     return EventStudy(cfg, run_dir, splits, dev, progress).execute()
-
-
-# ------------------------------------------------------------------------------ CLI
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    g = parser.add_argument_group("event study (defaults: docs/protocol.md, 'The event study')")
-    for f in dataclasses.fields(EventConfig):
-        flag = "--" + f.name.replace("_", "-")
-        if isinstance(f.default, bool):
-            g.add_argument(flag, dest=f.name, default=None, action=argparse.BooleanOptionalAction)
-        elif isinstance(f.default, tuple):
-            g.add_argument(flag, dest=f.name, default=None, help=f"comma-separated (default {','.join(map(str, f.default))})")
-        elif f.name == "max_train_samples":
-            g.add_argument(flag, dest=f.name, default=None, type=int)
-        else:
-            g.add_argument(flag, dest=f.name, default=None, type=type(f.default), help=f"default {f.default!r}")
-    g.add_argument("--seeds", default=None, help="several studies, e.g. 0,1,2 (instead of --seed)")
-    x = parser.add_argument_group("execution")
-    x.add_argument("--root", type=Path, default=Path("runs"))
-    x.add_argument("--device", default="cpu")
-    x.add_argument("--data-dir", type=Path, default=None)
-    x.add_argument("--quiet", action="store_true")
-    x.add_argument("--dry-run", action="store_true", help="print the studies (id, seed, events per checkpoint) and stop")
-
-
-def run(args: argparse.Namespace) -> int:
-    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(EventConfig)
-             if getattr(args, f.name, None) is not None}
-    seeds = [given.pop("seed", 0)] if args.seeds is None else [int(s) for s in args.seeds.split(",") if s]
-    cfgs = [EventConfig(**{**given, "seed": s}) for s in seeds]
-    if args.dry_run:
-        for cfg in cfgs:
-            state = "complete" if store.is_complete(Path(args.root) / cfg.run_id()) else "to run"
-            print(f"{cfg.run_id()}  {cfg.arch}/{cfg.dataset} seed {cfg.seed}: checkpoints {list(cfg.checkpoints)}, "
-                  f"{len(cfg.events_per_checkpoint())} events each — {state}")
-        return 0
-    for cfg in cfgs:
-        print(ensure_study(cfg, args.root, device=args.device, data_dir=args.data_dir, progress=not args.quiet))
-    return 0

@@ -1,8 +1,10 @@
 """The ``gftheory`` command line: a thin dispatcher.
 
-Each subcommand lives in its own module exposing ``add_arguments(parser)`` and
-``run(args) -> int``; the module is imported only when its command is used, so theory
-commands never import the empirical package.
+Each subcommand ``gftheory X`` is the module ``gftheory.commands.X`` (theory: check, prove, claims,
+confirm, report) or ``empirical.commands.X`` (data, run, events, sweep, bench), exposing
+``add_arguments(parser)`` and ``run(args) -> int``; the module is imported only when its command is
+used, so theory commands never import the empirical package. The CLI is the top of the layering
+(tests/test_layering.py): nothing but ``gftheory.__main__`` and the tests imports it.
 """
 from __future__ import annotations
 
@@ -14,14 +16,14 @@ from gftheory.errors import UsageError
 
 # command -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "check": ("gftheory.checks.command", "run the numeric identity/approximation checks on generated cases"),
-    "prove": ("gftheory.symbolic.command", "run the machine-checked symbolic derivations in proofs/"),
-    "report": ("gftheory.report.command", "write the claim-by-claim report (Markdown + HTML)"),
-    "confirm": ("gftheory.claims.confirm", "run the runs a claim needs, then print its verdict"),
-    "claims": ("gftheory.claims.command", "list the claim registry"),
+    "check": ("gftheory.commands.check", "run the numeric identity/approximation checks on generated cases"),
+    "prove": ("gftheory.commands.prove", "run the machine-checked symbolic derivations in proofs/"),
+    "report": ("gftheory.commands.report", "write the claim-by-claim report (Markdown + HTML)"),
+    "confirm": ("gftheory.commands.confirm", "run the runs a claim needs, then print its verdict"),
+    "claims": ("gftheory.commands.claims", "list the claim registry"),
     "data": ("empirical.commands.data", "download / verify CIFAR data"),
     "run": ("empirical.commands.run", "one prune-while-training run"),
-    "events": ("empirical.events", "the pruning-event study: every measure on the same checkpoints (paired)"),
+    "events": ("empirical.commands.events", "the pruning-event study: every measure on the same checkpoints (paired)"),
     "sweep": ("empirical.commands.sweep", "a grid of runs (architectures x datasets x measures x seeds)"),
     "bench": ("empirical.commands.bench", "time our training pipeline against a reference-style one"),
 }

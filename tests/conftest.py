@@ -39,7 +39,7 @@ def proof_results():
     """Every symbolic proof, computed once per test session (they take about a minute on 2 cores)
     and shared by tests/test_proofs.py, tests/test_claims.py and the report tests. Keyed by
     statement id; values are ProofResult objects."""
-    from gftheory.symbolic import run_proofs
+    from proofs import run_proofs
     return {r.id: r for r in run_proofs(jobs=2)}
 
 

@@ -154,8 +154,10 @@ def test_confirm_identity_claim_runs_live_evidence(monkeypatch, capsys):
     prints the computed verdict."""
     import sys
     import types
+
+    import proofs
     seen = {}
-    cm, pm = types.ModuleType("gftheory.checks"), types.ModuleType("gftheory.symbolic")
+    cm = types.ModuleType("gftheory.checks")
 
     def run_checks(profile="ci", ids=None, progress=None):
         seen["checks"] = ids
@@ -165,9 +167,9 @@ def test_confirm_identity_claim_runs_live_evidence(monkeypatch, capsys):
         seen["proofs"] = ids
         return [{"id": i, "status": "proved"} for i in ids]
 
-    cm.run_checks, pm.run_proofs = run_checks, run_proofs
+    cm.run_checks = run_checks
+    monkeypatch.setattr(proofs, "run_proofs", run_proofs)
     monkeypatch.setitem(sys.modules, "gftheory.checks", cm)
-    monkeypatch.setitem(sys.modules, "gftheory.symbolic", pm)
     assert main(["confirm", "F1"]) == 0
     assert seen == {"checks": ["F1", "F1_unit", "F1_wd"], "proofs": ["F1", "F1_unit", "F1_wd"]}
     assert "VERDICT: proved and checked" in capsys.readouterr().out
@@ -179,9 +181,9 @@ def test_every_printed_reproduce_command_runs(monkeypatch, capsys, proof_results
     only in their computation, `confirm` as --dry-run."""
     import shlex
 
-    from gftheory.claims.registry import CLAIMS as ALL
     import gftheory.checks.runner as runner
-    import gftheory.symbolic as symbolic
+    import proofs
+    from gftheory.claims.registry import CLAIMS as ALL
     from gftheory.statements import STATEMENTS
     checked = []
 
@@ -191,7 +193,7 @@ def test_every_printed_reproduce_command_runs(monkeypatch, capsys, proof_results
         return []
 
     monkeypatch.setattr(runner, "run_checks", run_checks)
-    monkeypatch.setattr(symbolic, "run_proofs", lambda ids=None, progress=None, jobs=1:
+    monkeypatch.setattr(proofs, "run_proofs", lambda ids=None, progress=None, jobs=1:
                         [proof_results[i] for i in (ids or proof_results)])
     cmds = sorted({cmd for c in ALL.values() for cmd in c.commands()})
     assert any(cmd.startswith("gftheory prove") and "ELEMENTWISE_BOUND" in cmd for cmd in cmds)

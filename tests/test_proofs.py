@@ -5,8 +5,8 @@ import pytest
 
 from gftheory.cli import main
 from gftheory.statements import STATEMENTS
-from gftheory.symbolic import NEGATIVE_CONTROLS, PROOFS, ProofResult, run_negative_controls, \
-    run_proofs
+from gftheory.symbolic import NEGATIVE_CONTROLS, ProofResult, run_negative_controls
+from proofs import PROOFS, run_proofs
 
 REQUIRED = ["F1", "F1_unit", "F1_wd", "F2", "F3", "F4", "F4_unit", "F5", "T0", "T1", "T2", "O2",
             "MASK", "BN_SCALE", "BALANCE"]
@@ -15,6 +15,25 @@ REQUIRED = ["F1", "F1_unit", "F1_wd", "F2", "F3", "F4", "F4_unit", "F5", "T0", "
 def test_registry_covers_required_ids_and_uses_statement_ids():
     assert set(REQUIRED) <= set(PROOFS)
     assert set(PROOFS) <= set(STATEMENTS)
+
+
+# statements that need no proof (checked numerically only); none today
+NO_PROOF: set[str] = set()
+
+
+def test_proofs_are_discovered_one_module_per_statement():
+    """proofs/ is discovered, not hand-mapped: every statement that needs a proof is proved by
+    exactly one module, no module proves an id outside STATEMENTS (orphan), and PROOFS follows
+    the order of STATEMENTS."""
+    from proofs import discover
+    by_id: dict[str, list[str]] = {}
+    for module, proof in discover():
+        by_id.setdefault(proof.id, []).append(module)
+    assert {s: m for s, m in by_id.items() if len(m) > 1} == {}, "a statement proved by two modules"
+    assert sorted(set(STATEMENTS) - NO_PROOF - set(by_id)) == [], "statements without a proof module"
+    assert sorted(set(by_id) - set(STATEMENTS)) == [], "orphaned proof modules (id not in STATEMENTS)"
+    assert not NO_PROOF & set(by_id), "a statement both exempt and proved"
+    assert list(PROOFS) == [s for s in STATEMENTS if s in by_id]
 
 
 @pytest.mark.parametrize("pid", list(PROOFS))

@@ -27,9 +27,10 @@ def store(tmp_path_factory):
 
 
 def _fake_live(monkeypatch, checks=None, proofs=None, raise_checks=None):
-    """Install fake gftheory.checks / gftheory.symbolic modules (fast, deterministic)."""
+    """Install a fake gftheory.checks module and a fake proofs.run_proofs (fast, deterministic)."""
+    proof_rows = proofs
+    import proofs
     cm = types.ModuleType("gftheory.checks")
-    pm = types.ModuleType("gftheory.symbolic")
 
     def run_checks(profile="ci", ids=None, progress=None):
         if raise_checks:
@@ -37,9 +38,8 @@ def _fake_live(monkeypatch, checks=None, proofs=None, raise_checks=None):
         return checks or []
 
     cm.run_checks = run_checks
-    pm.run_proofs = lambda ids=None, progress=None: proofs or []
+    monkeypatch.setattr(proofs, "run_proofs", lambda ids=None, progress=None: proof_rows or [])
     monkeypatch.setitem(sys.modules, "gftheory.checks", cm)
-    monkeypatch.setitem(sys.modules, "gftheory.symbolic", pm)
 
 
 def test_report_writes_three_self_contained_files(tmp_path, store, capsys):
@@ -136,9 +136,9 @@ def test_real_live_evidence_path(tmp_path, store, monkeypatch):
     three fast statements so that the test stays within its budget (the full proof set takes
     minutes on the shared 2-core machine: see test_full_live_report)."""
     import gftheory.checks as checks
-    import gftheory.symbolic as symbolic
-    real = symbolic.run_proofs
-    monkeypatch.setattr(symbolic, "run_proofs", lambda ids=None, progress=None: real(["F1", "F1_unit", "F1_wd", "F2"], progress))
+    import proofs
+    real = proofs.run_proofs
+    monkeypatch.setattr(proofs, "run_proofs", lambda ids=None, progress=None: real(["F1", "F1_unit", "F1_wd", "F2"], progress))
     assert checks.run_checks
     import torch
     threads = torch.get_num_threads()
@@ -159,8 +159,8 @@ def test_full_live_report_from_zero_runs(tmp_path, monkeypatch, proof_results):
     """The main job end to end on a clean clone's results/ (no runs): every check live, the
     proofs from this session's real run (computed once), every identity / approximation /
     beyond-paper claim positive, and no empirical or composite claim positive."""
-    import gftheory.symbolic as symbolic
-    monkeypatch.setattr(symbolic, "run_proofs", lambda ids=None, progress=None, jobs=1:
+    import proofs
+    monkeypatch.setattr(proofs, "run_proofs", lambda ids=None, progress=None, jobs=1:
                         [proof_results[i] for i in (ids or proof_results)])
     empty = tmp_path / "results"
     empty.mkdir()
@@ -198,12 +198,14 @@ def test_html_renders_markdown_and_maths_with_libraries():
 
 
 def test_missing_section_costs_from_measured_per_step_costs():
+    from gftheory.commands.report import scale_schedules
     from gftheory.report import costs
-    assert costs.schedule("cpu")["steps"] == 25 * 14 + 3 * 352 and costs.schedule("full")["steps"] == 56_320
-    cpu = costs.run_seconds("resnet56", "magnitude", "cpu")
-    assert cpu > 1406 * costs.STEP_SECONDS["resnet56"] and costs.run_seconds("resnet56", "grasp", "cpu") > cpu
-    assert costs.run_seconds("vgg13", "magnitude", "cpu") is None            # never measured: not guessed
-    est = costs.estimate([("resnet56", "cifar10", "magnitude"), ("vgg13", "cifar10", "grasp")], 3, "cpu")
+    sched = scale_schedules()         # the empirical.config presets, passed in by the command
+    assert sched["cpu"]["steps"] == 25 * 14 + 3 * 352 and sched["full"]["steps"] == 56_320
+    cpu = costs.run_seconds("resnet56", "magnitude", sched["cpu"])
+    assert cpu > 1406 * costs.STEP_SECONDS["resnet56"] and costs.run_seconds("resnet56", "grasp", sched["cpu"]) > cpu
+    assert costs.run_seconds("vgg13", "magnitude", sched["cpu"]) is None     # never measured: not guessed
+    est = costs.estimate([("resnet56", "cifar10", "magnitude"), ("vgg13", "cifar10", "grasp")], 3, sched["cpu"])
     assert est["unmeasured_runs"] == 3 and est["gpu"] == "not measured" and est["cpu_seconds"] == 3 * cpu
 
 

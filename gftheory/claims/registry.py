@@ -82,9 +82,9 @@ class Claim:
 
     def commands(self, scale: str = "full", seeds: int = DEFAULT_SEEDS) -> list[str]:
         """The exact commands that reproduce this claim's evidence."""
-        from proofs import MODULES as PROOF_MODULES     # statement id → proof module (gftheory prove)
+        from proofs import PROOFS     # statement id → Proof, discovered in proofs/ (gftheory prove)
         cmds = []
-        proved = [s for s in self.statements if s in PROOF_MODULES]
+        proved = [s for s in self.statements if s in PROOFS]
         if proved:
             cmds.append(f"gftheory prove {' '.join(proved)}")
         if self.statements:

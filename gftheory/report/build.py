@@ -124,7 +124,7 @@ def _identity_blocks(claim, live: LiveEvidence, figures: FigureCache) -> list:
     if live.proofs is None:
         blocks.append(("p", f"**Proofs:** evidence unavailable: {live.proofs_error}"))
     elif prows:
-        blocks.append(("p", "**Proofs** (`gftheory.symbolic.run_proofs`; [how steps are checked](#rule-proof-steps)):"))
+        blocks.append(("p", "**Proofs** (`proofs.run_proofs`; [how steps are checked](#rule-proof-steps)):"))
         blocks.append(("table", ["proof", "status", "generality", "assumptions", "steps checked", "seconds"], prows))
         blocks.extend(derivs)
     return blocks
@@ -346,8 +346,12 @@ def _stored_seeds(runset: RunSet | None, arch, dataset, measure, scale) -> int:
                 and r.config.get("dataset") == dataset and r.measure == measure and r.config.get("scale") == scale})
 
 
-def missing_blocks(results: dict, live: LiveEvidence, runset: RunSet | None) -> list:
-    scales = [s for s in ("cpu", "full") if costs.schedule(s)]
+def missing_blocks(results: dict, live: LiveEvidence, runset: RunSet | None,
+                   schedules: dict[str, dict] | None = None) -> list:
+    """Claims without evidence, the runs they need and their cost on each scale of ``schedules``
+    (scale → ``costs.schedule(cfg)``; none given: no cost columns)."""
+    sched = dict(schedules or {})
+    scales = list(sched)
     rows, union = [], {s: set() for s in scales}
     for cid, r in results.items():
         if r.verdict.cls != "missing":
@@ -363,7 +367,7 @@ def missing_blocks(results: dict, live: LiveEvidence, runset: RunSet | None) -> 
                 k = max(0, DEFAULT_SEEDS - _stored_seeds(runset, *t, s))
                 todo += [t] * k
                 union[s] |= {(t, i) for i in range(k)}
-            est = costs.estimate(todo, 1, s)
+            est = costs.estimate(todo, 1, sched[s])
             unmeasured = (f" + {est['unmeasured_runs']} run(s) on {', '.join(est['unmeasured_archs'])}: not measured"
                           if est["unmeasured_runs"] else "")
             cells.append(f"{len(todo)} run(s): {costs.human(est['cpu_seconds']) if est['measured_runs'] else '—'}"
@@ -372,28 +376,29 @@ def missing_blocks(results: dict, live: LiveEvidence, runset: RunSet | None) -> 
             what.append(f"{len(triples)} (architecture, dataset, measure) combination(s) × {DEFAULT_SEEDS} seeds")
         if not what:
             continue
-        cmd = "; ".join(f"`gftheory confirm {cid} --scale {s} --seeds {DEFAULT_SEEDS}`" for s in scales) if triples \
-            else "`gftheory report`"
+        cmd = "; ".join(f"`gftheory confirm {cid} --scale {s} --seeds {DEFAULT_SEEDS}`" for s in scales or ["full"]) \
+            if triples else "`gftheory report`"
         rows.append([f"[{cid}](#{_anchor(cid)})", "; ".join(what), cmd, *cells, "not measured"])
     if not rows:
         return [("p", "Every claim has evidence.")]
-    sched = {s: costs.schedule(s) for s in scales}
     totals = []
     for s in scales:
-        est = costs.estimate([t for t, _ in union[s]], 1, s)
+        est = costs.estimate([t for t, _ in union[s]], 1, sched[s])
         totals.append(f"{s} scale: {len(union[s])} distinct run(s), {costs.human(est['cpu_seconds'])} on one CPU "
                       f"thread for the ResNet-56 runs" + (f", {est['unmeasured_runs']} run(s) on "
                                                           f"{', '.join(est['unmeasured_archs'])} not measured"
                                                           if est["unmeasured_runs"] else ""))
+    per_run = ("per run: " + "; ".join(f"{s} scale = {sched[s]['formula']} = {sched[s]['steps']:,} SGD steps at "
+                                       f"batch {sched[s]['batch']}, {sched[s]['rounds']} pruning events (importance "
+                                       f"on {sched[s]['importance']} images, probe before/after on "
+                                       f"{sched[s]['probe']})" for s in scales)
+               if scales else "per run: no scale schedules given (empirical.config unavailable)")
     return [("p", "Claims without evidence, the runs they need (seeds already stored are subtracted), the command, "
                   "and the estimated cost. Claims share runs, so the per-claim costs overlap; the distinct total is "
                   "below."),
             ("table", ["claim", "missing", "command", *[f"CPU time, {s} scale" for s in scales], "GPU time"], rows),
             ("ul", totals + [
-                "per run: " + "; ".join(f"{s} scale = {sched[s]['formula']} = {sched[s]['steps']:,} SGD steps at batch "
-                                        f"{sched[s]['batch']}, {sched[s]['rounds']} pruning events (importance on "
-                                        f"{sched[s]['importance']} images, probe before/after on {sched[s]['probe']})"
-                                        for s in scales),
+                per_run,
                 f"measured costs (gftheory/report/costs.py): ResNet-56 SGD step {costs.STEP_SECONDS['resnet56']} s at "
                 f"batch 128; probe with θᵀHg {costs.PROBE_SECONDS_PER_IMAGE['resnet56'] * 128:.0f} s per 128 images; "
                 f"importance with Hg {costs.SCORE_SECONDS_PER_IMAGE['resnet56']['hg'] * 256:.0f} s, first-order "
@@ -425,7 +430,10 @@ def figure1_blocks(runset: RunSet | None, figures: "FigureCache") -> list:
                          "baseline are stored yet.")]
 
 
-def build_document(results: dict, live: LiveEvidence, runset: RunSet | None, meta: dict) -> tuple[list, dict]:
+def build_document(results: dict, live: LiveEvidence, runset: RunSet | None, meta: dict,
+                   schedules: dict[str, dict] | None = None) -> tuple[list, dict]:
+    """The report's blocks and its JSON data; ``schedules`` (scale → ``costs.schedule(cfg)``) price
+    the missing runs."""
     _CLAIM_IDS.clear()
     _CLAIM_IDS.update(results)
     prov = meta.get("provenance", {})
@@ -462,7 +470,7 @@ def build_document(results: dict, live: LiveEvidence, runset: RunSet | None, met
                      [[f"[{cid}](#{_anchor(cid)})", r.claim.kind, _v(r.verdict), r.verdict.seeds or "",
                        r.verdict.scale or "", r.verdict.coverage or "", r.claim.title] for cid, r in results.items()]),
                     ("h", 2, "What is missing", "missing"),
-                    *missing_blocks(results, live, runset)]
+                    *missing_blocks(results, live, runset, schedules)]
     src = ["proofs: " + (f"{len(live.proofs)} result(s) in {live.seconds.get('proofs', 0):.1f} s (run live)"
                           if live.proofs is not None else f"evidence unavailable: {live.proofs_error}"),
            f"numeric checks (profile {meta.get('profile')}): " +

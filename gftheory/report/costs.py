@@ -1,6 +1,7 @@
 """What missing evidence would cost: the project's own measured per-step costs, in one place, and
-the number of steps, probes and scoring passes each scale's run makes (``empirical.config``
-presets, imported lazily: the theory package never imports ``empirical`` at import time).
+the number of steps, probes and scoring passes each scale's run makes (``schedule(cfg)`` of a run
+configuration: the ``gftheory report`` command passes the ``empirical.config`` presets in, since
+the report sits below ``empirical`` in the layering, tests/test_layering.py).
 
 Provenance of every constant: measured on the project's shared 2-core CPU machine (x86-64,
 torch 2.13 CPU build, one torch thread, machine loaded by a background campaign), recorded in
@@ -23,31 +24,28 @@ GPU_STEP_SECONDS: dict = {}                       # none measured (no GPU lent s
 CIFAR_TRAIN = 50_000
 
 
-def schedule(scale: str) -> dict | None:
-    """Steps, pruning events and sample sizes of one run at ``scale`` (None if unknown)."""
-    try:
-        from empirical.config import RunConfig
-        cfg = RunConfig.preset(scale)
-    except Exception:  # noqa: BLE001 - empirical missing or unknown scale
-        return None
+def schedule(cfg) -> dict:
+    """Steps, pruning events and sample sizes of one run of ``cfg`` (an ``empirical.config.RunConfig``
+    or anything with its fields: scale, max_train_samples, holdout_size, batch_size,
+    epochs_per_round, rounds, post_prune_schedule(), probe_size, importance_samples)."""
     train = cfg.max_train_samples or (CIFAR_TRAIN - cfg.holdout_size)
     per_epoch = math.ceil(train / cfg.batch_size)
     round_steps = round(cfg.epochs_per_round * per_epoch)
     post = sum(e for e, _ in cfg.post_prune_schedule())
-    return {"scale": scale, "steps": cfg.rounds * round_steps + post * per_epoch, "rounds": cfg.rounds,
+    return {"scale": cfg.scale, "steps": cfg.rounds * round_steps + post * per_epoch, "rounds": cfg.rounds,
             "batch": cfg.batch_size, "probe": cfg.probe_size, "importance": cfg.importance_samples,
             "formula": f"{cfg.rounds} rounds × {round_steps} steps + {post} epochs × {per_epoch} steps"}
 
 
-def run_seconds(arch: str, measure: str, scale: str) -> float | None:
-    """Estimated CPU seconds (one thread) of one run, or None where nothing was measured."""
-    s = schedule(scale)
-    if s is None or arch not in STEP_SECONDS:
+def run_seconds(arch: str, measure: str, sched: dict | None) -> float | None:
+    """Estimated CPU seconds (one thread) of one run on schedule ``sched`` (``schedule(cfg)``), or
+    None where nothing was measured."""
+    if sched is None or arch not in STEP_SECONDS:
         return None
-    step = STEP_SECONDS[arch] * s["batch"] / 128
-    score = SCORE_SECONDS_PER_IMAGE[arch]["hg" if measure in HG_MEASURES else "grad"] * s["importance"]
-    probe = 2 * PROBE_SECONDS_PER_IMAGE[arch] * s["probe"]
-    return s["steps"] * step + s["rounds"] * (score + probe)
+    step = STEP_SECONDS[arch] * sched["batch"] / 128
+    score = SCORE_SECONDS_PER_IMAGE[arch]["hg" if measure in HG_MEASURES else "grad"] * sched["importance"]
+    probe = 2 * PROBE_SECONDS_PER_IMAGE[arch] * sched["probe"]
+    return sched["steps"] * step + sched["rounds"] * (score + probe)
 
 
 def human(seconds: float | None) -> str:
@@ -60,11 +58,12 @@ def human(seconds: float | None) -> str:
     return f"{seconds / 86400:.1f} days"
 
 
-def estimate(triples: list[tuple[str, str, str]], seeds: int, scale: str) -> dict:
-    """Total over ``triples`` (arch, dataset, measure) × seeds: measured part, unmeasured runs."""
+def estimate(triples: list[tuple[str, str, str]], seeds: int, sched: dict | None) -> dict:
+    """Total over ``triples`` (arch, dataset, measure) × seeds on schedule ``sched``: measured part,
+    unmeasured runs."""
     total, unmeasured = 0.0, []
     for arch, _ds, m in triples:
-        s = run_seconds(arch, m, scale)
+        s = run_seconds(arch, m, sched)
         if s is None:
             unmeasured.append(arch)
         else:

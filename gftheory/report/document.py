@@ -10,12 +10,21 @@ Text is Markdown (inline code, bold, links, ``$…$`` maths). A table cell or te
 verdict marker ``[[positive|negative|open|missing]]``: Markdown drops it, HTML colours the cell.
 An image block with ``first`` False is a reference to a figure shown earlier (a link, never a second
 copy). HTML embeds each image once as base64 PNG and references nothing outside the page.
+``render_files(blocks, data)`` gives the report's files as bytes (report.md, plots/, report.html,
+report.json); ``write_atomically(out, files)`` swaps them into the folder ``out`` in one step.
 """
 from __future__ import annotations
 
 import base64
 import html
+import json
+import os
 import re
+import shutil
+import tempfile
+from pathlib import Path
+
+from gftheory.errors import UsageError
 
 _MARK = re.compile(r"\[\[(positive|negative|open|missing)\]\]")
 
@@ -222,3 +231,40 @@ def images(blocks: list):
             yield b[3], b[2]
         elif b[0] == "details":
             yield from images(b[2])
+
+
+def write_atomically(out: Path, files: dict[str, bytes]) -> None:
+    """Write ``files`` (relative path → bytes) into a fresh temp dir next to ``out``, then swap it in."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {str(out)!r} exists and is not a directory; fix: choose another --out")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)          # mkdtemp makes 0700; the report is an ordinary folder
+    try:
+        for rel, data in files.items():
+            p = tmp / rel
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_bytes(data)
+        old = None
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            os.replace(out, old / "x")
+        os.replace(tmp, out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def render_files(blocks: list, data: dict) -> dict[str, bytes]:
+    """report.md (+ plots/), the self-contained report.html and report.json, as bytes."""
+    files = {"report.md": to_markdown(blocks).encode(),
+             "report.html": to_html(blocks, "gftheory report").encode(),
+             "report.json": json.dumps(data, indent=1, ensure_ascii=False, default=str).encode()}
+    for name, png in images(blocks):
+        if png:
+            files[f"plots/{name}"] = png
+    return files

@@ -8,11 +8,7 @@ directory renamed into place). Prints the claim × verdict table and the time ta
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -44,48 +40,28 @@ def _default_results() -> list[Path]:
     return []
 
 
-def write_atomically(out: Path, files: dict[str, bytes]) -> None:
-    """Write ``files`` (relative path → bytes) into a fresh temp dir next to ``out``, then swap it in."""
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {str(out)!r} exists and is not a directory; fix: choose another --out")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)          # mkdtemp makes 0700; the report is an ordinary folder
+def scale_schedules(scales=("cpu", "full")) -> dict[str, dict]:
+    """scale → the run schedule of its ``empirical.config`` preset (``costs.schedule``), which
+    prices the report's missing runs; {} where the empirical package is unavailable."""
+    from gftheory.report import costs
     try:
-        for rel, data in files.items():
-            p = tmp / rel
-            p.parent.mkdir(parents=True, exist_ok=True)
-            p.write_bytes(data)
-        old = None
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-            os.replace(out, old / "x")
-        os.replace(tmp, out)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
-def render_files(blocks: list, data: dict) -> dict[str, bytes]:
-    """report.md (+ plots/), the self-contained report.html and report.json, as bytes."""
-    from gftheory.report.document import images, to_html, to_markdown
-    files = {"report.md": to_markdown(blocks).encode(),
-             "report.html": to_html(blocks, "gftheory report").encode(),
-             "report.json": json.dumps(data, indent=1, ensure_ascii=False, default=str).encode()}
-    for name, png in images(blocks):
-        if png:
-            files[f"plots/{name}"] = png
-    return files
+        from empirical.config import RunConfig
+    except ImportError:
+        return {}
+    out = {}
+    for scale in scales:
+        try:
+            out[scale] = costs.schedule(RunConfig.preset(scale))
+        except Exception:  # noqa: BLE001 - a scale the presets do not know is left out
+            continue
+    return out
 
 
 def run(args) -> int:
     from gftheory.profiles import profile_name
+    from gftheory.claims.live import collect_live
     from gftheory.report.build import build_document
-    from gftheory.report.evidence import collect_live
+    from gftheory.report.document import render_files, write_atomically
 
     t0 = time.perf_counter()
     try:
@@ -113,7 +89,7 @@ def run(args) -> int:
             "command": "gftheory report " + " ".join(sys.argv[2:]) if len(sys.argv) > 1 and sys.argv[1] == "report"
             else "gftheory report", "results_roots": [str(r) for r in roots],
             "seconds_live": live.seconds}
-    blocks, data = build_document(results, live, runset, meta)
+    blocks, data = build_document(results, live, runset, meta, scale_schedules())
     data["meta"]["seconds_total"] = round(time.perf_counter() - t0, 2)
     files = render_files(blocks, data)
     write_atomically(out, files)

@@ -1,12 +1,12 @@
-"""Collect the evidence a report needs: live proofs (``gftheory.symbolic.run_proofs``) and
-numeric checks (``gftheory.checks.run_checks``), and stored runs (``gftheory.claims.runs``).
+"""Live evidence for the verdicts: the proofs (``proofs.run_proofs``) and the numeric checks
+(``gftheory.checks.run_checks``), run now, as a ``LiveEvidence``.
 
-Either live source may be missing or raise: the error is recorded and the affected claims say
-"evidence unavailable: <error>" instead of the report crashing.
+Either source may be missing or raise: the error is recorded and the affected claims say
+"evidence unavailable: <error>" instead of the caller crashing (``gftheory report``,
+``gftheory confirm``).
 """
 from __future__ import annotations
 
-import importlib
 import inspect
 import os
 import sys
@@ -22,9 +22,16 @@ def _progress(*args, **kwargs) -> None:
     print(f"  {msg}", file=sys.stderr, flush=True)
 
 
-def _call(module: str, func: str, quiet: bool, **kwargs):
-    mod = importlib.import_module(module)
-    fn = getattr(mod, func)
+def _runner(name: str):
+    """The function that produces one live source (imported now: it may be missing)."""
+    if name == "proofs":
+        from proofs import run_proofs
+        return run_proofs
+    from gftheory.checks import run_checks
+    return run_checks
+
+
+def _call(fn, quiet: bool, **kwargs):
     try:
         params = inspect.signature(fn).parameters
     except (TypeError, ValueError):
@@ -38,17 +45,17 @@ def collect_live(profile: str = "ci", ids=None, *, checks: bool = True, proofs: 
                  quiet: bool = False) -> LiveEvidence:
     """Run the proofs and the numeric checks now (restricted to ``ids`` if given)."""
     ev = LiveEvidence()
-    for name, module, func, kwargs, wanted in (
-            ("proofs", "gftheory.symbolic", "run_proofs", {"ids": ids}, proofs),
-            ("checks", "gftheory.checks", "run_checks", {"profile": profile, "ids": ids}, checks)):
+    for name, source, kwargs, wanted in (
+            ("proofs", "proofs.run_proofs", {"ids": ids}, proofs),
+            ("checks", "gftheory.checks.run_checks", {"profile": profile, "ids": ids}, checks)):
         if not wanted:
             setattr(ev, f"{name}_error", "skipped (--skip-live)")
             continue
         t0 = time.perf_counter()
         if not quiet:
-            print(f"[report] running {name} ({module}.{func}) ...", file=sys.stderr, flush=True)
+            print(f"[report] running {name} ({source}) ...", file=sys.stderr, flush=True)
         try:
-            rows = _call(module, func, quiet, **kwargs)
+            rows = _call(_runner(name), quiet, **kwargs)
             setattr(ev, name, LiveEvidence.from_results(**{name: rows}).__dict__[name])
         except Exception as exc:  # noqa: BLE001 - any failure becomes "evidence unavailable"
             setattr(ev, f"{name}_error", f"{type(exc).__name__}: {exc}")

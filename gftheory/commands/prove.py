@@ -1,6 +1,6 @@
 """``gftheory prove [ID ...] [--json FILE] [--markdown DIR] [--negative-controls]``.
 
-Runs the symbolic proofs, prints a table (id, statement, generality, steps, status, seconds),
+Runs the symbolic proofs of the ``proofs`` package (and ``gftheory.symbolic``'s negative controls), prints a table (id, statement, generality, steps, status, seconds),
 optionally writes {"provenance", "results"} as JSON (atomically) and one Markdown file per
 proof. Exit 1 if any proof is neither "proved" (every step symbolic) nor "identity-tested" (some
 steps accepted only by the numeric identity test), or any negative control is not "refuted"."""
@@ -46,7 +46,8 @@ def format_table(results) -> str:
 def run(args) -> int:
     from gftheory.errors import UsageError
     from gftheory.provenance import provenance
-    from gftheory.symbolic import NEGATIVE_CONTROLS, PROOFS, run_negative_controls, run_proofs
+    from gftheory.symbolic import NEGATIVE_CONTROLS, run_negative_controls
+    from proofs import PROOFS, run_proofs
 
     known = list(PROOFS)
     unknown = [i for i in args.ids if i not in PROOFS and i not in NEGATIVE_CONTROLS]

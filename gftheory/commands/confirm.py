@@ -3,7 +3,8 @@ reused, interrupted ones resumed), then print its verdict.
 
 Runs = (architecture, dataset, measure) triples of the claim and its components
 (``registry.runs_needed``) × seeds 0..N−1, each ``RunConfig.preset(scale, ...)``. Statements
-(proofs + numeric checks) of the claim are run live. ``empirical`` is imported only here, lazily.
+(proofs + numeric checks) of the claim are run live (``gftheory.claims.live``). ``empirical`` is
+imported only here, lazily (a command may use any layer below it).
 """
 from __future__ import annotations
 
@@ -95,7 +96,7 @@ def run(args) -> int:
                 print(f"[confirm] run {i}/{len(configs)}: {cfg.arch} {cfg.dataset} {cfg.measure} seed {cfg.seed}",
                       file=sys.stderr)
                 runner.ensure_run(cfg, args.results, device=args.device, data_dir=args.data_dir)
-    from gftheory.report.evidence import collect_live
+    from gftheory.claims.live import collect_live
     ids = _statement_ids(claim)
     live = collect_live(args.profile, ids=ids or None, checks=bool(ids), proofs=bool(ids))
     runset = load_runs([args.results], must_exist=bool(specs), allow_planted=args.allow_planted) if specs else None
