@@ -16,7 +16,8 @@ interleaved. The reference's workers prefetch up to 2 batches each during the wa
 favours the reference when few steps are timed (use ≥ 50 on a GPU). ``input_only`` times the
 two input pipelines without a model. GPU time is taken with CUDA events after a synchronize. Speed-ups are ratios of mean
 seconds per step measured in the same run. Scoring time is ``gftheory.importance`` (unit filter,
-eval mode) on ``score_batches`` augmented training batches, at the paper's temperatures.
+eval mode) on ``score_batches`` augmented training batches, at each measure's importance
+temperature (``Measure.importance_temperature``, else T), as in a run.
 """
 from __future__ import annotations
 
@@ -38,9 +39,6 @@ from gftheory.atomic import atomic_write_json
 from empirical.reference_pipeline import reference_loader
 
 TRAIN_TEMPERATURE = 5.0
-SCORE_TEMPERATURE = 5.0
-# temperatures of the Hg-based measures in the authors' code (PAPER.md §4)
-MEASURE_TEMPERATURE = {"grasp": 200.0, "gradient_norm_preservation": 1.0}
 FULL_EPOCH_SAMPLES = 50_000
 
 
@@ -204,11 +202,12 @@ def score_times(model: nn.Module, measures: list[str], batches: list[tuple[Tenso
                 repeats: int, warmup: bool, device: torch.device, progress=None) -> dict:
     """Seconds per ``gftheory.importance`` call (unit filter, eval mode) for each measure."""
     from gftheory.importance import importance
+    from gftheory.measures import MEASURES
     model.eval()
     out = {}
     n = sum(int(b[1].shape[0]) for b in batches)
     for name in measures:
-        temp = MEASURE_TEMPERATURE.get(name, SCORE_TEMPERATURE)
+        temp = MEASURES[name].temperature_for(TRAIN_TEMPERATURE)  # the measure's own, as in a run
         if warmup:
             importance(model, name, batches[:1], unit="filter", temperature=temp)
         times = []
@@ -351,4 +350,4 @@ def write_json_atomic(path: Path, obj: dict) -> None:
 
 
 __all__ = ["train_step", "make_optimizer", "Stopwatch", "run_bench", "score_times", "format_table",
-           "write_json_atomic", "MEASURE_TEMPERATURE", "TRAIN_TEMPERATURE"]
+           "write_json_atomic", "TRAIN_TEMPERATURE"]

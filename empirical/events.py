@@ -44,15 +44,15 @@ import torch
 from torch import nn
 
 from empirical import store
-from empirical.config import DATASETS, HG_TEMPERATURE, ConfigError, RunConfig, finite
+from empirical.config import DATASETS, ConfigError, RunConfig, finite
+from gftheory.measures import MEASURES
 from gftheory.state import bn_mode, preserved_modes
 
 KIND = "event_study"
 EVENTS = "events.jsonl"
 TRAJECTORY = "trajectory.pt"
-ALL_MEASURES = ("magnitude", "l1", "loss_preservation", "loss_preservation_elementwise",
-                "biased_loss_preservation", "grasp", "gradient_norm_preservation", "fisher", "random",
-                "synflow")
+# every measure registered when this module is imported (the built-ins, in registry order)
+ALL_MEASURES = tuple(MEASURES)
 
 
 @dataclass(frozen=True)
@@ -139,7 +139,8 @@ class EventConfig:
                                 eval_split="holdout", channels_last=self.channels_last)
 
     def importance_temperature(self, measure: str) -> float:
-        return HG_TEMPERATURE.get(measure, float(self.temperature))
+        """The measure's own importance temperature, else the training temperature."""
+        return MEASURES[measure].temperature_for(self.temperature)
 
     def first_round_ratio(self) -> float:
         from empirical.pruning.schedule import round_ratio

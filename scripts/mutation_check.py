@@ -81,9 +81,9 @@ MUTANTS = (
            "return rows((q.theta * q.grad).abs()).sum(dim=1)",
            "loss_preservation: abs before instead of after the sum", (T_ID, T_ME)),
     Mutant("M11", "gftheory/measures.py",
-           "(authors' code, `loss_based`)\", frozenset({\"grad\"}))\n\n"
+           "(authors' code, `loss_based`)\", frozenset({\"grad\"}))\n    in_paper = True\n\n"
            "    def parameter_scores(self, q):\n        return (q.theta * q.grad).abs()\n",
-           "(authors' code, `loss_based`)\", frozenset({\"grad\"}))\n\n"
+           "(authors' code, `loss_based`)\", frozenset({\"grad\"}))\n    in_paper = True\n\n"
            "    def parameter_scores(self, q):\n        return (q.theta * q.grad).abs()\n\n"
            "    def filter_scores(self, q):\n        return rows(q.theta * q.grad).sum(dim=1).abs()\n",
            "loss_preservation_elementwise: abs after instead of before the sum", (T_ID, T_ME)),
