@@ -41,7 +41,6 @@ DENSE = "none"   # the measure of a dense baseline run (target 0: same schedule,
 DATASETS = {"cifar10": 10, "cifar100": 100}
 PRECISIONS = ("auto", "bf16", "fp32")
 EVAL_SPLITS = ("auto", "holdout", "test")
-_FALLBACK_ARCHS = ("vgg13", "mobilenet_v1", "resnet56")
 
 
 class ConfigError(UsageError):
@@ -49,11 +48,9 @@ class ConfigError(UsageError):
 
 
 def architectures() -> tuple[str, ...]:
-    try:
-        from empirical.models import ARCHITECTURES
-        return tuple(ARCHITECTURES)
-    except ImportError:  # models not merged yet: the contract's names
-        return _FALLBACK_ARCHS
+    """The registered architectures (``empirical.architectures.ARCHITECTURES``)."""
+    from empirical.architectures import ARCHITECTURES
+    return tuple(ARCHITECTURES)
 
 
 def measures() -> tuple[str, ...]:
@@ -324,18 +321,10 @@ class RunConfig:
         return out
 
     def _structural_deviations(self) -> list[str]:
-        """Differences in what is pruned and on what data (docs/protocol.md, Deviations 12–15)."""
-        out = []
-        if self.arch == "resnet56":
-            out.append(f"ResNet-56: every layer keeps ≥ int({self.floor_fraction:g}·width)+1 filters "
-                       "(the authors' code has no per-layer floor, only ≥ 1 filter per stage)")
-            if not self.coupled_residual:
-                out.append("ResNet-56: a masked residual channel stays masked (the authors' fresh "
-                           "all-ones mask each round can revive it)")
-        if self.arch == "mobilenet_v1":
-            out.append("MobileNet-V1: every unit counts once in the global ranking (the authors' list "
-                       "also holds each depthwise layer as a copy of its producer's scores, so the stem "
-                       "and pointwise layers 0–11 count twice in the threshold)")
+        """Differences in what is pruned and on what data (docs/protocol.md, Deviations 12–15);
+        the network's own come from its ``Architecture.deviations``."""
+        from empirical.architectures import get_architecture
+        out = list(get_architecture(self.arch).deviations(self))
         if self.holdout_size > 0:
             out.append(f"trained on the training set minus {self.holdout_size} held-out images "
                        f"(45,000 of CIFAR's 50,000 at the default 5,000; authors: all 50,000)")

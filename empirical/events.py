@@ -159,12 +159,13 @@ def _flat_owned(obj, model: nn.Module, space_channels: dict[str, list[int]],
                 mask_filters: dict[str, list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
     """Two 0/1 vectors over flat θ: the removed filters' conv weights ("weights") and every slice
     the removed channels own ("channel": producers' output slices per ``channel_layout``)."""
-    from empirical.models import channel_layout
+    from empirical.architectures import bn_after, channel_layout
     params = dict(model.named_parameters())
     offsets = obj.spec.offsets()
     w_mask = {n: torch.zeros_like(p) for n, p in params.items() if n in offsets}
     c_mask = {n: torch.zeros_like(p) for n, p in params.items() if n in offsets}
-    for e in channel_layout(model):
+    layout = channel_layout(model)
+    for e in layout:
         chans = space_channels.get(e.out_space) if e.out_space else None
         if chans and e.kind in ("conv", "dwconv", "bn"):
             for attr in ("weight", "bias"):
@@ -173,10 +174,11 @@ def _flat_owned(obj, model: nn.Module, space_channels: dict[str, list[int]],
                     c_mask[n][chans] = 1
             if e.kind == "conv":
                 w_mask[f"{e.module}.weight"][chans] = 1
+    bn_of = bn_after(layout)
     for conv, chans in mask_filters.items():
         if not chans:
             continue
-        bn = conv.replace("conv2", "bn2").replace("shortcut.conv", "shortcut.bn")
+        bn = bn_of[conv]
         w_mask[f"{conv}.weight"][chans] = 1
         for n in (f"{conv}.weight", f"{bn}.weight", f"{bn}.bias"):
             c_mask[n][chans] = 1
@@ -253,7 +255,7 @@ class EventStudy:
         return model.to(memory_format=torch.channels_last) if self.cfg.channels_last else model
 
     def _build(self, widths=None):
-        from empirical.models import build
+        from empirical.architectures import build
         return self._place(build(self.cfg.arch, self.data.num_classes, widths))
 
     # -- 1. trajectory ----------------------------------------------------------------------
