@@ -41,8 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--score-repeats", type=int, default=None,
                         help="timed importance calls per measure (default: --repeats, 2 on CPU)")
     parser.add_argument("--workers", type=int, default=2, help="DataLoader workers of the reference")
-    parser.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"), default="auto",
-                        help="autocast of our pipeline (auto: bf16 on CUDA, fp32 on CPU)")
+    parser.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
+                        help="autocast of our pipeline, as a run's --precision (auto: bf16 on CUDA, fp32 on CPU)")
     parser.add_argument("--channels-last", choices=("auto", "on", "off"), default="auto",
                         help="memory format of our pipeline (auto: on for CUDA)")
     parser.add_argument("--compile", default="auto",
@@ -127,8 +127,6 @@ def run(args) -> int:
             raise UsageError(f"unknown torch.compile mode(s) {bad}; fix: default, reduce-overhead, "
                              f"max-autotune, max-autotune-no-cudagraphs or none")
     channels_last = {"auto": None, "on": True, "off": False}[args.channels_last]
-    if args.precision == "fp16" and not cuda:
-        raise UsageError("--precision fp16 needs CUDA; fix: --precision bf16 or fp32 on CPU")
     images, labels, nc, desc = _data(args)
     from empirical.architectures import build
     result = bench.run_bench(
