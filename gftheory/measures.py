@@ -5,14 +5,20 @@ conv layer, one output neuron of a linear layer), g = ∇L, Hg the Hessian-gradi
 E_b[g²] the sample-weighted mean over batches of each batch's squared mean-loss gradient.
 The lowest scores are pruned first. Every measure gives a score per parameter (shaped like
 the weight) and a score per filter (one per output unit).
+
+Importing this module loads no torch (the scores are tensor methods; ``Random`` imports torch when
+it draws), so the measures' facts — names, ``in_paper``, ``importance_temperature`` — are readable
+by light code such as the claim registry.
 """
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import torch
-from torch import Tensor
+if TYPE_CHECKING:
+    import torch
+    from torch import Tensor
 
 QUANTITIES = frozenset({"grad", "hvp", "grad_sq", "synflow", "generator"})
 
@@ -149,9 +155,11 @@ class Random(Measure):
     data_free = True
 
     def parameter_scores(self, q):
+        import torch
         return torch.rand(q.theta.shape, generator=q.generator, dtype=torch.float64).to(q.theta)
 
     def filter_scores(self, q):
+        import torch
         return torch.rand(q.theta.shape[0], generator=q.generator,
                           dtype=torch.float64).to(q.theta)
 
