@@ -2,13 +2,17 @@
 process, plus the time of each importance measure's scoring.
 
 A *training step* is one SGD step (momentum 0.9, weight decay 1e-4) on L = CE(f(x)/T, y) with
-T = 5 (PAPER.md §5). Pipelines timed, per architecture:
+T = 5 (PAPER.md §5), taken by the runner's own step function ``empirical.train.train_steps``
+(autocast, the non-finite-loss guard and, for a registered network, the pruner's
+``enforce_masks`` after every step — what a run actually executes). Pipelines timed, per
+architecture:
 
 - ``reference``: fp32 model, per-sample CPU augmentation in a ``Dataset`` through a
   ``DataLoader`` with 2 workers, each batch copied to the device (the authors' arrangement);
 - ``ours``: uint8 dataset on the device, crop/flip/normalise on the device (``DeviceLoader``),
   channels_last and bf16 autocast on CUDA (fp32, contiguous on CPU unless asked);
-- ``ours+compile[:mode]``: the same with ``torch.compile(model, mode=...)`` (CUDA default).
+- ``ours+compile[:mode]``: the same with ``torch.compile(model, mode=...)`` as the step's forward
+  (``train_steps(step_fn=...)``, as ``--compile`` in a run; CUDA default).
 
 Each repeat is one "epoch": a fresh iterator, ``warmup`` untimed steps (worker start-up,
 compilation, cuDNN autotuning), then ``max_batches`` timed steps; repeats of all pipelines are
@@ -16,7 +20,8 @@ interleaved. The reference's workers prefetch up to 2 batches each during the wa
 favours the reference when few steps are timed (use ≥ 50 on a GPU). ``input_only`` times the
 two input pipelines without a model. GPU time is taken with CUDA events after a synchronize. Speed-ups are ratios of mean
 seconds per step measured in the same run. Scoring time is ``gftheory.importance`` (unit filter,
-eval mode) on ``score_batches`` augmented training batches, at the paper's temperatures.
+eval mode) on ``score_batches`` augmented training batches, at each measure's importance
+temperature (``Measure.importance_temperature``, else T), as in a run.
 """
 from __future__ import annotations
 
@@ -30,40 +35,44 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
+from empirical import train
+from empirical.config import RunConfig
 from empirical.pipeline import DeviceLoader
 from gftheory.atomic import atomic_write_json
 from empirical.reference_pipeline import reference_loader
 
-TRAIN_TEMPERATURE = 5.0
-SCORE_TEMPERATURE = 5.0
-# temperatures of the Hg-based measures in the authors' code (PAPER.md §4)
-MEASURE_TEMPERATURE = {"grasp": 200.0, "gradient_norm_preservation": 1.0}
+TRAIN_TEMPERATURE = RunConfig.temperature      # the protocol's T (5)
 FULL_EPOCH_SAMPLES = 50_000
 
 
-def make_optimizer(model: nn.Module, lr: float = 0.1, momentum: float = 0.9,
-                   weight_decay: float = 1e-4) -> torch.optim.Optimizer:
-    """The paper's optimiser: SGD(lr, momentum 0.9, weight decay 1e-4)."""
-    return torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
+def make_optimizer(model: nn.Module, lr: float = RunConfig.lr_phases[0][1], momentum: float = RunConfig.momentum,
+                   weight_decay: float = RunConfig.weight_decay) -> torch.optim.Optimizer:
+    """The runner's optimiser at the paper's values: SGD(lr 0.1, momentum 0.9, weight decay 1e-4)."""
+    return train.make_optimizer(model, lr, momentum, weight_decay)
 
 
 def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: Tensor, y: Tensor, *,
-               temperature: float = TRAIN_TEMPERATURE, autocast_dtype: torch.dtype | None = None) -> Tensor:
-    """One step θ ← SGD(θ, ∇_θ mean CE(f(x; θ)/T, y)); returns the (detached) loss before the step.
-    ``autocast_dtype`` (e.g. torch.bfloat16) runs the forward under autocast; the loss is computed in fp32 (or the model's dtype)."""
-    optimizer.zero_grad(set_to_none=True)
-    with torch.autocast(device_type=x.device.type, dtype=autocast_dtype or torch.bfloat16,
-                        enabled=autocast_dtype is not None):
-        logits = model(x)
-    if logits.dtype in (torch.float16, torch.bfloat16):
-        logits = logits.float()
-    loss = F.cross_entropy(logits / temperature, y)
-    loss.backward()
-    optimizer.step()
-    return loss.detach()
+               temperature: float = TRAIN_TEMPERATURE, precision: str = "fp32", pruner=None) -> float:
+    """One step θ ← SGD(θ, ∇_θ mean CE(f(x; θ)/T, y)) by the runner's ``train.train_steps``;
+    returns the loss before the step."""
+    return train.train_steps(model, [(x, y)], optimizer, temperature=temperature, precision=precision,
+                             device=x.device, pruner=pruner).loss
+
+
+def pruner_for(model: nn.Module):
+    """The runner's pruner for a network built by ``empirical.architectures.build`` (paper
+    protocol: target 0.75 over 25 rounds, floor 0.05), whose ``enforce_masks`` a run calls after
+    every step; None for any other model."""
+    from empirical.architectures import ARCHITECTURES
+    from empirical.pruning import StructuredPruner
+    arch = getattr(model, "arch", None)
+    if arch not in ARCHITECTURES:
+        return None
+    cfg = RunConfig.preset("full", arch=arch)
+    return StructuredPruner(model, arch, target=cfg.target, rounds=cfg.rounds,
+                            floor_fraction=cfg.floor_fraction, coupled_residual=cfg.coupled_residual)
 
 
 class Stopwatch:
@@ -103,31 +112,40 @@ class Pipeline:
     model: nn.Module
     optimizer: torch.optim.Optimizer
     epoch_batches: Callable[[int], Iterator[tuple[Tensor, Tensor]]]
-    autocast_dtype: torch.dtype | None
+    precision: str                   # "fp32" | "bf16" (train.autocast)
     device: torch.device
+    step_fn: Callable | None = None  # compiled forward (train_steps(step_fn=...)), else the model
+    pruner: object | None = None     # masks enforced after every step, as in a run
     times: list[float] = field(default_factory=list)
     warmup_seconds: list[float] = field(default_factory=list)
     error: str | None = None
 
     def run_epoch(self, epoch: int, warmup: int, steps: int) -> None:
-        it = self.epoch_batches(epoch)
+        it = self._on_device(self.epoch_batches(epoch))
         t0 = time.perf_counter()
-        for _ in range(warmup):
-            self._step(next(it))
+        self._train(it, warmup)
         if self.device.type == "cuda":
             torch.cuda.synchronize()
         self.warmup_seconds.append(time.perf_counter() - t0)
         with Stopwatch(self.device) as sw:
-            for _ in range(steps):
-                self._step(next(it))
+            self._train(it, steps)
         self.times.append(sw.seconds / steps)
-        del it  # stops DataLoader workers
+        it.close()  # stops DataLoader workers
 
-    def _step(self, batch) -> None:
-        x, y = batch
-        if x.device != self.device:
-            x, y = x.to(self.device), y.to(self.device)
-        train_step(self.model, self.optimizer, x, y, autocast_dtype=self.autocast_dtype)
+    def _on_device(self, batches):
+        for x, y in batches:
+            if x.device != self.device:
+                x, y = x.to(self.device), y.to(self.device)
+            yield x, y
+
+    def _train(self, it, steps: int) -> None:
+        """``steps`` SGD steps by the runner's step function, from the shared iterator ``it``."""
+        if steps:
+            done = train.train_steps(self.model, it, self.optimizer, temperature=TRAIN_TEMPERATURE,
+                                     precision=self.precision, device=self.device, pruner=self.pruner,
+                                     steps=steps, step_fn=self.step_fn).steps
+            if done != steps:
+                raise RuntimeError(f"{self.name}: the input ran out after {done} of {steps} steps")
 
 
 def _subset(images: Tensor, labels: Tensor, n: int) -> tuple[Tensor, Tensor]:
@@ -139,14 +157,14 @@ def _subset(images: Tensor, labels: Tensor, n: int) -> tuple[Tensor, Tensor]:
 
 def build_pipelines(base: nn.Module, images: Tensor, labels: Tensor, *, device: torch.device,
                     batch_size: int, workers: int, seed: int, channels_last: bool,
-                    autocast_dtype: torch.dtype | None, compile_modes: list[str]) -> list[Pipeline]:
+                    precision: str, compile_modes: list[str]) -> list[Pipeline]:
     out = []
     ref_model = copy.deepcopy(base).to(device)
     ref = reference_loader(images, labels, batch_size=batch_size, train=True, num_workers=workers,
                            seed=seed)
     desc = f"fp32, per-sample CPU augmentation, DataLoader({workers} workers)"
     out.append(Pipeline("reference", desc, ref_model, make_optimizer(ref_model),
-                        lambda epoch: iter(ref), None, device))
+                        lambda epoch: iter(ref), "fp32", device, pruner=pruner_for(ref_model)))
     loader = DeviceLoader(images, labels, batch_size=batch_size, train=True, seed=seed, device=device,
                           drop_last=True, channels_last=channels_last)
 
@@ -154,8 +172,7 @@ def build_pipelines(base: nn.Module, images: Tensor, labels: Tensor, *, device: 
         loader.set_epoch(epoch)
         return iter(loader)
 
-    prec = "bf16 autocast" if autocast_dtype == torch.bfloat16 else (
-        "fp32" if autocast_dtype is None else f"{autocast_dtype} autocast")
+    prec = "bf16 autocast" if precision == "bf16" else "fp32"
     layout = "channels_last" if channels_last else "contiguous"
     for mode in [None] + list(compile_modes):
         m = copy.deepcopy(base).to(device)
@@ -164,11 +181,12 @@ def build_pipelines(base: nn.Module, images: Tensor, labels: Tensor, *, device: 
         opt = make_optimizer(m)
         name = "ours" if mode is None else f"ours+compile:{mode}"
         d = f"uint8 on device, device augmentation, {layout}, {prec}"
-        run_model = m
+        step_fn = None
         if mode is not None:
             d += f", torch.compile(mode={mode!r})"
-            run_model = torch.compile(m, mode=mode)
-        out.append(Pipeline(name, d, run_model, opt, ours_batches, autocast_dtype, device))
+            step_fn = torch.compile(m, mode=mode)
+        out.append(Pipeline(name, d, m, opt, ours_batches, precision, device, step_fn=step_fn,
+                            pruner=pruner_for(m)))
     return out
 
 
@@ -204,11 +222,12 @@ def score_times(model: nn.Module, measures: list[str], batches: list[tuple[Tenso
                 repeats: int, warmup: bool, device: torch.device, progress=None) -> dict:
     """Seconds per ``gftheory.importance`` call (unit filter, eval mode) for each measure."""
     from gftheory.importance import importance
+    from gftheory.measures import MEASURES
     model.eval()
     out = {}
     n = sum(int(b[1].shape[0]) for b in batches)
     for name in measures:
-        temp = MEASURE_TEMPERATURE.get(name, SCORE_TEMPERATURE)
+        temp = MEASURES[name].temperature_for(TRAIN_TEMPERATURE)  # the measure's own, as in a run
         if warmup:
             importance(model, name, batches[:1], unit="filter", temperature=temp)
         times = []
@@ -239,9 +258,9 @@ def run_bench(*, archs: list[str], build_model: Callable[[str, int], nn.Module],
     cuda = device.type == "cuda"
     if channels_last is None:
         channels_last = cuda
-    if precision == "auto":
-        precision = "bf16" if cuda else "fp32"
-    autocast_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": None}[precision]
+    if precision not in ("auto", "bf16", "fp32"):
+        raise ValueError(f"precision must be auto, bf16 or fp32 (as a run), got {precision!r}")
+    precision = train.effective_precision(precision, device)
     compile_modes = list(compile_modes) if compile_modes is not None else (["default"] if cuda else [])
     measures = list(measures) if measures is not None else []
     score_repeats = repeats if score_repeats is None else score_repeats
@@ -275,7 +294,7 @@ def run_bench(*, archs: list[str], build_model: Callable[[str, int], nn.Module],
             f"({warmup} warm-up + {max_batches} timed steps), batch {batch_size}")
         pipes = build_pipelines(base, sub_x, sub_y, device=device, batch_size=batch_size,
                                 workers=workers, seed=seed, channels_last=channels_last,
-                                autocast_dtype=autocast_dtype, compile_modes=compile_modes)
+                                precision=precision, compile_modes=compile_modes)
         for r in range(repeats):
             for p in pipes:
                 if p.error:
@@ -350,5 +369,5 @@ def write_json_atomic(path: Path, obj: dict) -> None:
     atomic_write_json(path, obj)
 
 
-__all__ = ["train_step", "make_optimizer", "Stopwatch", "run_bench", "score_times", "format_table",
-           "write_json_atomic", "MEASURE_TEMPERATURE", "TRAIN_TEMPERATURE"]
+__all__ = ["train_step", "make_optimizer", "pruner_for", "Stopwatch", "run_bench", "score_times", "format_table",
+           "write_json_atomic", "TRAIN_TEMPERATURE"]

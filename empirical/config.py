@@ -41,9 +41,6 @@ DENSE = "none"   # the measure of a dense baseline run (target 0: same schedule,
 DATASETS = {"cifar10": 10, "cifar100": 100}
 PRECISIONS = ("auto", "bf16", "fp32")
 EVAL_SPLITS = ("auto", "holdout", "test")
-# measure -> temperature at which its importance (g and Hg) is computed, as in the authors' code
-HG_TEMPERATURE = {"grasp": 200.0, "gradient_norm_preservation": 1.0}
-_FALLBACK_ARCHS = ("vgg13", "mobilenet_v1", "resnet56")
 
 
 class ConfigError(UsageError):
@@ -51,11 +48,9 @@ class ConfigError(UsageError):
 
 
 def architectures() -> tuple[str, ...]:
-    try:
-        from empirical.models import ARCHITECTURES
-        return tuple(ARCHITECTURES)
-    except ImportError:  # models not merged yet: the contract's names
-        return _FALLBACK_ARCHS
+    """The registered architectures (``empirical.architectures.ARCHITECTURES``)."""
+    from empirical.architectures import ARCHITECTURES
+    return tuple(ARCHITECTURES)
 
 
 def measures() -> tuple[str, ...]:
@@ -86,7 +81,7 @@ class RunConfig:
     temperature: float = 5.0             # logits / T in training and evaluation
     # importance estimation
     importance_samples: int = 2560
-    importance_temperature: float | None = None  # None: 200 grasp, 1 gradient_norm_preservation, else T
+    importance_temperature: float | None = None  # None: the measure's own (Measure.importance_temperature), else T
     class_balanced_hg: bool = True       # class-balanced sample for measures that need Hg
     probe_size: int = 128                # fixed probe batch for the flow quantities at prune events
     # data
@@ -222,10 +217,18 @@ class RunConfig:
         return self.measure == DENSE
 
     @property
+    def measure_default_temperature(self) -> float | None:
+        """The measure's own importance temperature (``Measure.importance_temperature``; the
+        authors' value), or None where it has none (the training temperature is used)."""
+        from gftheory.measures import MEASURES
+        return None if self.dense else MEASURES[self.measure].importance_temperature
+
+    @property
     def effective_importance_temperature(self) -> float:
         if self.importance_temperature is not None:
             return float(self.importance_temperature)
-        return HG_TEMPERATURE.get(self.measure, float(self.temperature))
+        own = self.measure_default_temperature
+        return float(self.temperature if own is None else own)
 
     def post_prune_schedule(self) -> list[tuple[int, float]]:
         """[(epochs, lr)] after the last round: phase 1 minus the rounds' epochs, then the rest."""
@@ -283,12 +286,13 @@ class RunConfig:
         if self.dense:
             out.append("dense baseline (measure 'none', target 0): the same schedule with nothing scored, "
                        "probed or pruned; the authors' code has no such run")
-        if not self.dense and self.measure not in HG_TEMPERATURE and self.importance_temperature is None:
+        own = self.measure_default_temperature
+        if not self.dense and own is None and self.importance_temperature is None:
             out.append(f"importance of {self.measure!r} at temperature {self.temperature:g} as in training")
-        if self.importance_temperature is not None and self.measure in HG_TEMPERATURE \
-                and self.importance_temperature != HG_TEMPERATURE[self.measure]:
+        if self.importance_temperature is not None and own is not None \
+                and self.importance_temperature != own:
             out.append(f"importance temperature {self.importance_temperature:g} instead of the authors' "
-                       f"{HG_TEMPERATURE[self.measure]:g}")
+                       f"{own:g}")
         if self.measure == "loss_preservation":
             out.append("loss_preservation is the paper's |θ_pᵀg|; the authors' numbers used Σ|θ_i g_i| "
                        "(measure loss_preservation_elementwise)")
@@ -317,18 +321,10 @@ class RunConfig:
         return out
 
     def _structural_deviations(self) -> list[str]:
-        """Differences in what is pruned and on what data (docs/protocol.md, Deviations 12–15)."""
-        out = []
-        if self.arch == "resnet56":
-            out.append(f"ResNet-56: every layer keeps ≥ int({self.floor_fraction:g}·width)+1 filters "
-                       "(the authors' code has no per-layer floor, only ≥ 1 filter per stage)")
-            if not self.coupled_residual:
-                out.append("ResNet-56: a masked residual channel stays masked (the authors' fresh "
-                           "all-ones mask each round can revive it)")
-        if self.arch == "mobilenet_v1":
-            out.append("MobileNet-V1: every unit counts once in the global ranking (the authors' list "
-                       "also holds each depthwise layer as a copy of its producer's scores, so the stem "
-                       "and pointwise layers 0–11 count twice in the threshold)")
+        """Differences in what is pruned and on what data (docs/protocol.md, Deviations 12–15);
+        the network's own come from its ``Architecture.deviations``."""
+        from empirical.architectures import get_architecture
+        out = list(get_architecture(self.arch).deviations(self))
         if self.holdout_size > 0:
             out.append(f"trained on the training set minus {self.holdout_size} held-out images "
                        f"(45,000 of CIFAR's 50,000 at the default 5,000; authors: all 50,000)")
@@ -377,10 +373,18 @@ def _optional(kind):
 _HELP = {
     "arch": "architecture", "dataset": "cifar10 | cifar100", "measure": "importance measure",
     "lr_phases": "EPOCHS:LR,... whole schedule; rounds take their epochs from phase 1",
-    "importance_temperature": "none = 200 for grasp, 1 for gradient_norm_preservation, else --temperature",
     "precision": "auto = bf16 autocast on CUDA, fp32 on CPU; bf16 = bf16 autocast on any device",
     "eval_split": "auto = official test set if present, else the held-out split",
 }
+
+
+def _importance_temperature_help() -> str:
+    """"none = 200 for grasp, 1 for gradient_norm_preservation, else --temperature", from the
+    measures' own temperatures."""
+    from gftheory.measures import MEASURES
+    own = [f"{m.importance_temperature:g} for {n}" for n, m in MEASURES.items()
+           if m.importance_temperature is not None]
+    return "none = " + ", ".join(own + ["else --temperature"])
 
 
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
@@ -392,7 +396,8 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
         if name == "scale":
             continue
         default = f.default
-        help_ = _HELP.get(name, "") + f" (full default: {default!r})"
+        help_ = (_importance_temperature_help() if name == "importance_temperature" else
+                 _HELP.get(name, "")) + f" (full default: {default!r})"
         if isinstance(default, bool):
             g.add_argument(f"--{_flag(name)}", dest=name, default=None, action=argparse.BooleanOptionalAction,
                            help=help_)

@@ -43,15 +43,15 @@ import torch
 from torch import nn
 
 from empirical import store
-from empirical.config import DATASETS, HG_TEMPERATURE, ConfigError, RunConfig, finite
+from empirical.config import DATASETS, ConfigError, RunConfig, finite
+from gftheory.measures import MEASURES
 from gftheory.state import bn_mode, preserved_modes
 
 KIND = "event_study"
 EVENTS = "events.jsonl"
 TRAJECTORY = "trajectory.pt"
-ALL_MEASURES = ("magnitude", "l1", "loss_preservation", "loss_preservation_elementwise",
-                "biased_loss_preservation", "grasp", "gradient_norm_preservation", "fisher", "random",
-                "synflow")
+# every measure registered when this module is imported (the built-ins, in registry order)
+ALL_MEASURES = tuple(MEASURES)
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,8 @@ class EventConfig:
                                 eval_split="holdout", channels_last=self.channels_last)
 
     def importance_temperature(self, measure: str) -> float:
-        return HG_TEMPERATURE.get(measure, float(self.temperature))
+        """The measure's own importance temperature, else the training temperature."""
+        return MEASURES[measure].temperature_for(self.temperature)
 
     def first_round_ratio(self) -> float:
         from empirical.pruning.schedule import round_ratio
@@ -157,12 +158,13 @@ def _flat_owned(obj, model: nn.Module, space_channels: dict[str, list[int]],
                 mask_filters: dict[str, list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
     """Two 0/1 vectors over flat θ: the removed filters' conv weights ("weights") and every slice
     the removed channels own ("channel": producers' output slices per ``channel_layout``)."""
-    from empirical.models import channel_layout
+    from empirical.architectures import bn_after, channel_layout
     params = dict(model.named_parameters())
     offsets = obj.spec.offsets()
     w_mask = {n: torch.zeros_like(p) for n, p in params.items() if n in offsets}
     c_mask = {n: torch.zeros_like(p) for n, p in params.items() if n in offsets}
-    for e in channel_layout(model):
+    layout = channel_layout(model)
+    for e in layout:
         chans = space_channels.get(e.out_space) if e.out_space else None
         if chans and e.kind in ("conv", "dwconv", "bn"):
             for attr in ("weight", "bias"):
@@ -171,10 +173,11 @@ def _flat_owned(obj, model: nn.Module, space_channels: dict[str, list[int]],
                     c_mask[n][chans] = 1
             if e.kind == "conv":
                 w_mask[f"{e.module}.weight"][chans] = 1
+    bn_of = bn_after(layout)
     for conv, chans in mask_filters.items():
         if not chans:
             continue
-        bn = conv.replace("conv2", "bn2").replace("shortcut.conv", "shortcut.bn")
+        bn = bn_of[conv]
         w_mask[f"{conv}.weight"][chans] = 1
         for n in (f"{conv}.weight", f"{bn}.weight", f"{bn}.bias"):
             c_mask[n][chans] = 1
@@ -251,7 +254,7 @@ class EventStudy:
         return model.to(memory_format=torch.channels_last) if self.cfg.channels_last else model
 
     def _build(self, widths=None):
-        from empirical.models import build
+        from empirical.architectures import build
         return self._place(build(self.cfg.arch, self.data.num_classes, widths))
 
     # -- 1. trajectory ----------------------------------------------------------------------

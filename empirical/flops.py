@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from empirical.models import channel_layout
+from empirical.architectures import bn_after as _bn_after, channel_layout
 from gftheory.state import preserved_modes
 
 
@@ -40,9 +40,7 @@ def count_params(model: nn.Module, masks: dict[str, Tensor] | None = None) -> in
     if not masks:
         return int(total)
     mods = dict(model.named_modules())
-    layout = channel_layout(model)
-    bn_after = {e.module: n.module for e, n in zip(layout, layout[1:])
-                if e.kind in ("conv", "dwconv") and n.kind == "bn"}
+    bn_after = _bn_after(channel_layout(model))
     for name, keep in masks.items():
         dropped = int((~keep.bool()).sum())
         w = mods[name].weight

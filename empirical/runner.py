@@ -175,7 +175,7 @@ class Run:
             print(f"[{self.dir.name}] {msg}", file=sys.stderr, flush=True)
 
     def _build_model(self, widths=None):
-        from empirical.models import build
+        from empirical.architectures import build
         model = build(self.cfg.arch, self.data.num_classes, widths=widths)
         return self._place(model)
 
@@ -249,7 +249,7 @@ class Run:
 
     # ---- checkpoint
     def save(self, epoch: int, elapsed: float) -> None:
-        from empirical.models import widths_of
+        from empirical.architectures import widths_of
         store.save_checkpoint(self.dir / store.CHECKPOINT, {
             "run_id": self.dir.name, "epoch": epoch, "loader_epoch": epoch,
             "widths": widths_of(self.model), "model": self.model.state_dict(),
@@ -342,7 +342,7 @@ class Run:
 
     def prune(self, k: int, epoch: int) -> dict:
         """Round k: probe, score, prune, probe; return the prune_event record."""
-        from empirical.models import widths_of
+        from empirical.architectures import widths_of
         before = probe_quantities(self.model, self.probe, temperature=self.cfg.temperature)
         batches = self.importance_batches(k)
         self._sync()

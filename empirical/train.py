@@ -66,10 +66,16 @@ class Totals:
         return self.correct / self.n if self.n else None
 
 
+def _loss_logits(logits: torch.Tensor) -> torch.Tensor:
+    """Logits in which the loss is computed: bf16/fp16 (autocast) → fp32; fp32 and fp64 as they are."""
+    return logits.float() if logits.dtype in (torch.bfloat16, torch.float16) else logits
+
+
 def train_steps(model: nn.Module, batches, optimizer, *, temperature: float, precision: str,
                 device, pruner=None, steps: int | None = None, step_fn=None) -> Totals:
     """Train on ``batches`` (at most ``steps`` of them) in train mode; return loss/acc totals.
-    ``step_fn`` (optional) is a compiled forward; default ``model``."""
+    ``step_fn`` (optional) is a compiled forward; default ``model``. The one training step of the
+    code base: runs, the event study and ``gftheory bench`` all time and use this function."""
     model.train()
     forward = model if step_fn is None else step_fn
     tot = Totals()
@@ -78,7 +84,7 @@ def train_steps(model: nn.Module, batches, optimizer, *, temperature: float, pre
         optimizer.zero_grad(set_to_none=True)
         with autocast(device, precision):
             logits = forward(x)
-        loss = F.cross_entropy(logits.float() / temperature, y)
+        loss = F.cross_entropy(_loss_logits(logits) / temperature, y)
         if not torch.isfinite(loss):
             raise FloatingPointError(f"training loss is {float(loss)}; the run diverged")
         loss.backward()

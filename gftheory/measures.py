@@ -5,14 +5,20 @@ conv layer, one output neuron of a linear layer), g = ∇L, Hg the Hessian-gradi
 E_b[g²] the sample-weighted mean over batches of each batch's squared mean-loss gradient.
 The lowest scores are pruned first. Every measure gives a score per parameter (shaped like
 the weight) and a score per filter (one per output unit).
+
+Importing this module loads no torch (the scores are tensor methods; ``Random`` imports torch when
+it draws), so the measures' facts — names, ``in_paper``, ``importance_temperature`` — are readable
+by light code such as the claim registry.
 """
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import torch
-from torch import Tensor
+if TYPE_CHECKING:
+    import torch
+    from torch import Tensor
 
 QUANTITIES = frozenset({"grad", "hvp", "grad_sq", "synflow", "generator"})
 
@@ -41,11 +47,21 @@ def rows(x: Tensor) -> Tensor:
 
 class Measure:
     """Base class. Subclasses set ``name``, ``needs``, ``formula`` and ``parameter_scores``;
-    ``filter_scores`` defaults to the per-unit sum of the parameter scores."""
+    ``filter_scores`` defaults to the per-unit sum of the parameter scores.
+
+    Facts a measure owns (class attributes):
+    ``importance_temperature`` — the temperature T_imp at which its importance (g, Hg, E_b[g²])
+    is computed by default, L = CE(f(x)/T_imp, y); None means "the training temperature T" (a run's
+    ``--importance-temperature`` overrides either). The authors' code uses 200 for GraSP and 1 for
+    gradient-norm preservation (PAPER.md §4).
+    ``in_paper`` — one of the paper's six measures (``PAPER_MEASURES``, in registry order).
+    """
     name: str = ""
     needs: frozenset[str] = frozenset()
     formula: str = ""
     data_free: bool = False
+    importance_temperature: float | None = None
+    in_paper: bool = False
 
     def parameter_scores(self, q: WeightQuantities) -> Tensor:
         raise NotImplementedError
@@ -53,12 +69,18 @@ class Measure:
     def filter_scores(self, q: WeightQuantities) -> Tensor:
         return rows(self.parameter_scores(q)).sum(dim=1)
 
+    def temperature_for(self, training_temperature: float) -> float:
+        """The default importance temperature: the measure's own, else ``training_temperature``."""
+        t = self.importance_temperature
+        return float(training_temperature if t is None else t)
+
     def __repr__(self) -> str:
         return f"<measure {self.name}: {self.formula}>"
 
 
 class Magnitude(Measure):
     name, formula = "magnitude", "‖θ_p‖₂"
+    in_paper = True
 
     def parameter_scores(self, q):
         return q.theta.abs()
@@ -76,6 +98,7 @@ class L1(Measure):
 
 class LossPreservation(Measure):
     name, formula, needs = "loss_preservation", "|θ_pᵀg| (paper Eq. 3)", frozenset({"grad"})
+    in_paper = True
 
     def parameter_scores(self, q):
         return (q.theta * q.grad).abs()
@@ -87,6 +110,7 @@ class LossPreservation(Measure):
 class LossPreservationElementwise(Measure):
     name, formula, needs = ("loss_preservation_elementwise",
                             "Σ_i |θ_i g_i| (authors' code, `loss_based`)", frozenset({"grad"}))
+    in_paper = True
 
     def parameter_scores(self, q):
         return (q.theta * q.grad).abs()
@@ -94,6 +118,7 @@ class LossPreservationElementwise(Measure):
 
 class BiasedLossPreservation(Measure):
     name, formula, needs = "biased_loss_preservation", "Σ_i θ_i² |g_i|", frozenset({"grad"})
+    in_paper = True
 
     def parameter_scores(self, q):
         return q.theta.pow(2) * q.grad.abs()
@@ -101,6 +126,7 @@ class BiasedLossPreservation(Measure):
 
 class GraSP(Measure):
     name, formula, needs = "grasp", "θ_pᵀ(Hg)_p, signed", frozenset({"hvp"})
+    importance_temperature, in_paper = 200.0, True    # the authors' GraSP temperature
 
     def parameter_scores(self, q):
         return q.theta * q.hvp
@@ -108,6 +134,7 @@ class GraSP(Measure):
 
 class GradientNormPreservation(Measure):
     name, formula, needs = "gradient_norm_preservation", "|θ_pᵀ(Hg)_p|", frozenset({"hvp"})
+    importance_temperature, in_paper = 1.0, True      # the authors' code
 
     def parameter_scores(self, q):
         return (q.theta * q.hvp).abs()
@@ -128,9 +155,11 @@ class Random(Measure):
     data_free = True
 
     def parameter_scores(self, q):
+        import torch
         return torch.rand(q.theta.shape, generator=q.generator, dtype=torch.float64).to(q.theta)
 
     def filter_scores(self, q):
+        import torch
         return torch.rand(q.theta.shape[0], generator=q.generator,
                           dtype=torch.float64).to(q.theta)
 
@@ -155,6 +184,10 @@ class MeasureRegistry(Mapping):
         inst = measure() if isinstance(measure, type) else measure
         if not isinstance(inst, Measure) or not inst.name:
             raise TypeError("register a Measure (subclass or instance) with a non-empty name")
+        t = inst.importance_temperature
+        if t is not None and not (isinstance(t, (int, float)) and not isinstance(t, bool) and t > 0):
+            raise ValueError(f"measure {inst.name!r}: importance_temperature must be None (the training "
+                             f"temperature) or a positive number, got {t!r}")
         unknown = set(inst.needs) - QUANTITIES
         if unknown:
             raise ValueError(f"measure {inst.name!r} needs unknown quantities {sorted(unknown)}; "
@@ -194,8 +227,9 @@ for _cls in (Magnitude, L1, LossPreservation, LossPreservationElementwise, Biase
              GraSP, GradientNormPreservation, Fisher, Random, SynFlow):
     MEASURES.register(_cls)
 
-PAPER_MEASURES = ("magnitude", "loss_preservation", "loss_preservation_elementwise",
-                  "biased_loss_preservation", "grasp", "gradient_norm_preservation")
+# the paper's measures, in registry order (magnitude, loss_preservation, loss_preservation_elementwise,
+# biased_loss_preservation, grasp, gradient_norm_preservation)
+PAPER_MEASURES = tuple(n for n, m in MEASURES.items() if m.in_paper)
 
 
 def register_measure(measure, *, overwrite: bool = False):

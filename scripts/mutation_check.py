@@ -81,9 +81,9 @@ MUTANTS = (
            "return rows((q.theta * q.grad).abs()).sum(dim=1)",
            "loss_preservation: abs before instead of after the sum", (T_ID, T_ME)),
     Mutant("M11", "gftheory/measures.py",
-           "(authors' code, `loss_based`)\", frozenset({\"grad\"}))\n\n"
+           "(authors' code, `loss_based`)\", frozenset({\"grad\"}))\n    in_paper = True\n\n"
            "    def parameter_scores(self, q):\n        return (q.theta * q.grad).abs()\n",
-           "(authors' code, `loss_based`)\", frozenset({\"grad\"}))\n\n"
+           "(authors' code, `loss_based`)\", frozenset({\"grad\"}))\n    in_paper = True\n\n"
            "    def parameter_scores(self, q):\n        return (q.theta * q.grad).abs()\n\n"
            "    def filter_scores(self, q):\n        return rows(q.theta * q.grad).sum(dim=1).abs()\n",
            "loss_preservation_elementwise: abs after instead of before the sum", (T_ID, T_ME)),
@@ -170,12 +170,12 @@ MUTANTS = (
     Mutant("M37", "empirical/store.py", "if probe.exists() and not probe.is_dir():",
            "if False:", "--root: a regular file is not reported as 'not a directory'", (T_EI,)),
     # -- unit bookkeeping and masks (empirical/pruning/) -----------------------------------
-    Mutant("M38", "empirical/pruning/units.py", "names = [\"stem.conv\"] + [f\"blocks.{j}.pw\"",
+    Mutant("M38", "empirical/architectures/mobilenet_v1.py", "names = [\"stem.conv\"] + [f\"blocks.{j}.pw\"",
            "names = [] + [f\"blocks.{j}.pw\"", "MobileNet-V1: the stem is not a unit", (T_UN,)),
-    Mutant("M39", "empirical/pruning/units.py", "for j in range(len(MOBILENET_CFG))]",
+    Mutant("M39", "empirical/architectures/mobilenet_v1.py", "for j in range(len(MOBILENET_CFG))]",
            "for j in range(len(MOBILENET_CFG) - 1)]", "MobileNet-V1: the last pointwise is not a unit",
            (T_UN,)),
-    Mutant("M40", "empirical/pruning/units.py", "tuple(f\"{c}.weight\" for c, _ in feeders)",
+    Mutant("M40", "empirical/architectures/resnet56.py", "tuple(f\"{c}.weight\" for c, _ in feeders)",
            "(f\"{feeders[0][0]}.weight\",)",
            "coupled residual: stream scored by its first filter only", (T_UN,)),
     Mutant("M41", "empirical/pruning/pruner.py", "total = s if total is None else total + s",
@@ -256,7 +256,7 @@ def main(argv=None) -> int:
     chosen = list(MUTANTS)
     if args.list:
         for m in chosen:
-            print(f"{m.id}  {m.file:24s} {m.description}")
+            print(f"{m.id}  {m.file:40s} {m.description}")
         return 0
     if args.mutants:
         want = [x.strip() for x in args.mutants.split(",") if x.strip()]
@@ -296,9 +296,10 @@ def main(argv=None) -> int:
                   file=sys.stderr, flush=True)
             shutil.rmtree(tree, ignore_errors=True)
     w = max(len(r["description"]) for r in rows) if rows else 10
-    print(f"{'mutant':7s} {'file':24s} {'description':{w}s} {'verdict':8s} seconds")
+    fw = max([len(r["file"]) for r in rows] + [24])
+    print(f"{'mutant':7s} {'file':{fw}s} {'description':{w}s} {'verdict':8s} seconds")
     for r in rows:
-        print(f"{r['id']:7s} {r['file']:24s} {r['description']:{w}s} {r['verdict']:8s} {r['seconds']:.1f}")
+        print(f"{r['id']:7s} {r['file']:{fw}s} {r['description']:{w}s} {r['verdict']:8s} {r['seconds']:.1f}")
     survived = [r["id"] for r in rows if r["verdict"] != "caught"]
     print(f"{len(rows) - len(survived)}/{len(rows)} mutants caught"
           + (f"; SURVIVED: {', '.join(survived)}" if survived else ""))

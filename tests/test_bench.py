@@ -87,3 +87,28 @@ def test_bench_cli_bad_input(args, message, capsys):
     assert main(["bench", "--device", "cpu", *args]) == 2
     err = capsys.readouterr().err
     assert message in err and "fix:" in err
+
+
+def test_bench_times_the_runners_training_step(monkeypatch):
+    """The bench has no training step of its own: every timed step is ``empirical.train.train_steps``
+    (what a run executes), with the pruner's masks enforced for a registered network."""
+    from empirical import train
+    from empirical.models import build, default_widths
+    calls = []
+    real = train.train_steps
+
+    def spy(model, batches, optimizer, **kw):
+        calls.append(kw)
+        return real(model, batches, optimizer, **kw)
+
+    monkeypatch.setattr(train, "train_steps", spy)
+    images = torch.randint(0, 256, (16, 3, 32, 32), dtype=torch.uint8)
+    res = bench.run_bench(archs=["vgg13"], build_model=lambda a, nc: build(a, nc, {k: 4 for k in default_widths(a)}),
+                          images=images, labels=torch.arange(16) % 10, num_classes=10, data_description="synthetic",
+                          device="cpu", max_batches=2, warmup=1, repeats=1, batch_size=4, workers=0,
+                          progress=False)
+    assert set(res["results"][0]["pipelines"]) == {"reference", "ours"}
+    assert [c["steps"] for c in calls] == [1, 2, 1, 2]            # warm-up, timed; per pipeline
+    assert all(c["temperature"] == 5.0 and c["precision"] == "fp32" for c in calls)
+    assert all(c["pruner"] is not None and c["pruner"].arch == "vgg13" for c in calls)
+    assert bench.pruner_for(tiny_model("tiny", 10)) is None

@@ -102,3 +102,8 @@ def test_registry_contents_and_errors():
         reg.register(Bad)
     with pytest.raises(KeyError, match="unknown measure"):
         reg.resolve("nope")
+
+    class Frozen(Measure):
+        name, importance_temperature = "frozen", 0.0
+    with pytest.raises(ValueError, match="importance_temperature"):
+        reg.register(Frozen)

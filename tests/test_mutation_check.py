@@ -36,3 +36,12 @@ def test_missing_target_text_fails_loudly(tmp_path):
         assert "found 0 times" in str(exc)
     else:
         raise AssertionError("apply() accepted a missing target")
+
+
+def test_every_mutant_target_is_found_exactly_once():
+    """Code that moves must take its mutants along (cheap: no tests run)."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import mutation_check as mc
+    bad = {m.id: (m.file, (ROOT / m.file).read_text(encoding="utf-8").count(m.old))
+           for m in mc.MUTANTS if (ROOT / m.file).read_text(encoding="utf-8").count(m.old) != 1}
+    assert not bad, bad

@@ -160,3 +160,49 @@ def test_dense_baseline_is_measure_none_with_target_zero():
     with pytest.raises(ConfigError, match="dense baseline"):
         RunConfig.preset("cpu", measure="magnitude", target=0.0)
     assert parse(["--scale", "cpu", "--measure", "none", "--target", "0"]) == d
+
+
+def test_a_new_measure_with_its_own_temperature_is_one_class():
+    """A measure's default importance temperature is a fact of its class: registering one subclass
+    is all it takes for the run config (id, deviations, CLI help) and the event study to use it."""
+    from empirical.events import EventConfig
+    from gftheory.measures import MEASURES, PAPER_MEASURES, Measure, register_measure
+
+    class Tempered(Measure):
+        name, formula, needs = "toy_tempered", "|θ_pᵀg| at T = 7", frozenset({"grad"})
+        importance_temperature = 7.0
+
+        def parameter_scores(self, q):
+            return (q.theta * q.grad).abs()
+
+    register_measure(Tempered)
+    try:
+        cfg = RunConfig.preset("smoke", measure="toy_tempered")
+        assert cfg.effective_importance_temperature == 7.0
+        assert cfg.canonical()["importance_temperature"] == 7.0
+        assert cfg.run_id() == cfg.replace(importance_temperature=7.0).run_id()
+        assert cfg.run_id() != cfg.replace(importance_temperature=5.0).run_id()
+        d = " ".join(cfg.deviations())
+        assert "as in training" not in d
+        assert "instead of the authors' 7" in " ".join(cfg.replace(importance_temperature=3.0).deviations())
+        assert EventConfig(arch="vgg13", measures=("toy_tempered",)).importance_temperature("toy_tempered") == 7.0
+        p = argparse.ArgumentParser()
+        add_config_arguments(p)
+        assert "7 for toy_tempered" in " ".join(p.format_help().split())
+        assert "toy_tempered" not in PAPER_MEASURES     # in_paper defaults to False
+    finally:
+        MEASURES.unregister("toy_tempered")
+    assert "toy_tempered" not in MEASURES
+    with pytest.raises(ConfigError, match="unknown measure"):
+        RunConfig.preset("smoke", measure="toy_tempered")
+
+
+def test_measure_temperatures_and_the_paper_measures_come_from_the_measures():
+    from gftheory.measures import MEASURES, PAPER_MEASURES
+    own = {n: m.importance_temperature for n, m in MEASURES.items() if m.importance_temperature is not None}
+    assert own == {"grasp": 200.0, "gradient_norm_preservation": 1.0}     # the authors' code
+    assert PAPER_MEASURES == ("magnitude", "loss_preservation", "loss_preservation_elementwise",
+                              "biased_loss_preservation", "grasp", "gradient_norm_preservation")
+    for name in MEASURES:
+        cfg = RunConfig.preset("full", measure=name)
+        assert cfg.effective_importance_temperature == own.get(name, cfg.temperature)

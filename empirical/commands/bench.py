@@ -7,7 +7,11 @@ import sys
 
 from gftheory.errors import UsageError
 
-ARCHS = ("vgg13", "mobilenet_v1", "resnet56")
+
+def _archs() -> tuple[str, ...]:
+    """Every registered architecture (``empirical.architectures``)."""
+    from empirical.architectures import ARCHITECTURES
+    return tuple(ARCHITECTURES)
 
 
 def _csv(values) -> list[str]:
@@ -18,8 +22,8 @@ def _csv(values) -> list[str]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: cuda if available)")
-    parser.add_argument("--archs", nargs="+", default=list(ARCHS),
-                        help=f"space- or comma-separated, from {', '.join(ARCHS)}")
+    parser.add_argument("--archs", nargs="+", default=list(_archs()),
+                        help=f"space- or comma-separated, from {', '.join(_archs())}")
     parser.add_argument("--max-batches", type=int, default=None,
                         help="timed training steps per epoch (default: 3 on CPU, 100 on CUDA)")
     parser.add_argument("--warmup", type=int, default=None,
@@ -37,8 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--score-repeats", type=int, default=None,
                         help="timed importance calls per measure (default: --repeats, 2 on CPU)")
     parser.add_argument("--workers", type=int, default=2, help="DataLoader workers of the reference")
-    parser.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"), default="auto",
-                        help="autocast of our pipeline (auto: bf16 on CUDA, fp32 on CPU)")
+    parser.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
+                        help="autocast of our pipeline, as a run's --precision (auto: bf16 on CUDA, fp32 on CPU)")
     parser.add_argument("--channels-last", choices=("auto", "on", "off"), default="auto",
                         help="memory format of our pipeline (auto: on for CUDA)")
     parser.add_argument("--compile", default="auto",
@@ -86,9 +90,9 @@ def run(args) -> int:
         raise UsageError("--device cuda but torch sees no CUDA device; fix: --device cpu")
     cuda = device.type == "cuda"
     archs = _csv(args.archs)
-    bad = [a for a in archs if a not in ARCHS]
+    bad = [a for a in archs if a not in _archs()]
     if not archs or bad:
-        raise UsageError(f"unknown architecture(s) {bad}; fix: --archs from {', '.join(ARCHS)}")
+        raise UsageError(f"unknown architecture(s) {bad}; fix: --archs from {', '.join(_archs())}")
     if _csv(args.measures) == ["paper"]:
         measures = list(PAPER_MEASURES)
     elif _csv(args.measures) == ["none"]:
@@ -123,10 +127,8 @@ def run(args) -> int:
             raise UsageError(f"unknown torch.compile mode(s) {bad}; fix: default, reduce-overhead, "
                              f"max-autotune, max-autotune-no-cudagraphs or none")
     channels_last = {"auto": None, "on": True, "off": False}[args.channels_last]
-    if args.precision == "fp16" and not cuda:
-        raise UsageError("--precision fp16 needs CUDA; fix: --precision bf16 or fp32 on CPU")
     images, labels, nc, desc = _data(args)
-    from empirical.models import build
+    from empirical.architectures import build
     result = bench.run_bench(
         archs=archs, build_model=build, images=images, labels=labels, num_classes=nc,
         data_description=desc, device=device, max_batches=max_batches, warmup=warmup,

@@ -28,7 +28,7 @@ import torch
 from torch import Tensor, nn
 
 from empirical.flops import count_flops, count_flops_raw_and_effective, count_params
-from empirical.models import arch_of, build, widths_of
+from empirical.architectures import arch_of, build, widths_of
 from empirical.pruning.schedule import (check_schedule, cumulative_pruned, exact_fraction,
                                         remaining_fraction)
 from empirical.pruning.surgery import remove_channels
@@ -68,7 +68,7 @@ class PruneReport:
 
 
 class StructuredPruner:
-    """See the module docstring. ``model`` must come from ``empirical.models.build``; its widths
+    """See the module docstring. ``model`` must come from ``empirical.architectures.build``; its widths
     at construction are the "original" ones (the paper's, or a narrower ``build(..., widths=)``
     variant for smoke runs). To resume, construct with any model of the arch and call
     ``load_state_dict``, which restores the original widths too."""

@@ -1,7 +1,7 @@
 """Physical removal of channels: rebuild the network at smaller widths and copy the kept slices.
 
 ``remove_channels(model, keep)`` with ``keep`` = {channel space: kept indices (current
-numbering)} returns a *new* model built by ``empirical.models.build`` at the new widths, same
+numbering)} returns a *new* model built by ``empirical.architectures.build`` at the new widths, same
 dtype, device, train/eval flags and requires_grad flags, whose every parameter and buffer is the
 corresponding slice of the old one (``channel_layout`` says which dims belong to which space:
 a conv's output filters, the next layers' input channels, BN γ/β/running stats, a depthwise
@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from empirical.models import arch_of, build, channel_layout, widths_of
+from empirical.architectures import arch_of, build, channel_layout, widths_of
 
 
 def remove_channels(model: nn.Module, keep: dict[str, Tensor | list[int]]) -> nn.Module:
@@ -65,7 +65,7 @@ def remove_channels(model: nn.Module, keep: dict[str, Tensor | list[int]]) -> nn
             elif e.kind == "linear":
                 n.weight.copy_(take(o.weight, 1, e.in_space))
                 names = ["weight"]
-            else:  # pragma: no cover - layout is fixed in models.py
+            else:  # pragma: no cover - LayoutEntry kinds are fixed
                 raise AssertionError(e.kind)
             if getattr(o, "bias", None) is not None and e.kind != "bn":
                 n.bias.copy_(o.bias)

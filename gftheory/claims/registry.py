@@ -12,13 +12,16 @@ from dataclasses import dataclass
 from gftheory.claims.rules import (AGREEMENT_EVENTS, COMBINATIONS, RANK_CORR_MIN, REL_ERROR_MAX, Comparison,
                                    NonInferior, OneSample)
 from gftheory.claims.runs import ALL_MEASURES
+from gftheory.measures import PAPER_MEASURES  # noqa: F401 - re-exported (Measure.in_paper)
 
+# the architectures the paper validates on (PAPER.md §6): a fact about the paper, kept here as data
+# because the theory layer never imports ``empirical`` (tests/test_architectures.py checks that each is a
+# registered ``empirical.architectures`` unit)
 ARCHS = ("vgg13", "mobilenet_v1", "resnet56")
 DATASETS = ("cifar10", "cifar100")
 DEFAULT_SEEDS = 3
 LP, LPE, BLP = "loss_preservation", "loss_preservation_elementwise", "biased_loss_preservation"
 GNP = "gradient_norm_preservation"
-PAPER_MEASURES = ("magnitude", LP, LPE, BLP, "grasp", GNP)
 
 KINDS = ("identity", "approximation", "empirical", "beyond the paper", "composite")
 

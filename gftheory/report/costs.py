@@ -19,7 +19,6 @@ MEASURED_ON = ("the project's 2-core CPU machine, one torch thread, loaded (torc
 STEP_SECONDS = {"resnet56": 1.3}                  # one SGD step at batch 128 (channels_last)
 PROBE_SECONDS_PER_IMAGE = {"resnet56": 16 / 128}  # probe with θᵀHg (before and after each event)
 SCORE_SECONDS_PER_IMAGE = {"resnet56": {"hg": 17 / 256, "grad": 3.3 / 256}}   # importance pass
-HG_MEASURES = ("grasp", "gradient_norm_preservation")
 GPU_STEP_SECONDS: dict = {}                       # none measured (no GPU lent so far)
 CIFAR_TRAIN = 50_000
 
@@ -37,13 +36,19 @@ def schedule(cfg) -> dict:
             "formula": f"{cfg.rounds} rounds × {round_steps} steps + {post} epochs × {per_epoch} steps"}
 
 
+def _needs_hg(measure: str) -> bool:
+    """Whether the measure's importance needs Hessian-gradient products (GraSP, gradient norm)."""
+    from gftheory.measures import MEASURES
+    return measure in MEASURES and "hvp" in MEASURES[measure].needs
+
+
 def run_seconds(arch: str, measure: str, sched: dict | None) -> float | None:
     """Estimated CPU seconds (one thread) of one run on schedule ``sched`` (``schedule(cfg)``), or
     None where nothing was measured."""
     if sched is None or arch not in STEP_SECONDS:
         return None
     step = STEP_SECONDS[arch] * sched["batch"] / 128
-    score = SCORE_SECONDS_PER_IMAGE[arch]["hg" if measure in HG_MEASURES else "grad"] * sched["importance"]
+    score = SCORE_SECONDS_PER_IMAGE[arch]["hg" if _needs_hg(measure) else "grad"] * sched["importance"]
     probe = 2 * PROBE_SECONDS_PER_IMAGE[arch] * sched["probe"]
     return sched["steps"] * step + sched["rounds"] * (score + probe)
 
