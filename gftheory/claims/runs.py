@@ -1,15 +1,13 @@
-"""Read stored runs in the run-directory layout of EMPIRICAL_CONTRACT.md, without importing
-``empirical`` (theory code never does):
-
-``<root>/<run_id>/config.json``  {"run_id", "config", "deviations", "provenance"}
-``<root>/<run_id>/metrics.jsonl`` one record a line, "kind": "epoch" | "prune_event"
-``<root>/<run_id>/summary.json`` written last, only for a completed run.
+"""Stored runs as claim evidence: the run directories written by ``empirical`` (layout, writer
+and reader: ``gftheory.runstore``, which this module reads through, without importing
+``empirical``; theory code never does), interpreted for the claims — a run's config, summary and
+records; comparison cells (``protocol_key``); an event study as virtual runs, one per measure.
 
 Only completed runs (summary with ``complete: true``) are evidence; the others are counted.
-Planted runs (``gftheory.claims.synthetic``: config ``"synthetic": true``, or provenance
-code_version / summary eval_data saying "synthetic") are never mixed with real ones: by default
-they are set aside in ``RunSet.planted`` and not counted; ``allow_planted=True`` (tests and
-demonstrations) counts them and marks the run set, and the report then carries a banner.
+Planted runs (tests/planted.py: config ``"synthetic": true``, or provenance code_version /
+summary eval_data saying "synthetic") are never mixed with real ones: by default they are set
+aside in ``RunSet.planted`` and not counted; ``allow_planted=True`` (tests and demonstrations)
+counts them and marks the run set, and the report then carries a banner.
 """
 from __future__ import annotations
 
@@ -18,6 +16,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gftheory import runstore
 from gftheory.errors import UsageError
 
 # config keys that vary *within* a comparison cell; every other key defines the protocol.
@@ -79,47 +78,19 @@ class RunSet:
     planted_in_use: bool = False                           # planted runs are among ``runs``
 
 
-def _read_json(path: Path):
-    with open(path, encoding="utf-8") as fh:
-        return json.load(fh)
+def run_of(stored: runstore.StoredRun) -> Run:
+    """A prune-while-training run as claim evidence."""
+    meta = stored.meta
+    return Run(path=stored.path, run_id=stored.run_id, config=dict(meta.get("config", meta)),
+               summary=stored.summary, metrics=stored.records, provenance=meta.get("provenance") or {},
+               deviations=list(meta.get("deviations") or []))
 
 
-def _jsonl(path: Path, complete: bool) -> list[dict]:
-    """The records of a JSON-lines file (none if absent); a torn last line is an error only when
-    ``complete`` (a finished run), since it is normal mid-run."""
-    out = []
-    if path.exists():
-        with open(path, encoding="utf-8") as fh:
-            for line in fh:
-                line = line.strip()
-                if line:
-                    try:
-                        out.append(json.loads(line))
-                    except json.JSONDecodeError:
-                        if complete:   # a torn last line is normal only mid-run
-                            raise
-    return out
-
-
-def read_run(path: Path) -> Run:
-    """Read one run directory (raises OSError/ValueError on a malformed one)."""
-    cfg = _read_json(path / "config.json")
-    config = cfg.get("config", cfg)
-    summary = None
-    if (path / "summary.json").exists():
-        summary = _read_json(path / "summary.json")
-    metrics = _jsonl(path / "metrics.jsonl", summary is not None)
-    return Run(path=path, run_id=str(cfg.get("run_id", path.name)), config=dict(config),
-               summary=summary, metrics=metrics, provenance=cfg.get("provenance") or {},
-               deviations=list(cfg.get("deviations") or []))
-
-
-EVENT_STUDY = "event_study"
 EVENT_SCALE = "events"        # the event study's evidence is its own protocol and scale
 ALL_MEASURES = "every measure"  # the study-level virtual run (T1/T2 at scale)
 
 
-def read_event_study(path: Path) -> list[Run]:
+def event_study_runs(stored: runstore.StoredRun) -> list[Run]:
     """An event study (empirical.events, ``"kind": "event_study"``) as virtual runs: one per
     measure, whose ``prune_event`` records are its ``round1`` events (one per checkpoint, probe
     before/after; ``widths_before``/``widths_after`` those of its one-shot ``profile`` event,
@@ -127,10 +98,9 @@ def read_event_study(path: Path) -> list[Run]:
     (measure ALL_MEASURES) holding every event (T1/T2 at scale). Config: the study's, with
     ``measure``, ``scale`` = EVENT_SCALE and ``paired`` = True (every measure on the same
     checkpoints, importance sample and probe: seeds are the unit, differences are paired)."""
-    cfg = _read_json(path / "config.json")
+    path, cfg, summary = stored.path, stored.meta, stored.summary
     study = dict(cfg.get("config", {}))
-    summary = _read_json(path / "summary.json") if (path / "summary.json").exists() else None
-    records = [r for r in _jsonl(path / "events.jsonl", summary is not None) if r.get("kind") == "event"]
+    records = [r for r in stored.records if r.get("kind") == "event"]
     base = {k: v for k, v in study.items() if k != "measures"}
     base.update(scale=EVENT_SCALE, paired=True)
     control = {r["checkpoint"]: r for r in records if r.get("event") == "control"}
@@ -163,15 +133,14 @@ def read_event_study(path: Path) -> list[Run]:
 
 
 def read_runs(path: Path) -> list[Run]:
-    """The run(s) a directory holds: one prune-while-training run, or an event study's virtual runs."""
-    cfg = _read_json(path / "config.json")
-    if isinstance(cfg, dict) and cfg.get("kind") == EVENT_STUDY:
-        return read_event_study(path)
-    return [read_run(path)]
+    """The run(s) a directory holds: one prune-while-training run, or an event study's virtual runs
+    (raises OSError/ValueError on a malformed one)."""
+    stored = runstore.read_run(path)
+    return event_study_runs(stored) if stored.event_study else [run_of(stored)]
 
 
 def load_runs(roots, *, must_exist: bool = True, allow_planted: bool = False) -> RunSet:
-    """All runs under each root (a run directory is one holding config.json, at any depth).
+    """All runs under each root (every run directory at any depth: runstore.run_dirs).
 
     A missing root is a usage error (exit 2) when ``must_exist``; malformed runs are listed,
     not fatal. Planted (synthetic) runs go to ``planted`` unless ``allow_planted``."""
@@ -183,13 +152,13 @@ def load_runs(roots, *, must_exist: bool = True, allow_planted: bool = False) ->
             if must_exist:
                 raise UsageError(f"results directory {str(root)!r} does not exist or is not a directory; "
                                  f"fix: pass --results DIR pointing at a folder of run directories "
-                                 f"(each with config.json), e.g. --results results")
+                                 f"(each with {runstore.CONFIG}), e.g. --results results")
             continue
-        for cfg in sorted(root.rglob("config.json")):
+        for run_dir in runstore.run_dirs(root):
             try:
-                found = read_runs(cfg.parent)
+                found = read_runs(run_dir)
             except (OSError, ValueError, AttributeError, KeyError) as exc:
-                out.unreadable.append(f"{cfg.parent}: {exc}")
+                out.unreadable.append(f"{run_dir}: {exc}")
                 continue
             if not found[0].complete:
                 out.incomplete += 1

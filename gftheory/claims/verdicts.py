@@ -373,7 +373,7 @@ class ScaleResult:
 def evaluate_rules(claim: Claim, runs: list[Run]) -> tuple[list[Cell], dict[str, ScaleResult]]:
     """Cells of every rule of the claim; per scale: Holm over the claim's family, rule
     verdicts, and their combination."""
-    from gftheory.claims.runs import EVENT_STUDY
+    from gftheory.runstore import EVENT_STUDY
     # each claim reads only the kinds of evidence it names (prune-while-training runs / event studies)
     runs = [r for r in runs if ("events" if r.config.get("kind") == EVENT_STUDY else "runs") in claim.evidence]
     cells = [c for rule in claim.comparisons for c in rule_cells(rule, runs, claim.archs, claim.datasets)]

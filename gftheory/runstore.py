@@ -1,0 +1,241 @@
+"""The run store: the one place that knows the run-directory layout — file names, writer and
+reader — for prune-while-training runs (empirical.runner) and event studies (empirical.events).
+Everything else (the runner, the event study, sweeps, scripts/campaign.py, the claims' reader
+gftheory.claims.runs, the tests' planted runs) reads and writes run directories through it.
+
+A run: ``<root>/<run_id>/`` named by the hash of its canonical config,
+
+    config.json     {"run_id", "config", "deviations", "provenance", ...}, written once
+    metrics.jsonl   one JSON record a line ("kind": "epoch" | "prune_event")
+    checkpoint.pt   the state after the last completed record (resume point)
+    summary.json    written last, only when the run completed ({"complete": true, ...})
+
+An event study (``"kind": "event_study"`` in config.json and summary.json): ``<root>/<study id>/``
+with config.json, events.jsonl (one record per event; "kind": "event" | "trajectory_epoch"),
+summary.json, and the trajectory's checkpoints trajectory.pt and checkpoint_e<E>.pt.
+
+Evidence (what is committed under results/) is config.json, metrics.jsonl / events.jsonl and
+summary.json; checkpoints never are.
+
+Every whole-file write goes to a temporary file in the same directory, is fsync'ed, then
+``os.replace``d over the target, so a killed process leaves either the old or the new file.
+JSON-lines files are appended line by line (flushed, fsync'ed); a torn last line (killed
+mid-write) is ignored when read — unless the run is complete, when it is an error — and cut off
+on resume, when metrics.jsonl is also truncated back to the checkpoint's record. A line that is
+not JSON before the last one is always an error (the file is corrupt).
+
+This module imports no torch at import time (theory code reads runs through it); checkpoint
+save/load import torch when called.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gftheory.atomic import atomic_write_bytes
+from gftheory.atomic import atomic_write_json as _atomic_write_json
+
+# -- the layout ---------------------------------------------------------------------------
+CONFIG = "config.json"
+METRICS = "metrics.jsonl"
+CHECKPOINT = "checkpoint.pt"
+SUMMARY = "summary.json"
+EVENT_STUDY = "event_study"         # "kind" of an event study's config.json and summary.json
+EVENTS = "events.jsonl"
+TRAJECTORY = "trajectory.pt"
+EVIDENCE = (CONFIG, METRICS, EVENTS, SUMMARY)   # the files that are evidence (never checkpoints)
+
+
+def study_checkpoint(epoch: int) -> str:
+    """File name of an event study's trajectory checkpoint after data epoch ``epoch``."""
+    return f"checkpoint_e{int(epoch)}.pt"
+
+
+# -- files --------------------------------------------------------------------------------
+def atomic_write_json(path, obj) -> None:
+    """``obj`` as sorted, indented JSON (NaN refused), written atomically."""
+    _atomic_write_json(path, obj, indent=1, sort_keys=True, allow_nan=False)
+
+
+def read_json(path):
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def _line(record: dict) -> str:
+    return json.dumps(record, sort_keys=True, allow_nan=False) + "\n"
+
+
+def append_jsonl(path, record: dict) -> None:
+    """Append one record as one line, flushed and fsync'ed."""
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(_line(record))
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def write_jsonl(path, records) -> None:
+    """Replace ``path`` with ``records``, one a line, atomically."""
+    atomic_write_bytes(path, "".join(_line(r) for r in records).encode("utf-8"))
+
+
+def read_jsonl(path, *, complete: bool = False) -> list[dict]:
+    """All records of a JSON-lines file (none if it is absent). A torn last line (no newline /
+    not JSON: killed mid-write) is ignored, or a ValueError when ``complete`` (a finished run
+    has none); a line that is not JSON before the last one is a ValueError (corrupt file)."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    out = []
+    lines = path.read_text(encoding="utf-8").split("\n")
+    for k, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            if k == len(lines) - 1 and not complete:   # torn last line: normal mid-run
+                break
+            what = "torn last line in a completed run" if k == len(lines) - 1 else "the file is corrupt"
+            raise ValueError(f"{path}: line {k + 1} is not JSON; {what}") from None
+    return out
+
+
+def save_checkpoint(path, state: dict) -> None:
+    """``torch.save(state)`` to ``path`` atomically."""
+    import torch
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def load_checkpoint(path, map_location="cpu") -> dict:
+    import torch
+    return torch.load(path, map_location=map_location, weights_only=False)
+
+
+# -- writer -------------------------------------------------------------------------------
+def write_config(run_dir, meta: dict) -> None:
+    """config.json (the directory is created): {"run_id", "config", ...; "kind" for a study}."""
+    atomic_write_json(Path(run_dir) / CONFIG, meta)
+
+
+def write_summary(run_dir, summary: dict) -> None:
+    """summary.json, the last file a run writes: {"complete": true, ...}."""
+    atomic_write_json(Path(run_dir) / SUMMARY, summary)
+
+
+def append_metric(run_dir, record: dict) -> None:
+    """One record appended to a run's metrics.jsonl."""
+    append_jsonl(Path(run_dir) / METRICS, record)
+
+
+def write_metrics(run_dir, records) -> None:
+    """A run's whole metrics.jsonl, atomically."""
+    write_jsonl(Path(run_dir) / METRICS, records)
+
+
+def truncate_metrics(run_dir, epoch: int) -> list[dict]:
+    """Keep only the records with "epoch" ≤ ``epoch`` (atomically; a torn last line goes too);
+    return them. What a run resuming from its checkpoint after record ``epoch`` does first."""
+    kept = [r for r in read_metrics(run_dir) if int(r.get("epoch", 0)) <= epoch]
+    write_metrics(run_dir, kept)
+    return kept
+
+
+def append_event(run_dir, record: dict) -> None:
+    """One record appended to an event study's events.jsonl."""
+    append_jsonl(Path(run_dir) / EVENTS, record)
+
+
+def write_events(run_dir, records) -> None:
+    """An event study's whole events.jsonl, atomically."""
+    write_jsonl(Path(run_dir) / EVENTS, records)
+
+
+# -- reader -------------------------------------------------------------------------------
+def has_config(run_dir) -> bool:
+    return (Path(run_dir) / CONFIG).exists()
+
+
+def read_config(run_dir) -> dict:
+    """config.json (OSError when absent, ValueError when it is not a JSON object)."""
+    path = Path(run_dir) / CONFIG
+    meta = read_json(path)
+    if not isinstance(meta, dict):
+        raise ValueError(f"{path}: not a JSON object")
+    return meta
+
+
+def read_summary(run_dir) -> dict | None:
+    """summary.json, or None while the run has not completed."""
+    path = Path(run_dir) / SUMMARY
+    return read_json(path) if path.exists() else None
+
+
+def read_metrics(run_dir, *, complete: bool = False) -> list[dict]:
+    return read_jsonl(Path(run_dir) / METRICS, complete=complete)
+
+
+def read_events(run_dir, *, complete: bool = False) -> list[dict]:
+    return read_jsonl(Path(run_dir) / EVENTS, complete=complete)
+
+
+def is_event_study(meta: dict) -> bool:
+    """Whether a config.json (or summary.json) is an event study's."""
+    return isinstance(meta, dict) and meta.get("kind") == EVENT_STUDY
+
+
+def is_complete(run_dir) -> bool:
+    """summary.json exists, is readable and says complete."""
+    try:
+        return bool((read_summary(run_dir) or {}).get("complete"))
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+@dataclass
+class StoredRun:
+    """What a run directory holds, as stored: config.json (``meta``), summary.json (None until
+    complete) and the records (metrics.jsonl for a run, events.jsonl for an event study)."""
+    path: Path
+    meta: dict
+    summary: dict | None = None
+    records: list[dict] = field(default_factory=list)
+
+    @property
+    def run_id(self) -> str:
+        return str(self.meta.get("run_id", self.path.name))
+
+    @property
+    def event_study(self) -> bool:
+        return is_event_study(self.meta)
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.summary and self.summary.get("complete"))
+
+
+def read_run(run_dir) -> StoredRun:
+    """Read one run directory or event study (OSError / ValueError on a malformed one; a torn
+    last line is an error once summary.json exists)."""
+    run_dir = Path(run_dir)
+    meta = read_config(run_dir)
+    summary = read_summary(run_dir)
+    read = read_events if is_event_study(meta) else read_metrics
+    return StoredRun(path=run_dir, meta=meta, summary=summary, records=read(run_dir, complete=summary is not None))
+
+
+def run_dirs(root, *, nested: bool = True) -> list[Path]:
+    """The run directories (those holding config.json) under ``root``, sorted: at any depth
+    (``nested``: a results tree such as results/<scale>/<run_id>/) or only ``root``'s children
+    (a run store). None when ``root`` is not a directory."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    if nested:
+        return [p.parent for p in sorted(root.rglob(CONFIG))]
+    return [d for d in sorted(root.iterdir()) if d.is_dir() and (d / CONFIG).is_file()]
