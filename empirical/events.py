@@ -24,9 +24,10 @@ Predictions next to every actual change (removed set S, first order, PAPER.md T1
 the paper's θ_p) or every parameter slice the removed channels own ("channel": the filter, its BN
 γ, β and, in MobileNet, the depthwise channel that follows).
 
-Results: ``<root>/<study id>/`` — config.json (``"kind": "event_study"``), events.jsonl (one record
-per event, appended atomically, skipped on resume), summary.json when complete; trajectory
-checkpoints (``trajectory.pt``, ``checkpoint_e<E>.pt``) are never evidence and are not committed.
+Results: ``<root>/<study id>/`` in the event-study layout of gftheory.runstore — config.json
+(``"kind": "event_study"``), events.jsonl (one record per event, appended atomically, skipped on
+resume), summary.json when complete; trajectory checkpoints (``trajectory.pt``,
+``checkpoint_e<E>.pt``) are never evidence and are not committed.
 """
 from __future__ import annotations
 
@@ -42,14 +43,12 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from empirical import store
 from empirical.config import DATASETS, ConfigError, RunConfig, finite
+from gftheory import runstore
 from gftheory.measures import MEASURES
+from gftheory.runstore import EVENT_STUDY, TRAJECTORY, study_checkpoint
 from gftheory.state import bn_mode, preserved_modes
 
-KIND = "event_study"
-EVENTS = "events.jsonl"
-TRAJECTORY = "trajectory.pt"
 # every measure registered when this module is imported (the built-ins, in registry order)
 ALL_MEASURES = tuple(MEASURES)
 
@@ -123,7 +122,7 @@ class EventConfig:
         d = dataclasses.asdict(self)
         for k in ("checkpoints", "measures", "later_rounds", "recovery_eval"):
             d[k] = list(d[k])
-        return {"kind": KIND, **dict(sorted(d.items()))}
+        return {"kind": EVENT_STUDY, **dict(sorted(d.items()))}
 
     def run_id(self) -> str:
         blob = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"))
@@ -262,14 +261,14 @@ class EventStudy:
         from empirical.runner import rng_state, seed_everything, set_rng_state
         from empirical.train import make_optimizer, train_steps
         cfg, last = self.cfg, max(self.cfg.checkpoints)
-        if all((self.dir / f"checkpoint_e{e}.pt").exists() for e in cfg.checkpoints):
+        if all((self.dir / study_checkpoint(e)).exists() for e in cfg.checkpoints):
             return
         seed_everything(cfg.seed)
         model = self._build()
         opt = make_optimizer(model, cfg.lr, cfg.momentum, cfg.weight_decay)
         done = 0
         if (self.dir / TRAJECTORY).exists():
-            ck = store.load_checkpoint(self.dir / TRAJECTORY)
+            ck = runstore.load_checkpoint(self.dir / TRAJECTORY)
             model.load_state_dict(ck["model"])
             opt.load_state_dict(ck["optimizer"])
             set_rng_state(ck["rng"])
@@ -281,12 +280,12 @@ class EventStudy:
             tot = train_steps(model, loader, opt, temperature=cfg.temperature, precision="fp32",
                               device=self.device)
             if epoch in cfg.checkpoints:
-                store.save_checkpoint(self.dir / f"checkpoint_e{epoch}.pt", {"epoch": epoch, "model": model.state_dict()})
-            store.save_checkpoint(self.dir / TRAJECTORY, {"epoch": epoch, "model": model.state_dict(),
-                                                         "optimizer": opt.state_dict(), "rng": rng_state()})
-            store.append_jsonl(self.dir / EVENTS, {"kind": "trajectory_epoch", "epoch": epoch,
-                                                   "train_loss": finite(tot.loss), "train_acc": tot.acc,
-                                                   "seconds": time.perf_counter() - t0})
+                runstore.save_checkpoint(self.dir / study_checkpoint(epoch), {"epoch": epoch, "model": model.state_dict()})
+            runstore.save_checkpoint(self.dir / TRAJECTORY, {"epoch": epoch, "model": model.state_dict(),
+                                                            "optimizer": opt.state_dict(), "rng": rng_state()})
+            runstore.append_event(self.dir, {"kind": "trajectory_epoch", "epoch": epoch,
+                                             "train_loss": finite(tot.loss), "train_acc": tot.acc,
+                                             "seconds": time.perf_counter() - t0})
             self.log(f"trajectory epoch {epoch}/{last}: loss {tot.loss:.4f} acc {tot.acc:.4f} "
                      f"{time.perf_counter() - t0:.0f}s")
 
@@ -334,7 +333,7 @@ class EventStudy:
         if not todo:
             return
         model = self._build()
-        model.load_state_dict(store.load_checkpoint(self.dir / f"checkpoint_e{e}.pt")["model"])
+        model.load_state_dict(runstore.load_checkpoint(self.dir / study_checkpoint(e))["model"])
         model.eval()
         self._mask_pruner = None
         t0 = time.perf_counter()
@@ -368,7 +367,7 @@ class EventStudy:
                 rec["importance_temperature"] = cfg.importance_temperature(m)
                 rec["score_bn_mode"] = "eval"
             rec["seconds"] = time.perf_counter() - t_ev
-            store.append_jsonl(self.dir / EVENTS, rec)
+            runstore.append_event(self.dir, rec)
             self.log(f"checkpoint e{e} {m} {ev}: {rec['seconds']:.0f}s")
 
     def _prune(self, m, ev, model, scores_of):
@@ -431,15 +430,15 @@ class EventStudy:
         self.val_loader = self._loader(self.data.val_x[:cfg.val_size], self.data.val_y[:cfg.val_size],
                                        train=False, seed=0, batch_size=500)
         self.trajectory()
-        records = store.read_jsonl(self.dir / EVENTS) if (self.dir / EVENTS).exists() else []
+        records = runstore.read_events(self.dir)
         done = {(r["checkpoint"], r["measure"], r["event"]) for r in records if r.get("kind") == "event"}
         for e in cfg.checkpoints:
             self.checkpoint_events(e, done)
-        records = store.read_jsonl(self.dir / EVENTS)
+        records = runstore.read_events(self.dir)
         from gftheory.provenance import provenance
         events = [r for r in records if r.get("kind") == "event"]
-        store.atomic_write_json(self.dir / store.SUMMARY, {
-            "run_id": self.dir.name, "kind": KIND, "config": cfg.canonical(), "complete": True,
+        runstore.write_summary(self.dir, {
+            "run_id": self.dir.name, "kind": EVENT_STUDY, "config": cfg.canonical(), "complete": True,
             "events": len(events), "seconds": sum(r.get("seconds", 0) for r in records),
             "eval_data": self.data.eval_data, "provenance": provenance(self.device)})
         self.log(f"complete: {len(events)} events")
@@ -452,7 +451,7 @@ def ensure_study(cfg: EventConfig, root, *, device="cpu", data_dir=None, progres
     from gftheory.provenance import provenance
     dev = resolve_device(device)
     run_dir = Path(root) / cfg.run_id()
-    if store.is_complete(run_dir):
+    if runstore.is_complete(run_dir):
         if progress:
             print(f"[{run_dir.name}] complete; skipped", file=sys.stderr, flush=True)
         return run_dir
@@ -461,9 +460,9 @@ def ensure_study(cfg: EventConfig, root, *, device="cpu", data_dir=None, progres
         raise ConfigError(f"val_size {cfg.val_size} needs a held-out split at least that large; fix: "
                           "raise --holdout-size or lower --val-size")
     run_dir.mkdir(parents=True, exist_ok=True)
-    if not (run_dir / store.CONFIG).exists():
-        store.atomic_write_json(run_dir / store.CONFIG, {
-            "run_id": run_dir.name, "kind": KIND, "config": cfg.canonical(),
+    if not runstore.has_config(run_dir):
+        runstore.write_config(run_dir, {
+            "run_id": run_dir.name, "kind": EVENT_STUDY, "config": cfg.canonical(),
             "data": {"source": splits.source, "arrays_sha256": arrays_digest(splits),
                      "train": len(splits.train_y), "val": len(splits.val_y), "eval_data": splits.eval_data},
             "provenance": provenance(dev)})

@@ -30,9 +30,9 @@ import time
 import uuid
 from pathlib import Path
 
-from empirical import store
 from empirical.config import ConfigError, RunConfig
 from empirical.sweep import REPO_ROOT, _check_data, _label, _state_line
+from gftheory import runstore
 
 INSTALL = "pip install -e .[ray]"
 MARKERS = ".ray"
@@ -122,7 +122,7 @@ def marker_path(root, run_id: str) -> Path:
 
 def read_marker(root, run_id: str) -> dict | None:
     try:
-        return store.read_json(marker_path(root, run_id))
+        return runstore.read_json(marker_path(root, run_id))
     except (OSError, ValueError):
         return None
 
@@ -143,7 +143,7 @@ def run_task(config: RunConfig, root: str, device: str, data_dir: str | None, th
     except Exception:  # noqa: BLE001 - informative only
         node = None
     (Path(root) / MARKERS).mkdir(parents=True, exist_ok=True)
-    store.atomic_write_json(marker_path(root, run_id), {
+    runstore.atomic_write_json(marker_path(root, run_id), {
         "run_id": run_id, "sweep": sweep_id, "attempt": attempt, "pid": os.getpid(),
         "host": socket.gethostname(), "node": node, "threads": torch.get_num_threads(),
         "started": time.time()})
@@ -174,9 +174,7 @@ def _fmt_s(s: float) -> str:
 
 
 def _records_done(run_dir: Path) -> int:
-    if not (run_dir / store.METRICS).exists():
-        return 0
-    return sum(1 for m in store.read_jsonl(run_dir / store.METRICS) if m.get("kind") == "epoch")
+    return sum(1 for m in runstore.read_metrics(run_dir) if m.get("kind") == "epoch")
 
 
 class Progress:
@@ -259,7 +257,7 @@ def run_grid_ray(configs, root, *, address: str | None = None, gpus_per_run: flo
     runs: dict[Path, RunConfig] = {}
     for p, c in zip(paths, configs):
         runs.setdefault(p, c)
-    pending = [(p, c) for p, c in runs.items() if not store.is_complete(p)]
+    pending = [(p, c) for p, c in runs.items() if not runstore.is_complete(p)]
     state = {p: ("queued" if (p, c) in pending else "done") for p, c in runs.items()}
     prog = Progress(runs, state, progress)
     errors: dict[Path, str] = {}
@@ -303,7 +301,7 @@ def run_grid_ray(configs, root, *, address: str | None = None, gpus_per_run: flo
                     p = refs.pop(ref)
                     try:
                         ray.get(ref)
-                        state[p] = "done" if store.is_complete(p) else "failed"
+                        state[p] = "done" if runstore.is_complete(p) else "failed"
                         if state[p] == "failed":
                             errors[p] = "the task returned but summary.json is missing"
                     except Exception as exc:  # noqa: BLE001 - one failed run must not stop the sweep

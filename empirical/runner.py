@@ -24,10 +24,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from empirical import store
 from empirical.config import ConfigError, RunConfig, finite
 from empirical.probe import probe_quantities
 from empirical.train import (effective_precision, evaluate, make_optimizer, set_lr, train_steps)
+from gftheory import runstore
 from gftheory.importance import importance
 from gftheory.measures import MEASURES
 from gftheory.provenance import provenance
@@ -56,8 +56,29 @@ def effective_config(config: RunConfig, device) -> RunConfig:
     return config.replace(precision=effective_precision(config.precision, device))
 
 
-def run_dir_for(config: RunConfig, root, device=None) -> Path:
-    return Path(root) / effective_config(config, resolve_device(device)).run_id()
+def check_root(root) -> Path:
+    """The run store directory ``root``, checked before any data is loaded or anything written:
+    every existing component of the path must be a directory, and the deepest existing one must
+    accept a new file (probed with an anonymous temporary file, which works for root too).
+    Raises ConfigError (exit 2) naming the problem and the fix; creates nothing."""
+    import tempfile
+    root = Path(root).expanduser()
+    probe = root
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        what = "is not a directory" if probe == root else f"lies under {probe}, which is not a directory"
+        raise ConfigError(f"--root {root} {what}; fix: give --root a directory (or a path to create) "
+                          f"outside any regular file")
+    try:
+        with tempfile.TemporaryFile(dir=probe):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"--root {root}: cannot write in {probe} ({exc.strerror or exc}); fix: give "
+                          f"--root a writable directory") from None
+    return root
 
 
 def seed_everything(seed: int) -> None:
@@ -250,17 +271,17 @@ class Run:
     # ---- checkpoint
     def save(self, epoch: int, elapsed: float) -> None:
         from empirical.architectures import widths_of
-        store.save_checkpoint(self.dir / store.CHECKPOINT, {
+        runstore.save_checkpoint(self.dir / runstore.CHECKPOINT, {
             "run_id": self.dir.name, "epoch": epoch, "loader_epoch": epoch,
             "widths": widths_of(self.model), "model": self.model.state_dict(),
             "pruner": self.pruner.state_dict(), "optimizer": self.optimizer.state_dict(),
             "rng": rng_state(), "elapsed": elapsed})
 
     def restore(self) -> tuple[int, float]:
-        path = self.dir / store.CHECKPOINT
+        path = self.dir / runstore.CHECKPOINT
         if not path.exists():
             return 0, 0.0
-        ck = store.load_checkpoint(path)
+        ck = runstore.load_checkpoint(path)
         if ck.get("run_id") != self.dir.name:
             raise ConfigError(f"{path} belongs to run {ck.get('run_id')}, not {self.dir.name}; fix: "
                               "delete the stray checkpoint")
@@ -288,7 +309,7 @@ class Run:
         self.pruner = self._new_pruner(self.model)
         self.optimizer = self._optimizer(cfg.round_lr)
         done, elapsed = self.restore()
-        kept = store.truncate_metrics(self.dir / store.METRICS, done)
+        kept = runstore.truncate_metrics(self.dir, done)
         if done:
             self.log(f"resuming after record {done}/{len(self.records)}")
         self.best = _best_of(kept)
@@ -324,8 +345,8 @@ class Run:
             if phase == "prune":
                 rec["round"] = k
             if event is not None:
-                store.append_jsonl(self.dir / store.METRICS, event)
-            store.append_jsonl(self.dir / store.METRICS, rec)
+                runstore.append_metric(self.dir, event)
+            runstore.append_metric(self.dir, rec)
             elapsed += seconds
             self.save(epoch, elapsed)
             self.log(f"record {epoch}/{len(self.records)} {phase}{' r%d' % k if phase == 'prune' else ''} "
@@ -377,11 +398,11 @@ class Run:
                 "importance_temperature": self.cfg.effective_importance_temperature}
 
     def finish(self, elapsed: float) -> None:
-        metrics = store.read_jsonl(self.dir / store.METRICS)
+        metrics = runstore.read_metrics(self.dir)
         epochs = [m for m in metrics if m["kind"] == "epoch"]
         last = epochs[-1]
         best = _best_of(metrics)
-        store.atomic_write_json(self.dir / store.SUMMARY, {
+        runstore.write_summary(self.dir, {
             "run_id": self.dir.name, "config": self.cfg.canonical(), "complete": True,
             "epochs": len(epochs), "data_epochs": last.get("data_epochs"), "seconds": elapsed,
             "final": {"train_loss": last["train_loss"], "train_acc": last["train_acc"],
@@ -411,10 +432,9 @@ def _fmt(x) -> str:
 
 def _check_same_data(run_dir: Path, integrity: dict | None) -> None:
     """A run resumes only on the arrays it started with (config.json's provenance.data)."""
-    path = run_dir / store.CONFIG
-    if not path.exists() or not integrity:
+    if not runstore.has_config(run_dir) or not integrity:
         return
-    then = (store.read_json(path).get("provenance", {}).get("data") or {}).get("splits", {})
+    then = (runstore.read_config(run_dir).get("provenance", {}).get("data") or {}).get("splits", {})
     for split, entry in integrity["splits"].items():
         old = (then.get(split) or {}).get("arrays_sha256")
         if old is not None and old != entry["arrays_sha256"]:
@@ -429,9 +449,9 @@ def ensure_run(config: RunConfig, root, *, device=None, data_dir=None, progress:
     summary.json says it completed — and return the run directory."""
     dev = resolve_device(device)
     cfg = effective_config(config, dev)
-    root = store.check_root(root)  # unwritable / not a directory → exit 2 before the data loads
+    root = check_root(root)  # unwritable / not a directory → exit 2 before the data loads
     run_dir = root / cfg.run_id()
-    if store.is_complete(run_dir):
+    if runstore.is_complete(run_dir):
         if progress:
             print(f"[{run_dir.name}] complete; skipped", file=sys.stderr, flush=True)
         return run_dir
@@ -442,8 +462,8 @@ def ensure_run(config: RunConfig, root, *, device=None, data_dir=None, progress:
         print(f"[{run_dir.name}] {warning}", file=sys.stderr, flush=True)
     _check_same_data(run_dir, splits.integrity)
     run_dir.mkdir(parents=True, exist_ok=True)
-    if not (run_dir / store.CONFIG).exists():
-        store.atomic_write_json(run_dir / store.CONFIG, {
+    if not runstore.has_config(run_dir):
+        runstore.write_config(run_dir, {
             "run_id": run_dir.name, "config": cfg.canonical(), "deviations": cfg.deviations(),
             "data": {"source": splits.source, "arrays_sha256": arrays_digest(splits),
                      "train": len(splits.train_y),

@@ -1,6 +1,6 @@
 """``run_grid``: many runs, several at once on one device, with a progress display.
 
-Each run goes to its own store directory (empirical.store); completed runs are skipped, a run
+Each run goes to its own store directory (gftheory.runstore); completed runs are skipped, a run
 with a checkpoint resumes, duplicate configs run once. ``jobs == 1`` runs in this process;
 ``jobs > 1`` starts up to ``jobs`` subprocesses ``python -m gftheory run <every config flag>``
 (each child's stderr goes to ``<root>/.logs/<run_id>.log``). Progress (stderr): one line per run
@@ -16,9 +16,9 @@ import sys
 import time
 from pathlib import Path
 
-from empirical import store
 from empirical.config import RunConfig
-from empirical.runner import effective_config, ensure_run, resolve_device
+from empirical.runner import check_root, effective_config, ensure_run, resolve_device
+from gftheory import runstore
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -53,7 +53,7 @@ def _label(cfg: RunConfig) -> str:
 
 
 def _state_line(run_dir: Path, state: str, cfg: RunConfig) -> str:
-    metrics = store.read_jsonl(run_dir / store.METRICS) if (run_dir / store.METRICS).exists() else []
+    metrics = runstore.read_metrics(run_dir)
     epochs = [m for m in metrics if m.get("kind") == "epoch"]
     total = len(cfg.records())
     where = f"record {epochs[-1]['epoch']}/{total}" if epochs else f"record 0/{total}"
@@ -84,14 +84,14 @@ def run_grid(configs, root, *, jobs: int = 1, device=None, data_dir=None, progre
     if jobs < 1:
         from empirical.config import ConfigError
         raise ConfigError(f"--jobs {jobs} is not ≥ 1; fix: give --jobs 1 or more")
-    root = store.check_root(root)
+    root = check_root(root)
     dev = resolve_device(device)
     configs = [effective_config(c, dev) for c in configs]
     paths = [root / c.run_id() for c in configs]
     unique: dict[Path, RunConfig] = {}
     for p, c in zip(paths, configs):
         unique.setdefault(p, c)
-    pending = [(p, c) for p, c in unique.items() if not store.is_complete(p)]
+    pending = [(p, c) for p, c in unique.items() if not runstore.is_complete(p)]
     state = {p: ("queued" if (p, c) in pending else "done") for p, c in unique.items()}
     if pending:
         _check_data([c for _, c in pending], data_dir)
@@ -140,7 +140,7 @@ def run_grid(configs, root, *, jobs: int = 1, device=None, data_dir=None, progre
                 rc = proc.poll()
                 if rc is not None:
                     del running[p]
-                    state[p] = "done" if rc == 0 and store.is_complete(p) else "failed"
+                    state[p] = "done" if rc == 0 and runstore.is_complete(p) else "failed"
                     if state[p] == "failed":
                         print(f"[{p.name}] failed (exit {rc}); see {logs / (p.name + '.log')}",
                               file=sys.stderr, flush=True)

@@ -21,8 +21,8 @@ Every whole-file write goes to a temporary file in the same directory, is fsync'
 ``os.replace``d over the target, so a killed process leaves either the old or the new file.
 JSON-lines files are appended line by line (flushed, fsync'ed); a torn last line (killed
 mid-write) is ignored when read — unless the run is complete, when it is an error — and cut off
-on resume, when metrics.jsonl is also truncated back to the checkpoint's record. A line that is
-not JSON before the last one is always an error (the file is corrupt).
+by the next append, or on resume, when metrics.jsonl is also truncated back to the checkpoint's
+record. A line that is not JSON before the last one is always an error (the file is corrupt).
 
 This module imports no torch at import time (theory code reads runs through it); checkpoint
 save/load import torch when called.
@@ -70,9 +70,19 @@ def _line(record: dict) -> str:
 
 
 def append_jsonl(path, record: dict) -> None:
-    """Append one record as one line, flushed and fsync'ed."""
+    """Append one record as one line, flushed and fsync'ed. A torn last line (the writer was
+    killed mid-line) is cut off first, so a resumed writer never glues a record onto it."""
+    line = _line(record)
+    path = Path(path)
+    if path.exists() and path.stat().st_size:
+        with open(path, "rb") as f:
+            f.seek(-1, os.SEEK_END)
+            torn = f.read(1) != b"\n"
+        if torn:
+            data = path.read_bytes()
+            atomic_write_bytes(path, data[:data.rfind(b"\n") + 1])
     with open(path, "a", encoding="utf-8") as f:
-        f.write(_line(record))
+        f.write(line)
         f.flush()
         os.fsync(f.fileno())
 

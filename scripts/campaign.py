@@ -23,8 +23,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from empirical import store  # noqa: E402
 from empirical.config import RunConfig  # noqa: E402
+from gftheory import runstore  # noqa: E402
 
 # measure pairs in priority order: E1/E2 (Figure 1), E5, E7 + the paper's Eq. 3, E3 + dense baseline
 CPU_PAIRS = (("magnitude", "loss_preservation_elementwise"), ("grasp", "gradient_norm_preservation"),
@@ -54,33 +54,30 @@ CAMPAIGNS = {
     "mobilenet_v1-events": lambda: event_grid("mobilenet_v1"),
     "vgg13-events": lambda: event_grid("vgg13"),
 }
-EVIDENCE_FILES = (store.CONFIG, store.METRICS, "events.jsonl", store.SUMMARY)
-
 
 def collect(root: Path, dest: Path, commit: bool) -> list[Path]:
     """Copy every completed run's evidence files under ``root`` to ``dest``; return the new ones."""
     new = []
-    for summary in sorted(root.glob(f"*/{store.SUMMARY}")):
-        run = summary.parent
-        if not store.is_complete(run):
+    for run in runstore.run_dirs(root, nested=False):
+        if not runstore.is_complete(run):
             continue
-        meta = store.read_json(run / store.CONFIG)
-        sub = "events" if meta.get("kind") == "event_study" else meta["config"]["scale"]
+        meta = runstore.read_config(run)
+        sub = "events" if runstore.is_event_study(meta) else meta["config"]["scale"]
         target = dest / sub / run.name
-        if (target / store.SUMMARY).exists():
+        if (target / runstore.SUMMARY).exists():
             continue
         tmp = dest / sub / f".{run.name}.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        for name in EVIDENCE_FILES:
+        for name in runstore.EVIDENCE:
             if (run / name).exists():
                 shutil.copy2(run / name, tmp / name)
         tmp.rename(target)  # the folder appears whole or not at all
         new.append(target)
         if commit:
-            s = store.read_json(target / store.SUMMARY)
+            s = runstore.read_summary(target)
             c = s["config"]
-            if s.get("kind") == "event_study":
+            if runstore.is_event_study(s):
                 msg = (f"results: event study {c['arch']} {c['dataset']} seed {c['seed']}, "
                        f"{s['events']} events, {s['seconds'] / 60:.1f} min")
             else:
@@ -131,7 +128,7 @@ def main(argv=None) -> int:
     from empirical.sweep import run_grid
     paths = run_grid(configs, args.root, jobs=args.jobs, device=args.device,
                      data_dir=args.data_dir)
-    return 0 if all(store.is_complete(q) for q in paths) else 1
+    return 0 if all(runstore.is_complete(q) for q in paths) else 1
 
 
 if __name__ == "__main__":

@@ -143,19 +143,19 @@ MUTANTS = (
            "tr, va = holdout_split(y, config.holdout_size, seed=config.seed)",
            "runner: validation split drawn with the run seed (differs per seed)", (T_EI,)),
     Mutant("M30", "empirical/runner.py",
-           "            store.append_jsonl(self.dir / store.METRICS, rec)\n            elapsed += seconds\n"
+           "            runstore.append_metric(self.dir, rec)\n            elapsed += seconds\n"
            "            self.save(epoch, elapsed)\n",
            "            elapsed += seconds\n            self.save(epoch, elapsed)\n"
-           "            store.append_jsonl(self.dir / store.METRICS, rec)\n",
+           "            runstore.append_metric(self.dir, rec)\n",
            "runner: checkpoint written before the metrics record (a death loses it)", (T_EC,)),
     Mutant("M31", "empirical/runner.py",
-           "kept = store.truncate_metrics(self.dir / store.METRICS, done)",
-           "kept = store.read_jsonl(self.dir / store.METRICS)",
+           "kept = runstore.truncate_metrics(self.dir, done)",
+           "kept = runstore.read_metrics(self.dir)",
            "runner: metrics not cut back to the checkpoint on resume (duplicates)", (T_EC,)),
     Mutant("M32", "empirical/train.py", "forward = model if step_fn is None else step_fn",
            "forward = step_fn or model", "train: compiled module truth-tested (--compile crashes)",
            (T_EI,)),
-    # -- data (empirical/data.py, store.py) ------------------------------------------------
+    # -- data (empirical/data.py), --root (empirical/runner.py) ---------------------------
     Mutant("M33", "empirical/data.py", "order = torch.argsort(-(exact - quota.double()), stable=True)",
            "order = torch.argsort(exact - quota.double(), stable=True)",
            "stratified split: spare units to the smallest remainders", (T_DA,)),
@@ -167,7 +167,7 @@ MUTANTS = (
     Mutant("M36", "empirical/data.py", "elif OFFICIAL_ARRAY_SHA256.get((spec.name, split)) == digest:",
            "elif OFFICIAL_ARRAY_SHA256.get((spec.name, split)) is not None:",
            "data status: any array digest accepted as the official arrays", (T_EI,)),
-    Mutant("M37", "empirical/store.py", "if probe.exists() and not probe.is_dir():",
+    Mutant("M37", "empirical/runner.py", "if probe.exists() and not probe.is_dir():",
            "if False:", "--root: a regular file is not reported as 'not a directory'", (T_EI,)),
     # -- unit bookkeeping and masks (empirical/pruning/) -----------------------------------
     Mutant("M38", "empirical/architectures/mobilenet_v1.py", "names = [\"stem.conv\"] + [f\"blocks.{j}.pw\"",

@@ -39,13 +39,13 @@ def sweep(root: Path, data_dir: str, backend: list[str]) -> tuple[float, str, st
 
 def same_results(a: Path, b: Path) -> int:
     sys.path.insert(0, str(REPO))
-    from empirical import store
+    from gftheory import runstore
     drop = ("seconds", "score_seconds")
     ids = sorted(p.name for p in a.iterdir() if not p.name.startswith("."))
     assert ids == sorted(p.name for p in b.iterdir() if not p.name.startswith(".")), "different run ids"
     for i in ids:
-        ma = [{k: v for k, v in r.items() if k not in drop} for r in store.read_jsonl(a / i / store.METRICS)]
-        mb = [{k: v for k, v in r.items() if k not in drop} for r in store.read_jsonl(b / i / store.METRICS)]
+        ma = [{k: v for k, v in r.items() if k not in drop} for r in runstore.read_metrics(a / i)]
+        mb = [{k: v for k, v in r.items() if k not in drop} for r in runstore.read_metrics(b / i)]
         assert ma == mb, f"run {i}: metrics differ"
     return len(ids)
 

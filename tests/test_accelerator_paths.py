@@ -89,7 +89,7 @@ def test_bf16_autocast_training_steps_on_cpu(channels_last):
 
 def test_bf16_smoke_run_on_cpu_end_to_end(tmp_path):
     """The runner with --precision bf16 on CPU: every record finite, config says bf16."""
-    from empirical import store
+    from gftheory import runstore
     from gftheory.cli import main
     from test_cli_empirical import TINY, write_cifar10
     data = write_cifar10(tmp_path / "data", per_batch=40, test=0)
@@ -98,11 +98,11 @@ def test_bf16_smoke_run_on_cpu_end_to_end(tmp_path):
                  "--arch", "vgg13", "--measure", "magnitude", "--precision", "bf16", "--root", str(root),
                  "--data-dir", str(data), "--device", "cpu"]) == 0
     (d,) = list(root.iterdir())
-    meta = store.read_json(d / store.CONFIG)
+    meta = runstore.read_config(d)
     assert meta["config"]["precision"] == "bf16"
-    epochs = [m for m in store.read_jsonl(d / store.METRICS) if m["kind"] == "epoch"]
+    epochs = [m for m in runstore.read_metrics(d) if m["kind"] == "epoch"]
     assert len(epochs) == 3 and all(m["train_loss"] is not None for m in epochs)
-    assert store.read_json(d / store.SUMMARY)["complete"] is True
+    assert runstore.read_summary(d)["complete"] is True
 
 
 # -- the uint8 pipeline is device-agnostic ------------------------------------------------------

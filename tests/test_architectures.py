@@ -12,12 +12,13 @@ import pytest
 import torch
 from torch import nn
 
-from empirical import runner, store
+from empirical import runner
 from empirical.architectures import (ARCHITECTURES, INPUT_SPACE, Architecture, LayoutEntry, UnitGroup,
                                      build, channel_layout, default_widths, get_architecture,
                                      register_architecture, widths_of)
 from empirical.config import ConfigError, RunConfig, architectures
 from empirical.pruning import StructuredPruner, cumulative_pruned
+from gftheory import runstore
 from test_cli_empirical import write_cifar10
 
 pytestmark = pytest.mark.usefixtures("single_thread")   # tests/conftest.py
@@ -127,15 +128,15 @@ def test_a_registered_toy_network_is_pruned_while_training_by_the_runner(toy, tm
                            batch_size=32, holdout_size=64, importance_samples=40, probe_size=8,
                            max_test_samples=64)
     run_dir = runner.ensure_run(cfg, tmp_path / "runs", device="cpu", data_dir=data, progress=False)
-    assert store.is_complete(run_dir)
-    metrics = store.read_jsonl(run_dir / store.METRICS)
+    assert runstore.is_complete(run_dir)
+    metrics = runstore.read_metrics(run_dir)
     events = [m for m in metrics if m["kind"] == "prune_event"]
     assert [e["round"] for e in events] == [1, 2]
     units = sum(toy.default_widths().values())                      # 14 filters
     assert 0 < events[0]["channel_sparsity"] < events[1]["channel_sparsity"]
     assert events[1]["channel_sparsity"] == cumulative_pruned(2, units, cfg.target, cfg.rounds) / units
     assert len([m for m in metrics if m["kind"] == "epoch"]) == len(cfg.records())
-    ck = store.load_checkpoint(run_dir / store.CHECKPOINT)
+    ck = runstore.load_checkpoint(run_dir / runstore.CHECKPOINT)
     assert sum(ck["widths"].values()) == units - cumulative_pruned(2, units, cfg.target, cfg.rounds)
-    meta = store.read_json(run_dir / store.CONFIG)
+    meta = runstore.read_config(run_dir)
     assert meta["config"]["arch"] == "toy_cnn"

@@ -131,7 +131,7 @@ def test_confirm_reuses_stored_runs(tmp_path, monkeypatch, capsys):
     import sys
     import types
 
-    from gftheory.claims.synthetic import plant
+    from planted import plant
     import empirical.config  # noqa: F401 - a broken import must fail, not skip
     plant(tmp_path, arch="resnet56", dataset="cifar10", measures={
         "grasp": {"final_acc": 80, "d_grad_norm_sq": 0.5}, "gradient_norm_preservation": {"final_acc": 90}})

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from empirical import store
+from gftheory import runstore
 from gftheory.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
@@ -80,9 +80,9 @@ def subprocess_env():
 
 def check_run_dir(d: Path, *, rounds: int, has_test: bool):
     """The contract's layout and record schema."""
-    meta = store.read_json(d / store.CONFIG)
+    meta = runstore.read_config(d)
     assert meta["run_id"] == d.name and meta["deviations"] and "code_version" in meta["provenance"]
-    metrics = store.read_jsonl(d / store.METRICS)
+    metrics = runstore.read_metrics(d)
     epochs = [m for m in metrics if m["kind"] == "epoch"]
     events = [m for m in metrics if m["kind"] == "prune_event"]
     assert {m["kind"] for m in metrics} == {"epoch", "prune_event"}
@@ -101,7 +101,7 @@ def check_run_dir(d: Path, *, rounds: int, has_test: bool):
     assert [e["channel_sparsity"] for e in events] == sorted({e["channel_sparsity"] for e in events})
     assert events[-1]["target_channel_sparsity"] == pytest.approx(meta["config"]["target"])
     assert [e["params"] for e in events] == sorted([e["params"] for e in events], reverse=True)
-    s = store.read_json(d / store.SUMMARY)
+    s = runstore.read_summary(d)
     assert s["complete"] is True and s["run_id"] == d.name and s["config"] == meta["config"]
     assert s["epochs"] == len(epochs)
     assert s["final"]["val_acc"] == epochs[-1]["val_acc"]
@@ -123,13 +123,13 @@ def test_run_command_smoke_then_skip(data_dir, tmp_path, capsys):
     assert meta["config"]["importance_temperature"] == 200.0
     ev = [m for m in metrics if m["kind"] == "prune_event"][0]
     assert ev["importance_samples"] == 40  # class-balanced: 40/10 per class
-    before = (d / store.METRICS).read_bytes(), (d / store.SUMMARY).read_bytes()
+    before = (d / runstore.METRICS).read_bytes(), (d / runstore.SUMMARY).read_bytes()
     # relaunch: skipped, nothing rewritten
     assert cli("run", *TINY, "--arch", "mobilenet_v1", "--measure", "grasp", "--root", root,
                "--data-dir", data_dir) == 0
     assert "skipped" in capsys.readouterr().err
-    assert ((d / store.METRICS).read_bytes(), (d / store.SUMMARY).read_bytes()) == before
-    assert [r.run_id for r in store.iter_runs(root, complete_only=True)] == [d.name]
+    assert ((d / runstore.METRICS).read_bytes(), (d / runstore.SUMMARY).read_bytes()) == before
+    assert [p.name for p in runstore.run_dirs(root, nested=False) if runstore.is_complete(p)] == [d.name]
 
 
 def _comparable(records):
@@ -164,11 +164,11 @@ def test_resume_after_sigkill_mid_epoch_equals_uninterrupted(data_dir, tmp_path)
     root = tmp_path / "killed"
     proc = subprocess.Popen([*cmd, "--root", str(root)], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
-    metrics = root / ref_dir.name / store.METRICS
+    run_dir = root / ref_dir.name
     deadline = time.monotonic() + 300
     seen = []
     while time.monotonic() < deadline:
-        seen = [m for m in store.read_jsonl(metrics) if m["kind"] == "epoch"] if metrics.exists() else []
+        seen = [m for m in runstore.read_metrics(run_dir) if m["kind"] == "epoch"]
         if any(m["epoch"] == 3 for m in seen):
             break
         time.sleep(0.05)
@@ -179,20 +179,20 @@ def test_resume_after_sigkill_mid_epoch_equals_uninterrupted(data_dir, tmp_path)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     d = root / ref_dir.name
-    assert not (d / store.SUMMARY).exists()
-    ck = store.load_checkpoint(d / store.CHECKPOINT)  # not corrupt
+    assert not (d / runstore.SUMMARY).exists()
+    ck = runstore.load_checkpoint(d / runstore.CHECKPOINT)  # not corrupt
     assert 3 <= ck["epoch"] < 6
-    killed_at = max(m["epoch"] for m in store.read_jsonl(d / store.METRICS))
+    killed_at = max(m["epoch"] for m in runstore.read_metrics(d))
 
     res = subprocess.run([*cmd, "--root", str(root)], env=env, capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr
     assert f"resuming after record {ck['epoch']}" in res.stderr
-    got, want = store.read_jsonl(d / store.METRICS), store.read_jsonl(ref_dir / store.METRICS)
+    got, want = runstore.read_metrics(d), runstore.read_metrics(ref_dir)
     keys = [(m["kind"], m["epoch"]) for m in got]
     assert len(keys) == len(set(keys)), "duplicate records after resume"
     assert keys == [(m["kind"], m["epoch"]) for m in want] and killed_at <= 6
     _close(_comparable(got), _comparable(want))
-    s_got, s_want = store.read_json(d / store.SUMMARY), store.read_json(ref_dir / store.SUMMARY)
+    s_got, s_want = runstore.read_summary(d), runstore.read_summary(ref_dir)
     _close(s_got["final"], s_want["final"])
     _close(s_got["best"], s_want["best"])
     assert [p.name for p in d.iterdir() if p.name.startswith(".")] == []  # no temp files left
@@ -210,14 +210,14 @@ def test_sweep_runs_a_grid_in_parallel_and_skips_completed(data_dir, tmp_path, c
     dirs = [Path(p) for p in out.out.split()]
     assert len(dirs) == 2 and len(set(dirs)) == 2
     assert "sweep: 2 done, 0 running, 0 queued" in out.err and "running" in out.err
-    runs = list(store.iter_runs(root))
-    assert {r.config["arch"] for r in runs} == {"vgg13", "mobilenet_v1"} and all(r.complete for r in runs)
+    runs = [runstore.read_run(p) for p in runstore.run_dirs(root, nested=False)]
+    assert {r.meta["config"]["arch"] for r in runs} == {"vgg13", "mobilenet_v1"} and all(r.complete for r in runs)
     for d in dirs:
         check_run_dir(d, rounds=2, has_test=True)
-    stamps = {d: (d / store.SUMMARY).stat().st_mtime_ns for d in dirs}
+    stamps = {d: (d / runstore.SUMMARY).stat().st_mtime_ns for d in dirs}
     assert cli(*argv) == 0  # everything complete: nothing rerun, nothing duplicated
     assert "sweep: 2 done" in capsys.readouterr().err
-    assert {d: (d / store.SUMMARY).stat().st_mtime_ns for d in dirs} == stamps
+    assert {d: (d / runstore.SUMMARY).stat().st_mtime_ns for d in dirs} == stamps
     assert len([p for p in root.iterdir() if not p.name.startswith(".")]) == 2
 
 

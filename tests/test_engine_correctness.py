@@ -60,8 +60,8 @@ def test_runner_scores_in_eval_mode_at_the_measures_temperature(instrumented_run
     assert len(calls["importance"]) == cfg.rounds
     assert {c["mode"] for c in calls["importance"]} == {"eval"}
     assert {c["temperature"] for c in calls["importance"]} == {200.0}  # grasp: authors' T = 200
-    from empirical import store
-    events = [m for m in store.read_jsonl(run_dir / store.METRICS) if m["kind"] == "prune_event"]
+    from gftheory import runstore
+    events = [m for m in runstore.read_metrics(run_dir) if m["kind"] == "prune_event"]
     assert [e["score_bn_mode"] for e in events] == ["eval"] * cfg.rounds
 
 
@@ -70,8 +70,8 @@ def test_probe_measures_the_training_loss_in_eval_mode(instrumented_run):
     assert len(calls["probe"]) == 2 * cfg.rounds                 # before and after every event
     assert {c["mode"] for c in calls["probe"]} == {"eval"}
     assert {c["temperature"] for c in calls["probe"]} == {cfg.temperature}
-    from empirical import store
-    events = [m for m in store.read_jsonl(run_dir / store.METRICS) if m["kind"] == "prune_event"]
+    from gftheory import runstore
+    events = [m for m in runstore.read_metrics(run_dir) if m["kind"] == "prune_event"]
     assert all(e["probe_temperature"] == cfg.temperature for e in events)
 
 
@@ -159,7 +159,7 @@ def test_synflow_scores_are_finite_on_every_network(arch):
 
 
 def test_dense_baseline_trains_the_same_schedule_and_prunes_nothing(tmp_path):
-    from empirical import store
+    from gftheory import runstore
     data = write_cifar10(tmp_path / "data")
     cfg = RunConfig.preset("smoke", arch="resnet56", measure="none", target=0.0, **TINY)
     calls = []
@@ -169,14 +169,14 @@ def test_dense_baseline_trains_the_same_schedule_and_prunes_nothing(tmp_path):
         d = runner_mod.ensure_run(cfg, tmp_path / "runs", device="cpu", data_dir=data, progress=False)
     finally:
         mp.undo()
-    metrics = store.read_jsonl(d / store.METRICS)
+    metrics = runstore.read_metrics(d)
     assert calls == [] and not [m for m in metrics if m["kind"] == "prune_event"]
     epochs = [m for m in metrics if m["kind"] == "epoch"]
     assert [(m["phase"], m["lr"]) for m in epochs] == [(p, lr) for p, _, lr in cfg.records()]
-    ck = store.load_checkpoint(d / store.CHECKPOINT)
+    ck = runstore.load_checkpoint(d / runstore.CHECKPOINT)
     from empirical.models import default_widths
     assert ck["widths"] == default_widths("resnet56")
-    assert len(store.read_json(d / store.CONFIG)["data"]["arrays_sha256"]) == 64
+    assert len(runstore.read_config(d)["data"]["arrays_sha256"]) == 64
 
 
 def test_death_between_metrics_append_and_checkpoint_loses_and_duplicates_nothing(instrumented_run,
@@ -185,7 +185,7 @@ def test_death_between_metrics_append_and_checkpoint_loses_and_duplicates_nothin
     is written), and right after writing record 3's checkpoint (before anything else). Each time
     it is resumed; the final metrics.jsonl must equal the uninterrupted run's (the module's
     instrumented run, same config): no duplicate, no lost record, the same numbers."""
-    from empirical import store
+    from gftheory import runstore
     from test_cli_empirical import _close, _comparable
     cfg, ref_dir, calls = instrumented_run
     data = calls["data"]
@@ -193,7 +193,7 @@ def test_death_between_metrics_append_and_checkpoint_loses_and_duplicates_nothin
     class Died(Exception):
         pass
 
-    real_append, real_save = store.append_jsonl, store.save_checkpoint
+    real_append, real_save = runstore.append_jsonl, runstore.save_checkpoint
 
     def append_then_die(path, record):
         real_append(path, record)
@@ -209,17 +209,17 @@ def test_death_between_metrics_append_and_checkpoint_loses_and_duplicates_nothin
     kw = dict(device="cpu", data_dir=data, progress=False)
     for patch, where in ((("append_jsonl", append_then_die), 2), (("save_checkpoint", save_then_die), 3)):
         mp = pytest.MonkeyPatch()
-        mp.setattr(store, *patch)
+        mp.setattr(runstore, *patch)
         try:
             with pytest.raises(Died):
                 runner_mod.ensure_run(cfg, root, **kw)
         finally:
             mp.undo()
         d = root / ref_dir.name
-        assert not (d / store.SUMMARY).exists()
-        assert max(m["epoch"] for m in store.read_jsonl(d / store.METRICS)) == where
+        assert not (d / runstore.SUMMARY).exists()
+        assert max(m["epoch"] for m in runstore.read_metrics(d)) == where
     d = runner_mod.ensure_run(cfg, root, **kw)
-    got, want = store.read_jsonl(d / store.METRICS), store.read_jsonl(ref_dir / store.METRICS)
+    got, want = runstore.read_metrics(d), runstore.read_metrics(ref_dir)
     keys = [(m["kind"], m["epoch"]) for m in got]
     assert len(keys) == len(set(keys)), f"duplicate records after resume: {keys}"
     assert keys == [(m["kind"], m["epoch"]) for m in want], "records lost or reordered"

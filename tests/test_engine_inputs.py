@@ -14,8 +14,8 @@ import torch
 
 from empirical import data as D
 from empirical import runner as runner_mod
-from empirical import store
 from empirical.config import RunConfig
+from gftheory import runstore
 from gftheory.cli import main
 from test_cli_empirical import TINY, write_cifar10
 
@@ -166,7 +166,7 @@ def test_run_records_the_digest_and_warns_on_unofficial_data(data_dir, tmp_path,
         with pytest.raises(Stop):
             runner_mod.ensure_run(cfg, tmp_path / "runs" / name, device="cpu", data_dir=d, progress=False)
         (run,) = list((tmp_path / "runs" / name).iterdir())
-        meta = store.read_json(run / store.CONFIG)
+        meta = runstore.read_config(run)
         integ = meta["provenance"]["data"]
         assert meta["data"]["status"] == integ["status"]
         digests[name] = integ["splits"]["train"]["arrays_sha256"]
@@ -177,10 +177,10 @@ def test_run_records_the_digest_and_warns_on_unofficial_data(data_dir, tmp_path,
     assert err.count("NOT the official data") == 2        # synthetic and corrupted: both warned
     # resuming the "good" run on the corrupted data is refused, and nothing is rewritten
     (run,) = list((tmp_path / "runs" / "good").iterdir())
-    before = (run / store.CONFIG).read_bytes()
+    before = (run / runstore.CONFIG).read_bytes()
     with pytest.raises(runner_mod.ConfigError, match="not the data this run started with"):
         runner_mod.ensure_run(cfg, tmp_path / "runs" / "good", device="cpu", data_dir=bad, progress=False)
-    assert (run / store.CONFIG).read_bytes() == before and sorted(p.name for p in run.iterdir()) == [store.CONFIG]
+    assert (run / runstore.CONFIG).read_bytes() == before and sorted(p.name for p in run.iterdir()) == [runstore.CONFIG]
 
 
 @pytest.mark.data

@@ -6,10 +6,10 @@ import pytest
 import torch
 
 from empirical import events as ev
-from empirical import store
 from empirical.config import ConfigError
 from empirical.models import build
 from empirical.pruning import StructuredPruner
+from gftheory import runstore
 from gftheory.objective import Objective
 from conftest import nontrivial_bn
 from test_cli_empirical import write_cifar10
@@ -73,13 +73,13 @@ def test_study_resumes_after_a_crash_without_duplicates(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         ev.ensure_study(cfg, tmp_path / "runs", data_dir=data, progress=False)
     d = tmp_path / "runs" / cfg.run_id()
-    assert not store.is_complete(d)
-    partial = [r for r in store.read_jsonl(d / ev.EVENTS) if r["kind"] == "event"]
+    assert not runstore.is_complete(d)
+    partial = [r for r in runstore.read_events(d) if r["kind"] == "event"]
     assert len(partial) == 4          # control + 3 events of magnitude
     monkeypatch.setattr(ev.EventStudy, "_measure_event", real)
     ev.ensure_study(cfg, tmp_path / "runs", data_dir=data, progress=False)
-    assert store.is_complete(d)
-    recs = store.read_jsonl(d / ev.EVENTS)
+    assert runstore.is_complete(d)
+    recs = runstore.read_events(d)
     keys = [(r["checkpoint"], r["measure"], r["event"]) for r in recs if r["kind"] == "event"]
     assert keys == [(1, m, e) for m, e in cfg.events_per_checkpoint()]
     assert [r["epoch"] for r in recs if r["kind"] == "trajectory_epoch"] == [1]
@@ -94,9 +94,9 @@ def test_study_resumes_after_a_crash_without_duplicates(tmp_path, monkeypatch):
         assert by[(m, "profile")]["channel_sparsity"] == pytest.approx(0.75, abs=0.01)
     assert by[("grasp", "round1")]["importance_temperature"] == 200.0
     # a complete study is skipped
-    mtime = (d / store.SUMMARY).stat().st_mtime_ns
+    mtime = (d / runstore.SUMMARY).stat().st_mtime_ns
     ev.ensure_study(cfg, tmp_path / "runs", data_dir=data, progress=False)
-    assert (d / store.SUMMARY).stat().st_mtime_ns == mtime
+    assert (d / runstore.SUMMARY).stat().st_mtime_ns == mtime
 
 
 def test_config_validates_and_hashes():

@@ -8,8 +8,8 @@ import types
 import pytest
 
 from gftheory.claims import CLAIMS, LiveEvidence, evaluate_claims, load_runs
-from gftheory.claims.synthetic import plant
 from gftheory.cli import main
+from planted import plant
 
 MEASURES = {"magnitude": {"final_acc": 92, "train_loss": 0.3, "early_keep": 0.6},
             "loss_preservation": {"final_acc": 90, "train_loss": 0.5, "d_theta_g": 0.0, "d_loss": 0.0},
@@ -230,7 +230,7 @@ def test_report_page_structure(tmp_path, store):
 
 def test_figure1_view_shows_the_dense_baseline_beside_the_pruned_models(tmp_path):
     from gftheory.claims import load_runs
-    from gftheory.claims.synthetic import plant
+    from planted import plant
     from gftheory.report import plots
     from gftheory.report.build import FigureCache, figure1_blocks
     plant(tmp_path, measures={"magnitude": {"final_acc": 91}, "loss_preservation_elementwise": {"final_acc": 89},

@@ -12,9 +12,9 @@ import pytest
 from browser import blank_fraction, chromium, inspect_page, screenshot
 from gftheory.claims import CLAIMS, LiveEvidence, evaluate_claims, load_runs
 from gftheory.claims.registry import ARCHS, DATASETS, PAPER_MEASURES
-from gftheory.claims.synthetic import plant
 from gftheory.report.build import build_document
 from gftheory.report.document import render_files, write_atomically
+from planted import plant
 
 MAX_HTML = 2 * 1024 * 1024
 GRID = {"magnitude": {"final_acc": 92, "train_loss": 0.3, "early_keep": 0.6, "converge": 0.6},

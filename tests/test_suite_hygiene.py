@@ -4,7 +4,7 @@ import re
 from pathlib import Path
 
 TESTS = Path(__file__).resolve().parent
-OWN = ("gftheory", "empirical", "proofs", "strategies", "test_")
+OWN = ("gftheory", "empirical", "proofs", "strategies", "planted", "test_")
 
 
 def _sources():

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from empirical import store
 from empirical.config import RunConfig
+from gftheory import runstore
 from test_cli_empirical import (TINY, _close, _comparable, check_run_dir, cli, real_cifar10_dir,
                                 write_cifar10)
 
@@ -51,13 +51,13 @@ def cifar10():
 def same_run(got: Path, want: Path) -> None:
     """Same config, same records (wall-clock fields excluded), same summary, no duplicates."""
     assert got.name == want.name
-    assert store.read_json(got / store.CONFIG)["config"] == store.read_json(want / store.CONFIG)["config"]
-    g, w = store.read_jsonl(got / store.METRICS), store.read_jsonl(want / store.METRICS)
+    assert runstore.read_config(got)["config"] == runstore.read_config(want)["config"]
+    g, w = runstore.read_metrics(got), runstore.read_metrics(want)
     keys = [(m["kind"], m["epoch"]) for m in g]
     assert len(keys) == len(set(keys)), "duplicate records"
     assert keys == [(m["kind"], m["epoch"]) for m in w]
     _close(_comparable(g), _comparable(w))
-    sg, sw = store.read_json(got / store.SUMMARY), store.read_json(want / store.SUMMARY)
+    sg, sw = runstore.read_summary(got), runstore.read_summary(want)
     for k in ("final", "best", "epochs", "config", "eval_data", "precision"):
         _close(sg[k], sw[k], k)
 
@@ -78,11 +78,11 @@ def test_ray_sweep_equals_local_backend_then_skips_everything(ray_local, cifar10
     for g, w in zip(got, want):
         same_run(g, w)
         check_run_dir(g, rounds=2, has_test=(cifar10 / "cifar-10-batches-py" / "test_batch").exists())
-        marker = store.read_json(remote / ".ray" / f"{g.name}.json")
+        marker = runstore.read_json(remote / ".ray" / f"{g.name}.json")
         assert marker["attempt"] == 1 and marker["threads"] == 1 and marker["pid"] != os.getpid()
         assert "complete: final val" in (remote / ".logs" / f"{g.name}.log").read_text()
     # a second invocation submits nothing and rewrites nothing
-    stamps = {p: p.stat().st_mtime_ns for d in got for p in [d / store.SUMMARY, d / store.METRICS]}
+    stamps = {p: p.stat().st_mtime_ns for d in got for p in [d / runstore.SUMMARY, d / runstore.METRICS]}
     markers = {p: p.read_bytes() for p in (remote / ".ray").iterdir()}
     assert cli(*argv) == 0
     err = capsys.readouterr().err
@@ -128,23 +128,23 @@ def test_worker_sigkilled_mid_run_is_retried_and_resumes(ray_local, cifar10, tmp
     def mid_run():
         if "error" in result or not th.is_alive():
             return -1  # the driver stopped before the kill: reported below
-        if not marker.exists() or not (d / store.CHECKPOINT).exists():
+        if not marker.exists() or not (d / runstore.CHECKPOINT).exists():
             return None
-        epochs = [m["epoch"] for m in store.read_jsonl(d / store.METRICS) if m["kind"] == "epoch"]
+        epochs = [m["epoch"] for m in runstore.read_metrics(d) if m["kind"] == "epoch"]
         return max(epochs) if epochs and max(epochs) >= 3 else None  # record 3 logged ⇒ checkpoint ≥ 2
 
     reached = _wait(mid_run, "record 3 of the run under Ray")
     assert "error" not in result, result.get("error")
     assert reached > 0, "the sweep ended before its worker could be killed"
-    first = store.read_json(marker)
+    first = runstore.read_json(marker)
     total = len(cfg.records())
-    assert first["attempt"] == 1 and reached < total and not (d / store.SUMMARY).exists()
+    assert first["attempt"] == 1 and reached < total and not (d / runstore.SUMMARY).exists()
     os.kill(first["pid"], signal.SIGKILL)
     th.join(WAIT_S)
     assert not th.is_alive(), "the sweep did not finish after the worker was killed"
     assert "error" not in result, result.get("error")
     assert result["paths"] == [d]
-    second = store.read_json(marker)
+    second = runstore.read_json(marker)
     assert second["attempt"] == 2 and second["pid"] != first["pid"]
     log = (root / ".logs" / f"{ref.name}.log").read_text()
     assert "attempt 2" in log and "resuming after record" in log
@@ -159,7 +159,7 @@ def test_worker_sigkilled_mid_run_is_retried_and_resumes(ray_local, cifar10, tmp
 
 def test_a_failing_run_is_reported_and_the_others_complete(ray_local, synthetic, tmp_path, capsys):
     from empirical.ray_backend import run_grid_ray
-    from empirical.runner import run_dir_for
+    from empirical.runner import effective_config, resolve_device
     ok = RunConfig.preset("smoke", arch="mobilenet_v1", measure="magnitude", seed=0, max_train_samples=128,
                           batch_size=32, holdout_size=64, importance_samples=40, probe_size=8,
                           max_test_samples=64, lr_phases=((2, 0.1), (1, 0.01)))
@@ -167,13 +167,13 @@ def test_a_failing_run_is_reported_and_the_others_complete(ray_local, synthetic,
     root = tmp_path / "runs"
     paths = run_grid_ray([bad, ok], root, data_dir=synthetic, device="cpu", refresh_s=5)
     err = capsys.readouterr().err
-    assert paths == [run_dir_for(bad, root, "cpu"), run_dir_for(ok, root, "cpu")]
+    assert paths == [root / effective_config(c, resolve_device("cpu")).run_id() for c in (bad, ok)]
     bad_id = paths[0].name
-    assert store.is_complete(paths[1]) and not store.is_complete(paths[0])
+    assert runstore.is_complete(paths[1]) and not runstore.is_complete(paths[0])
     assert "2 runs, 1 completed now, 0 already complete (skipped), 1 failed" in err
     line = [ln for ln in err.splitlines() if ln.startswith(f"  FAILED {bad_id}")]
     assert line and "DataError" in line[0] and "holdout size 10000" in line[0]
-    assert store.read_json(root / ".ray" / f"{bad_id}.json")["attempt"] == 1  # exceptions: no retry
+    assert runstore.read_json(root / ".ray" / f"{bad_id}.json")["attempt"] == 1  # exceptions: no retry
     check_run_dir(paths[1], rounds=2, has_test=True)
 
 

@@ -10,9 +10,9 @@ from gftheory.claims import CLAIMS, LiveEvidence, evaluate_claims, load_runs
 from gftheory.claims import rules
 from gftheory.claims.rules import Comparison, NonInferior, OneSample
 from gftheory.claims.stats import holm, one_sample_stat, one_sided_p, t_interval, welch_interval, welch_stat
-from gftheory.claims.synthetic import plant, write_run
 from gftheory.claims.verdicts import (Cell, Verdict, cell_from_values, combine, decide_family, identity_verdict,
                                       rule_cells, rule_verdict)
+from planted import plant, write_run
 
 E1_CMP = Comparison("magnitude", "loss_preservation", "final_acc")
 LP, LPE, BLP, GNP = ("loss_preservation", "loss_preservation_elementwise", "biased_loss_preservation",

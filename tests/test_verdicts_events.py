@@ -8,8 +8,8 @@ import pytest
 from gftheory.claims import LiveEvidence, evaluate_claims, load_runs
 from gftheory.claims.rules import Comparison
 from gftheory.claims.runs import ALL_MEASURES, EVENT_SCALE
-from gftheory.claims.synthetic import write_event_study
 from gftheory.claims.verdicts import decide_family, rule_cells
+from planted import write_event_study
 
 LP, LPE, BLP, GNP = ("loss_preservation", "loss_preservation_elementwise", "biased_loss_preservation",
                      "gradient_norm_preservation")

@@ -10,8 +10,8 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from empirical import store
 from empirical.events import EventConfig, ensure_study
+from gftheory import runstore
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     cfgs = [EventConfig(**{**given, "seed": s}) for s in seeds]
     if args.dry_run:
         for cfg in cfgs:
-            state = "complete" if store.is_complete(Path(args.root) / cfg.run_id()) else "to run"
+            state = "complete" if runstore.is_complete(Path(args.root) / cfg.run_id()) else "to run"
             print(f"{cfg.run_id()}  {cfg.arch}/{cfg.dataset} seed {cfg.seed}: checkpoints {list(cfg.checkpoints)}, "
                   f"{len(cfg.events_per_checkpoint())} events each — {state}")
         return 0

@@ -47,8 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from empirical import store
     from empirical.sweep import run_grid
+    from gftheory import runstore
     try:
         seeds = [int(s) for s in _split(args.seeds)]
     except ValueError:
@@ -80,4 +80,4 @@ def run(args: argparse.Namespace) -> int:
                              device=args.device, data_dir=args.data_dir, progress=not args.quiet)
     for p in paths:
         print(p)
-    return 0 if all(store.is_complete(p) for p in paths) else 1
+    return 0 if all(runstore.is_complete(p) for p in paths) else 1

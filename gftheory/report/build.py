@@ -441,7 +441,7 @@ def build_document(results: dict, live: LiveEvidence, runset: RunSet | None, met
     if runset is not None and runset.planted_in_use:
         n = sum(r.planted for r in runset.runs)
         banner = [("p", f"**[[negative]]PLANTED DATA: {n} of the {len(runset.runs)} runs counted here are synthetic runs "
-                        f"with planted values (gftheory.claims.synthetic). Nothing in this report is evidence about "
+                        f"with planted values (tests/planted.py). Nothing in this report is evidence about "
                         f"the paper.**")]
     kinds = list(dict.fromkeys(r.claim.kind for r in results.values()))
     toc = [(2, "Summary", "summary"), (2, "What is missing", "missing"), (2, "Figure 1 view", "figure1"),

@@ -1,7 +1,10 @@
-"""Synthetic run directories in the contract's layout (EMPIRICAL_CONTRACT.md), for tests and
-demonstrations of the verdict logic. Values are planted, never presented as results: every
-config carries ``"synthetic": true`` and the summary's eval_data says so; ``load_runs`` sets
-such runs aside unless ``allow_planted=True``, and a report built on them carries a banner."""
+"""Planted (synthetic) run directories and event studies for the tests of the verdict logic and
+the report, written through the run store's writer (gftheory.runstore), as real runs are, so the
+two cannot drift apart. Values are planted, never presented as results: every config carries
+``"synthetic": true`` and the summary's eval_data says so; ``load_runs`` sets such runs aside
+unless ``allow_planted=True``, and a report built on them carries a banner.
+
+Tests import it as ``from planted import plant`` (tests/ is on sys.path under pytest)."""
 from __future__ import annotations
 
 import hashlib
@@ -9,6 +12,8 @@ import json
 from pathlib import Path
 
 import numpy as np
+
+from gftheory import runstore
 
 LAYERS = [f"layer{i}.weight" for i in range(9)]
 
@@ -27,10 +32,8 @@ def write_run(root, *, arch="resnet56", dataset="cifar10", measure="magnitude", 
               "rounds": rounds, "target": 0.75, "synthetic": True, **(extra_config or {})}
     run_id = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
     d = Path(root) / run_id
-    d.mkdir(parents=True, exist_ok=True)
     prov = {"code_version": "synthetic", "device": "none", "time_utc": "2026-01-01T00:00:00+00:00"}
-    (d / "config.json").write_text(json.dumps({"run_id": run_id, "config": config, "deviations": [],
-                                               "provenance": prov}))
+    runstore.write_config(d, {"run_id": run_id, "config": config, "deviations": [], "provenance": prov})
     widths0 = {n: 64 for n in LAYERS}
     k = len(LAYERS) // 3
     final_w = {n: (max(1, int(64 * early_keep)) if i < k else 16) for i, n in enumerate(LAYERS)}
@@ -58,17 +61,15 @@ def write_run(root, *, arch="resnet56", dataset="cifar10", measure="magnitude", 
         recs.append({"kind": "epoch", "epoch": epoch, "data_epochs": epoch, "phase": "train", "lr": 0.1,
                      "train_loss": train_loss * (1 + left),
                      "train_acc": 80.0, eval_key: final_acc - 5 * left, other: None, "seconds": 1.0})
-    with open(d / "metrics.jsonl", "w") as fh:
-        for rec in recs:
-            fh.write(json.dumps(rec) + "\n")
+    runstore.write_metrics(d, recs)
     if complete:
         final = {"train_loss": train_loss, "train_acc": 80.0, "val_acc": None, "test_acc": None}
         final[eval_key] = final_acc
-        (d / "summary.json").write_text(json.dumps({
+        runstore.write_summary(d, {
             "run_id": run_id, "config": config, "complete": True, "epochs": epoch, "seconds": 1.0, "final": final,
             "best": {"epoch": epoch, "val_acc": final.get("val_acc"), "test_acc": final.get("test_acc")},
             "eval_data": "synthetic (planted values)" if eval_key == "test_acc" else "synthetic held-out",
-            "provenance": prov}))
+            "provenance": prov})
     return d
 
 
@@ -93,21 +94,19 @@ def plant(root, *, measures: dict, seeds=3, arch="resnet56", dataset="cifar10", 
 
 def write_event_study(root, *, arch="resnet56", dataset="cifar10", seed=0, measures: dict,
                       checkpoints=(1, 3), seed_shift=0.0, pred_noise=0.0, rng_seed=0, complete=True) -> Path:
-    """One planted event study in empirical.events' layout (config.json with "kind":
+    """One planted event study in the event-study layout (config.json with "kind":
     "event_study", events.jsonl, summary.json). ``measures`` maps a measure to its planted
     changes at the round-1 event: {"d_loss", "d_theta_g", "d_grad_norm_sq", "d_theta_hvp",
     "recovery_loss", "early_keep"}; ``seed_shift`` is added to every measure's ΔL and recovery loss
     in this study (a between-seed offset that a paired comparison cancels); predictions are the
     actual changes times (1 + N(0, pred_noise)), for T1/T2 at scale."""
     rng = np.random.default_rng(rng_seed * 1009 + seed)
-    config = {"kind": "event_study", "arch": arch, "dataset": dataset, "seed": seed, "checkpoints": list(checkpoints),
+    config = {"kind": runstore.EVENT_STUDY, "arch": arch, "dataset": dataset, "seed": seed, "checkpoints": list(checkpoints),
               "measures": list(measures), "synthetic": True}
     run_id = "ev-" + hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:13]
     d = Path(root) / run_id
-    d.mkdir(parents=True, exist_ok=True)
     prov = {"code_version": "synthetic", "device": "none", "time_utc": "2026-01-01T00:00:00+00:00"}
-    (d / "config.json").write_text(json.dumps({"run_id": run_id, "kind": "event_study", "config": config,
-                                               "provenance": prov}))
+    runstore.write_config(d, {"run_id": run_id, "kind": runstore.EVENT_STUDY, "config": config, "provenance": prov})
     widths0 = {n: 64 for n in LAYERS}
     k = len(LAYERS) // 3
     recs = []
@@ -136,11 +135,9 @@ def write_event_study(root, *, arch="resnet56", dataset="cifar10", seed=0, measu
             recs.append({"kind": "event", "checkpoint": e, "measure": m, "event": "profile",
                          "original_widths": widths0, "widths_before": widths0,
                          "widths_after": {n: (max(1, int(64 * keep)) if i < k else 16) for i, n in enumerate(LAYERS)}})
-    with open(d / "events.jsonl", "w") as fh:
-        for rec in recs:
-            fh.write(json.dumps(rec) + "\n")
+    runstore.write_events(d, recs)
     if complete:
-        (d / "summary.json").write_text(json.dumps({"run_id": run_id, "kind": "event_study", "config": config,
-                                                    "complete": True, "events": len(recs), "seconds": 1.0,
-                                                    "eval_data": "synthetic held-out", "provenance": prov}))
+        runstore.write_summary(d, {"run_id": run_id, "kind": runstore.EVENT_STUDY, "config": config,
+                                   "complete": True, "events": len(recs), "seconds": 1.0,
+                                   "eval_data": "synthetic held-out", "provenance": prov})
     return d
