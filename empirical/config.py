@@ -421,10 +421,6 @@ def config_from_args(args: argparse.Namespace, **overrides) -> RunConfig:
     return RunConfig.preset(getattr(args, "scale", "full") or "full", **given)
 
 
-def canonical_json(d: dict) -> str:
-    return json.dumps(d, sort_keys=True, separators=(",", ":"))
-
-
 def finite(x) -> float | None:
     """float(x), or None for NaN/inf (JSON has no NaN)."""
     x = float(x)
