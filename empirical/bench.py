@@ -31,7 +31,6 @@ import statistics
 import sys
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable, Iterator
 
 import torch
@@ -40,7 +39,6 @@ from torch import Tensor, nn
 from empirical import train
 from empirical.config import RunConfig
 from empirical.pipeline import DeviceLoader
-from gftheory.atomic import atomic_write_json
 from empirical.reference_pipeline import reference_loader
 
 TRAIN_TEMPERATURE = RunConfig.temperature      # the protocol's T (5)
@@ -365,9 +363,5 @@ def format_table(result: dict) -> str:
     return "\n".join(lines)
 
 
-def write_json_atomic(path: Path, obj: dict) -> None:
-    atomic_write_json(path, obj)
-
-
 __all__ = ["train_step", "make_optimizer", "pruner_for", "Stopwatch", "run_bench", "score_times", "format_table",
-           "write_json_atomic", "TRAIN_TEMPERATURE"]
+           "TRAIN_TEMPERATURE"]

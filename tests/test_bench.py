@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from empirical import bench
+from gftheory.atomic import atomic_write_json
 
 
 def tiny_model(arch: str, num_classes: int) -> nn.Module:
@@ -58,7 +59,7 @@ def test_bench_smoke_cpu(tmp_path):
     text = bench.format_table(res)
     assert "reference" in text and "ours" in text and "score grasp" in text and "input only" in text
     out = tmp_path / "sub" / "bench.json"
-    bench.write_json_atomic(out, res)
+    atomic_write_json(out, res)
     assert json.loads(out.read_text())["results"][0]["arch"] == "tiny"
     assert [p.name for p in out.parent.iterdir()] == ["bench.json"]
 

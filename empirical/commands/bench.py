@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from gftheory.atomic import atomic_write_json
 from gftheory.errors import UsageError
 
 
@@ -139,6 +140,6 @@ def run(args) -> int:
         seed=args.seed, progress=True)
     print(bench.format_table(result))
     if args.json:
-        bench.write_json_atomic(args.json, result)
+        atomic_write_json(args.json, result)
         print(f"wrote {args.json}", file=sys.stderr)
     return 0

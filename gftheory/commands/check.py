@@ -55,10 +55,6 @@ def format_table(results) -> str:
     return "\n".join(lines)
 
 
-def write_json_atomic(path: Path, payload: dict) -> None:
-    atomic_write_json(path, payload, default=str)
-
-
 def run(args) -> int:
     from gftheory.errors import UsageError
     from gftheory.profiles import profile_name
@@ -92,8 +88,8 @@ def run(args) -> int:
           + (f": {', '.join(failed)}" if failed else ""))
     if json_path is not None:
         seed = results[0].details.get("seed") if results else args.seed
-        write_json_atomic(json_path, {"profile": profile, "seed": seed, "seconds": round(elapsed, 3),
+        atomic_write_json(json_path, {"profile": profile, "seed": seed, "seconds": round(elapsed, 3),
                                       "provenance": provenance("cpu"),
-                                      "results": [r.as_dict() for r in results]})
+                                      "results": [r.as_dict() for r in results]}, default=str)
         print(f"wrote {json_path}", file=sys.stderr)
     return 1 if failed else 0
