@@ -2,7 +2,7 @@
 process, plus the time of each importance measure's scoring.
 
 A *training step* is one SGD step (momentum 0.9, weight decay 1e-4) on L = CE(f(x)/T, y) with
-T = 5 (PAPER.md §5), taken by the runner's own step function ``empirical.train.train_steps``
+T = 5 (docs/paper.md §5), taken by the runner's own step function ``empirical.train.train_steps``
 (autocast, the non-finite-loss guard and, for a registered network, the pruner's
 ``enforce_masks`` after every step — what a run actually executes). Pipelines timed, per
 architecture:

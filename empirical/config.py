@@ -1,4 +1,4 @@
-"""The prune-while-training protocol (PAPER.md §5) as one frozen config.
+"""The prune-while-training protocol (docs/paper.md §5) as one frozen config.
 
 Schedule, in *data epochs* (one data epoch = one pass over the training split):
 ``lr_phases`` = [[E_1, lr_1], [E_2, lr_2], ...] is the whole learning-rate schedule; the
@@ -273,7 +273,7 @@ class RunConfig:
         return cls(**{k: v for k, v in d.items() if k in fields})
 
     def deviations(self) -> list[str]:
-        """Every way this run differs from the authors' released code (PAPER.md §5, §7)."""
+        """Every way this run differs from the authors' released code (docs/paper.md §5, §7)."""
         out = [
             "per-layer floor int(floor_fraction·width)+1 keeps the best-scored filters (authors: the "
             "last-indexed ones)",

@@ -19,7 +19,7 @@ One study = one (architecture, dataset, seed):
                after every round on the same sample, no training), then round K as the event;
    ``profile`` a one-shot ``profile_ratio`` event: the per-layer widths only.
    A dense control (measure "none") records the recovery of the unpruned checkpoint.
-Predictions next to every actual change (removed set S, first order, PAPER.md T1/T2):
+Predictions next to every actual change (removed set S, first order, docs/paper.md T1/T2):
 ΔL ≈ −θ_Sᵀg and Δ‖g‖² ≈ −2θ_Sᵀ(Hg), with θ_S either the removed filters' conv weights ("weights",
 the paper's θ_p) or every parameter slice the removed channels own ("channel": the filter, its BN
 γ, β and, in MobileNet, the depthwise channel that follows).

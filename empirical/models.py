@@ -18,7 +18,7 @@ from empirical.architectures.resnet56 import (RESNET56_BLOCKS, RESNET56_STAGES, 
                                               BasicBlock, Projection, ResNet56)
 from empirical.architectures.vgg13 import VGG13, VGG13_CFG, ConvReLUBN
 
-# {(arch, num_classes): parameters} of the paper's networks (PAPER.md §6; each Architecture's
+# {(arch, num_classes): parameters} of the paper's networks (docs/paper.md §6; each Architecture's
 # ``param_counts``)
 PAPER_PARAM_COUNTS = paper_param_counts()
 

@@ -1,6 +1,6 @@
 """Quantities of gradient flow dθ/dt = v, v = −(g + λθ) (λ = weight decay, default 0).
 
-With λ = 0 (PAPER.md §2):
+With λ = 0 (docs/paper.md §2):
   F1 d‖θ‖²/dt = −2θᵀg          F2 dL/dt = −‖g‖²          F3 d‖g‖²/dt = −2gᵀHg
   F4 d²‖θ‖²/dt² = 2‖g‖² + 2θᵀHg  F5 d(θ_pᵀg)/dt = −‖g_p‖² − θ_pᵀ(Hg)_p
 In general: d‖θ‖²/dt = 2θᵀv, dL/dt = gᵀv, d‖g‖²/dt = 2gᵀHv,

@@ -1,6 +1,6 @@
 """Pruning importance measures: one small class per measure, in a registry.
 
-Notation (PAPER.md §1, §4): θ_p is the weight slice of unit p (one output channel of a
+Notation (docs/paper.md §1, §4): θ_p is the weight slice of unit p (one output channel of a
 conv layer, one output neuron of a linear layer), g = ∇L, Hg the Hessian-gradient product,
 E_b[g²] the sample-weighted mean over batches of each batch's squared mean-loss gradient.
 The lowest scores are pruned first. Every measure gives a score per parameter (shaped like
@@ -53,7 +53,7 @@ class Measure:
     ``importance_temperature`` — the temperature T_imp at which its importance (g, Hg, E_b[g²])
     is computed by default, L = CE(f(x)/T_imp, y); None means "the training temperature T" (a run's
     ``--importance-temperature`` overrides either). The authors' code uses 200 for GraSP and 1 for
-    gradient-norm preservation (PAPER.md §4).
+    gradient-norm preservation (docs/paper.md §4).
     ``in_paper`` — one of the paper's six measures (``PAPER_MEASURES``, in registry order).
     """
     name: str = ""

@@ -10,7 +10,7 @@ C = sp.Symbol("c", positive=True)
 
 
 def scores(tp, g, hg, unit):
-    """The paper's measures of unit p from θ_p, g, Hg (PAPER.md §4)."""
+    """The paper's measures of unit p from θ_p, g, Hg (docs/paper.md §4)."""
     th = [tp[i] for i in unit]
     gs = [g[i] for i in unit]
     return {

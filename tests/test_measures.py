@@ -1,4 +1,4 @@
-"""Each registered measure against its formula (PAPER.md §4), per parameter and per filter,
+"""Each registered measure against its formula (docs/paper.md §4), per parameter and per filter,
 on random weight quantities; registry behaviour; the elementwise bound on raw numbers."""
 import pytest
 import torch
@@ -23,7 +23,7 @@ def _per_unit(x):
 
 
 def reference_filter_scores(name, q):
-    """Loops over units, written from the formulas of PAPER.md §4."""
+    """Loops over units, written from the formulas of docs/paper.md §4."""
     out = []
     for th, g, hg, gsq in zip(_per_unit(q.theta), _per_unit(q.grad), _per_unit(q.hvp),
                               _per_unit(q.grad_sq)):

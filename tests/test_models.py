@@ -1,4 +1,4 @@
-"""empirical.models: exact parameter counts (PAPER.md §6), shapes, names, widths round trip."""
+"""empirical.models: exact parameter counts (docs/paper.md §6), shapes, names, widths round trip."""
 import pytest
 import torch
 

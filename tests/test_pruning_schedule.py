@@ -1,4 +1,4 @@
-"""Per-round schedule r_k = p/(kp + n(1−p)) and the drift-free cumulative target (PAPER.md §5, §7.4)."""
+"""Per-round schedule r_k = p/(kp + n(1−p)) and the drift-free cumulative target (docs/paper.md §5, §7.4)."""
 from fractions import Fraction
 
 import pytest

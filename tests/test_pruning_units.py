@@ -6,7 +6,7 @@ import torch
 from empirical.models import MOBILENET_CFG, build
 from empirical.pruning import StructuredPruner
 
-# (arch, coupled) -> (ranking groups, prunable units), counted by hand from PAPER.md §6
+# (arch, coupled) -> (ranking groups, prunable units), counted by hand from docs/paper.md §6
 PINNED = {
     ("vgg13", False): (10, 2 * 64 + 2 * 128 + 2 * 256 + 4 * 512),                        # 2944
     # stem 32 + the 13 pointwise widths; depthwise convs follow their producer, never counted

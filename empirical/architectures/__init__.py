@@ -1,6 +1,6 @@
 """The networks as registered units (see ``base``): ``ARCHITECTURES`` maps a name to an
 ``Architecture`` that builds the network and knows its channel spaces, channel layout, unit groups
-and parameter counts. The paper's three (PAPER.md §6) register on import:
+and parameter counts. The paper's three (docs/paper.md §6) register on import:
 
     vgg13          9,413,066 / 9,459,236 parameters with 10 / 100 classes
     mobilenet_v1   3,217,226 / 3,309,476

@@ -5,7 +5,7 @@ ways the protocol departs from the authors' code on it. ``register_architecture`
 ``ARCHITECTURES`` (name → instance); every architecture-specific fact lives in its own module
 (vgg13.py, mobilenet_v1.py, resnet56.py), and the rest of the code asks the registry.
 
-Vocabulary (PAPER.md §6):
+Vocabulary (docs/paper.md §6):
 
 - a *channel space* is a set of channels that must be pruned together: the output channels of a
   conv and everything that reads them (the next conv's input channels, the BatchNorm after it, a
@@ -78,7 +78,7 @@ class Architecture:
     name: str = ""
     description: str = ""
     # {num_classes: parameters of the unpruned network}: the counts the paper's table implies
-    # (PAPER.md §6), checked by tests/test_models.py and tests/test_architectures.py; empty for a network the paper does not have
+    # (docs/paper.md §6), checked by tests/test_models.py and tests/test_architectures.py; empty for a network the paper does not have
     param_counts: Mapping[int, int] = {}
     # whether ``coupled_residual`` (residual-stream channels removed jointly) applies
     supports_coupled_residual: bool = False

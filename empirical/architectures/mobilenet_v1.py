@@ -1,4 +1,4 @@
-"""MobileNet-V1 for CIFAR (PAPER.md §6): stem conv 3→32 stride 1, 13 depthwise-separable blocks,
+"""MobileNet-V1 for CIFAR (docs/paper.md §6): stem conv 3→32 stride 1, 13 depthwise-separable blocks,
 avg-pool 2 (the 2×2 map after four stride-2 blocks) → Linear(1024, classes); no conv bias.
 
 Channel spaces: ``stem.conv`` and the 13 pointwise convs ``blocks.<j>.pw``; a depthwise conv

@@ -1,4 +1,4 @@
-"""ResNet-56 for CIFAR (PAPER.md §6): stem conv 3→16 + BN + ReLU; 3 stages × 9 BasicBlocks
+"""ResNet-56 for CIFAR (docs/paper.md §6): stem conv 3→16 + BN + ReLU; 3 stages × 9 BasicBlocks
 (16/32/64, strides 1/2/2), projection shortcuts in the first block of stages 2 and 3; global
 avg-pool → Linear(64, classes); no conv bias.
 

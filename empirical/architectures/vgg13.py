@@ -1,4 +1,4 @@
-"""VGG-13 for 32×32 inputs (PAPER.md §6): 10 conv–ReLU–BN units (ReLU *before* BN, as the
+"""VGG-13 for 32×32 inputs (docs/paper.md §6): 10 conv–ReLU–BN units (ReLU *before* BN, as the
 authors' code; no conv bias), 5 max-pools → 512 → Linear(512, classes).
 
 Channel spaces: ``features.<i>.conv``, the output channels of each of the 10 convs.

@@ -1,4 +1,4 @@
-"""``StructuredPruner``: global, floor-protected, scheduled filter pruning (PAPER.md §5–§7).
+"""``StructuredPruner``: global, floor-protected, scheduled filter pruning (docs/paper.md §5–§7).
 
 Round k (1..n) of ``prune_round(model, scores, k)``:
 1. Units are the *still active* units of every group of ``unit_groups`` (already pruned / masked

@@ -1,10 +1,10 @@
-"""The per-round pruning schedule of the authors' code (PAPER.md §5), without truncation drift.
+"""The per-round pruning schedule of the authors' code (docs/paper.md §5), without truncation drift.
 
 Round k = 1..n removes the fraction r_k = p / (k·p + n(1−p)) of the units *remaining* before it,
 so the remaining fraction after round k is ρ_k = n(1−p) / (k·p + n(1−p)) and ρ_n = 1 − p exactly.
 
 The authors' ResNet code truncates a running integer target every round and drifts (75 % over
-25 rounds ends near 82 %, PAPER.md §7.4). Here the *cumulative* number of pruned units after round
+25 rounds ends near 82 %, docs/paper.md §7.4). Here the *cumulative* number of pruned units after round
 k is computed afresh from the original unit count U₀ in exact rational arithmetic,
 
     C_k = round(U₀ · (1 − ρ_k))      (round half up),

@@ -1,5 +1,5 @@
 """Prunable unit groups ("layers" for ranking and the floor): each architecture says its own
-(``Architecture.unit_groups`` in ``empirical.architectures``; PAPER.md §6).
+(``Architecture.unit_groups`` in ``empirical.architectures``; docs/paper.md §6).
 
 A group is one ranking/floor layer. ``kind``:
 - ``physical``: its units are the channels of one channel space (``space``), removed physically;

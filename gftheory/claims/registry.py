@@ -14,7 +14,7 @@ from gftheory.claims.rules import (AGREEMENT_EVENTS, COMBINATIONS, RANK_CORR_MIN
 from gftheory.claims.runs import ALL_MEASURES
 from gftheory.measures import PAPER_MEASURES  # noqa: F401 - re-exported (Measure.in_paper)
 
-# the architectures the paper validates on (PAPER.md §6): a fact about the paper, kept here as data
+# the architectures the paper validates on (docs/paper.md §6): a fact about the paper, kept here as data
 # because the theory layer never imports ``empirical`` (tests/test_architectures.py checks that each is a
 # registered ``empirical.architectures`` unit)
 ARCHS = ("vgg13", "mobilenet_v1", "resnet56")
@@ -109,25 +109,25 @@ _UNIFY = ("reconstructed (v1 abstract: importance measures unified as 'an order 
           "the norm of model parameters')")
 
 _CLAIMS = [
-    # ---- formal identities and approximations (PAPER.md §2) ----
-    _id_claim("F1", "norm rate under gradient flow", _UNIFY, "PAPER.md §2 F1",
+    # ---- formal identities and approximations (docs/paper.md §2) ----
+    _id_claim("F1", "norm rate under gradient flow", _UNIFY, "docs/paper.md §2 F1",
               "d‖θ‖²/dt = −2θᵀg; per unit d‖θ_p‖²/dt = −2θ_pᵀg; with weight decay −2θᵀg − 2λ‖θ‖²",
               ("F1", "F1_unit", "F1_wd")),
-    _id_claim("F2", "loss decreases under gradient flow", _UNIFY, "PAPER.md §2 F2",
+    _id_claim("F2", "loss decreases under gradient flow", _UNIFY, "docs/paper.md §2 F2",
               "dL/dt = −‖g‖² ≤ 0", ("F2",)),
-    _id_claim("F3", "gradient-norm rate", _UNIFY, "PAPER.md §2 F3", "d‖g‖²/dt = −2gᵀHg", ("F3",)),
-    _id_claim("F4", "second derivative of the norm", _UNIFY, "PAPER.md §2 F4",
+    _id_claim("F3", "gradient-norm rate", _UNIFY, "docs/paper.md §2 F3", "d‖g‖²/dt = −2gᵀHg", ("F3",)),
+    _id_claim("F4", "second derivative of the norm", _UNIFY, "docs/paper.md §2 F4",
               "d²‖θ‖²/dt² = 2‖g‖² + 2θᵀHg; per unit 2‖g_p‖² + 2θ_pᵀ(Hg)_p", ("F4", "F4_unit")),
-    _id_claim("F5", "rate of the loss-preservation score", _UNIFY, "PAPER.md §2 F5",
+    _id_claim("F5", "rate of the loss-preservation score", _UNIFY, "docs/paper.md §2 F5",
               "d(θ_pᵀg)/dt = −‖g_p‖² − θ_pᵀ(Hg)_p", ("F5",)),
     _id_claim("T0", "norm rate ≈ twice the loss gap to the origin",
-              "reconstructed route to Observation 1", "PAPER.md §2 T0",
+              "reconstructed route to Observation 1", "docs/paper.md §2 T0",
               "L(0) = L(θ) − θᵀg + ½θᵀHθ + O(‖θ‖³), so d‖θ‖²/dt ≈ 2(L(0) − L(θ))", ("T0",),
               kind="approximation", notes="how good the approximation is on real networks is measured, not assumed"),
     _id_claim("T1", "first-order loss change of removing a unit", "reconstructed (paper Eq. 3 rationale)",
-              "PAPER.md §2 T1", "L(θ − θ_p) − L(θ) = −θ_pᵀg + O(‖θ_p‖²)", ("T1",), kind="approximation"),
+              "docs/paper.md §2 T1", "L(θ − θ_p) − L(θ) = −θ_pᵀg + O(‖θ_p‖²)", ("T1",), kind="approximation"),
     _id_claim("T2", "first-order gradient-norm change of removing a unit", "reconstructed (GraSP rationale)",
-              "PAPER.md §2 T2", "‖g(θ − θ_p)‖² − ‖g(θ)‖² = −2θ_pᵀHg + O(‖θ_p‖²)", ("T2",), kind="approximation"),
+              "docs/paper.md §2 T2", "‖g(θ − θ_p)‖² − ‖g(θ)‖² = −2θ_pᵀHg + O(‖θ_p‖²)", ("T2",), kind="approximation"),
     # ---- empirical claims ----
     Claim("E1", "magnitude beats loss preservation in final accuracy", "empirical",
           "Magnitude-based pruning consistently performs better than loss-preservation based pruning",
@@ -203,7 +203,7 @@ _CLAIMS = [
           datasets=("cifar10",), evidence=("events",), plots=("events",),
           notes="paired: every measure prunes the same checkpoint and recovers on the same batches"),
     Claim("T1S", "the first-order loss prediction on real networks", "empirical",
-          "(reconstructed) removing unit p changes the loss by −θ_pᵀg + O(‖θ_p‖²)", "PAPER.md §2 T1, at scale",
+          "(reconstructed) removing unit p changes the loss by −θ_pᵀg + O(‖θ_p‖²)", "docs/paper.md §2 T1, at scale",
           f"event study: predicted ΔL = −θ_Sᵀg against the actual ΔL over every measure's events, per event size "
           f"(1 %, first round, fifth round): Spearman ρ ≥ {RANK_CORR_MIN} and median relative error ≤ "
           f"{REL_ERROR_MAX} (each by δ); the rules that fail say at which ratio the first-order picture stops holding",
@@ -213,7 +213,7 @@ _CLAIMS = [
           notes="θ_S = the removed filters' conv weights (the paper's θ_p); physical removal also drops their BN "
                 "shift, which the recorded 'channel' prediction includes"),
     Claim("T2S", "the first-order gradient-norm prediction on real networks", "empirical",
-          "(reconstructed) removing unit p changes ‖g‖² by −2θ_pᵀHg + O(‖θ_p‖²)", "PAPER.md §2 T2, at scale",
+          "(reconstructed) removing unit p changes ‖g‖² by −2θ_pᵀHg + O(‖θ_p‖²)", "docs/paper.md §2 T2, at scale",
           f"event study: predicted Δ‖g‖² = −2θ_Sᵀ(Hg) against the actual Δ‖g‖², per event size: Spearman ρ ≥ "
           f"{RANK_CORR_MIN} and median relative error ≤ {REL_ERROR_MAX} (each by δ)",
           comparisons=tuple(OneSample(ALL_MEASURES, f"t2_{stat}_margin_{e}", "higher")
@@ -297,12 +297,12 @@ _CLAIMS = [
           "d/dt(‖w_in,j‖² − ‖w_out,j‖²) = 0 for each hidden unit j under gradient flow",
           statements=("BALANCE",)),
     Claim("B3", "paper vs code: Σ|θg| bounds |θᵀg|", "identity",
-          "(paper Eq. 3 is |θ_pᵀg|; the authors' code ran Σ_i|θ_i g_i|)", "PAPER.md §4, §7 item 3",
+          "(paper Eq. 3 is |θ_pᵀg|; the authors' code ran Σ_i|θ_i g_i|)", "docs/paper.md §4, §7 item 3",
           "Σ_i|θ_i g_i| ≥ |θ_pᵀg|, and the two rank filters differently (E1, E3 test both empirically)",
           statements=("ELEMENTWISE_BOUND",)),
-    Claim("B4", "mask-gradient convention", "identity", "(SNIP mask convention)", "ANCHORS.md",
+    Claim("B4", "mask-gradient convention", "identity", "(SNIP mask convention)", "docs/neighbours.md item 3",
           "∂L/∂c at c = 1 equals θ ⊙ ∂L/∂θ for a multiplicative mask c", statements=("MASK",)),
-    Claim("B5", "rankings invariant to loss scaling", "identity", "(normalisation ambiguity)", "ANCHORS.md item 3",
+    Claim("B5", "rankings invariant to loss scaling", "identity", "(normalisation ambiguity)", "docs/neighbours.md item 3",
           "every measure's ranking is invariant to a positive rescaling of the loss",
           statements=("SCALE_INVARIANT_RANKING",)),
 ]

@@ -1,6 +1,6 @@
 """Symbolic losses: a generic smooth L(θ_1..θ_n) and concrete two-layer networks.
 
-Notation as in PAPER.md §1: θ the flat parameter vector, g = ∇L, H = ∇²L, a unit p one output
+Notation as in docs/paper.md §1: θ the flat parameter vector, g = ∇L, H = ∇²L, a unit p one output
 neuron (one row of a weight matrix), θ_p its weights embedded in ℝᴰ with zeros elsewhere.
 Network: f(x) = W₂ σ(W₁ x) (no biases; optional train-mode BatchNorm without affine between
 W₁x and σ), losses MSE = mean over samples and outputs of (f − y)², CE = mean over samples of
