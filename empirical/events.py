@@ -47,7 +47,7 @@ from empirical.config import DATASETS, ConfigError, RunConfig, finite
 from gftheory import runstore
 from gftheory.measures import MEASURES
 from gftheory.runstore import EVENT_STUDY, TRAJECTORY, study_checkpoint
-from gftheory.state import bn_mode, preserved_modes
+from gftheory.state import preserved_modes
 
 # every measure registered when this module is imported (the built-ins, in registry order)
 ALL_MEASURES = tuple(MEASURES)
@@ -326,7 +326,6 @@ class EventStudy:
             return float(F.cross_entropy(model(x).float() / self.cfg.temperature, y))
 
     def checkpoint_events(self, e: int, done: set) -> None:
-        from empirical.pruning import StructuredPruner
         from gftheory.importance import importance
         cfg = self.cfg
         todo = [(m, ev) for m, ev in cfg.events_per_checkpoint() if (e, m, ev) not in done]

@@ -10,7 +10,7 @@ own running statistics; ``.grad`` is never written (``torch.autograd.grad`` only
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -167,7 +167,3 @@ def prunable_weight_names(model: nn.Module) -> list[str]:
         if isinstance(mod, (nn.Conv2d, nn.Linear)):
             names.append(f"{mod_name}.weight" if mod_name else "weight")
     return names
-
-
-def iter_batches(batches) -> Iterable[Batch]:
-    return iter(as_batch_list(batches))

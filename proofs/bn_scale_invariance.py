@@ -45,17 +45,16 @@ def derive(d):
                r"Hence by F1 the unit's norm is conserved under gradient flow.",
                tex=r"\frac{d}{dt}\|\theta_p\|^2")
     for act, loss, samples in (("tanh", "mse", 3), ("poly", "ce", 2)):
-        if True:
-            m = two_layer_network(act, loss, samples=samples, batchnorm=True)
-            d.section(m.level + f", BatchNorm (ε = 0) over {samples} samples", m)
-            flow = GradientFlow(m.params, m.grad)
-            for unit in m.units["w1"]:
-                tp, gp = m.embed(unit), m.restrict(m.grad, unit)
-                d.zero(dot(tp, gp), rf"Row {unit[0] // len(unit) + 1} of $W_1$ feeds BatchNorm: "
-                                    r"$\theta_p^\top g_p = 0$.", tex=r"\theta_p^\top g_p",
-                       numeric_ok=True)
-                d.zero(flow.time_derivative(norm_sq(tp)), r"...so $\|\theta_p\|^2$ is conserved.",
-                       tex=r"\frac{d}{dt}\|\theta_p\|^2", numeric_ok=True)
+        m = two_layer_network(act, loss, samples=samples, batchnorm=True)
+        d.section(m.level + f", BatchNorm (ε = 0) over {samples} samples", m)
+        flow = GradientFlow(m.params, m.grad)
+        for unit in m.units["w1"]:
+            tp, gp = m.embed(unit), m.restrict(m.grad, unit)
+            d.zero(dot(tp, gp), rf"Row {unit[0] // len(unit) + 1} of $W_1$ feeds BatchNorm: "
+                                r"$\theta_p^\top g_p = 0$.", tex=r"\theta_p^\top g_p",
+                   numeric_ok=True)
+            d.zero(flow.time_derivative(norm_sq(tp)), r"...so $\|\theta_p\|^2$ is conserved.",
+                   tex=r"\frac{d}{dt}\|\theta_p\|^2", numeric_ok=True)
 
 
 PROOF = Proof("BN_SCALE", "a filter followed by train-mode BatchNorm is scale-invariant: "

@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 import math
 import random as _random
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -169,10 +169,6 @@ def model_at(model: nn.Module, flat: Tensor) -> nn.Module:
     if start != flat.numel():
         raise ValueError(f"flat θ has {flat.numel()} entries, the model {start}")
     return out
-
-
-def problem_at(problem: Problem, flat: Tensor) -> Problem:
-    return replace(problem, model=model_at(problem.model, flat))
 
 
 def _as_random(rng) -> _random.Random:

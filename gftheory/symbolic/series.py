@@ -1,15 +1,13 @@
 """Taylor/series checks in a small parameter ε.
 
 c_k = (1/k!) d^kφ/dε^k at ε = 0 is the ε^k coefficient of the series of φ(ε) (Taylor's
-theorem); ``series_coefficients`` computes c_0..c_K symbolically, ``coefficient_at_point``
-computes one c_k after substituting random rationals for every other symbol (cheap, exact),
-used to show the next-order term is generically non-zero.
+theorem); ``series_coefficients`` computes c_0..c_K symbolically.
 """
 from __future__ import annotations
 
 import sympy as sp
 
-from gftheory.symbolic.equality import canonical_derivatives, random_point
+from gftheory.symbolic.equality import canonical_derivatives
 
 EPS = sp.Symbol("epsilon", real=True)
 
@@ -36,15 +34,3 @@ def series_coefficients(expr, order: int, eps=EPS) -> list:
         out.append((d.subs(eps, 0).doit()) / sp.factorial(k))
     return out
 
-
-def coefficient_at_point(expr, k: int, seed: int = 7, eps=EPS):
-    """c_k of expr after every symbol but ε is replaced by a random rational."""
-    pt = random_point(expr.free_symbols - {eps}, seed)
-    e = sp.sympify(expr).xreplace(pt)
-    return sp.diff(e, eps, k).subs(eps, 0) / sp.factorial(k) if k else e.subs(eps, 0)
-
-
-def coefficients_at_point(expr, order: int, point: dict, eps=EPS) -> list:
-    """[c_0..c_order] of expr after the exact substitution ``point`` (every symbol but ε)."""
-    e = sp.sympify(expr).xreplace(point)
-    return series_coefficients(e, order, eps)
