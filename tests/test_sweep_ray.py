@@ -1,8 +1,9 @@
 """`gftheory sweep --backend ray` on a local Ray instance started here (2 CPUs, no GPU): the same
 run ids and metrics as the local backend, a second invocation skips everything, a worker killed
 mid-run (SIGKILL) is retried and resumes from its checkpoint, a failed run does not stop the
-others, bad input exits 2 with the fix. The grid runs on the CIFAR-10 in ../shared/data (or
-$GFTHEORY_DATA); those tests skip when it is absent."""
+others, bad input exits 2 with the fix. The grids run on a small synthetic CIFAR-10 in the official
+pickle layout (what is compared is the backend, not the data; the real data's path through the
+runner is tested in test_cli_empirical.py), so no test here needs the shared data."""
 from __future__ import annotations
 
 import os
@@ -16,7 +17,7 @@ import pytest
 
 from empirical.config import RunConfig
 from gftheory import runstore
-from test_cli_empirical import (TINY, _close, _comparable, check_run_dir, cli, real_cifar10_dir,
+from test_cli_empirical import (TINY, _close, _comparable, check_run_dir, cli,
                                 write_cifar10)
 
 ANY_DEVICE = ["--archs", "vgg13,mobilenet_v1", "--measures", "magnitude", "--seeds", "0", *TINY,
@@ -40,14 +41,6 @@ def synthetic(tmp_path_factory):
     return write_cifar10(tmp_path_factory.mktemp("data"))
 
 
-@pytest.fixture
-def cifar10():
-    d = real_cifar10_dir()
-    if d is None:
-        pytest.skip("real CIFAR-10 not found (set GFTHEORY_DATA or put it in <repo>/../shared/data)")
-    return d
-
-
 def same_run(got: Path, want: Path) -> None:
     """Same config, same records (wall-clock fields excluded), same summary, no duplicates."""
     assert got.name == want.name
@@ -62,8 +55,8 @@ def same_run(got: Path, want: Path) -> None:
         _close(sg[k], sw[k], k)
 
 
-@pytest.mark.data
-def test_ray_sweep_equals_local_backend_then_skips_everything(ray_local, cifar10, tmp_path, capsys):
+def test_ray_sweep_equals_local_backend_then_skips_everything(ray_local, synthetic, tmp_path, capsys):
+    cifar10 = synthetic
     local, remote = tmp_path / "local", tmp_path / "ray"
     assert cli("sweep", *GRID, "--root", local, "--data-dir", cifar10) == 0
     want = [Path(p) for p in capsys.readouterr().out.split()]
@@ -101,8 +94,8 @@ def _wait(cond, what: str, timeout: float = WAIT_S, poll: float = 0.05):
     pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
-@pytest.mark.data
-def test_worker_sigkilled_mid_run_is_retried_and_resumes(ray_local, cifar10, tmp_path, capsys):
+def test_worker_sigkilled_mid_run_is_retried_and_resumes(ray_local, synthetic, tmp_path, capsys):
+    cifar10 = synthetic
     from empirical.ray_backend import run_grid_ray
     from empirical.runner import ensure_run
     cfg = RunConfig.preset("smoke", arch="resnet56", measure="magnitude", seed=0, max_train_samples=128,
