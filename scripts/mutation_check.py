@@ -235,7 +235,7 @@ def run_tests(tree: Path, tests, timeout: float) -> tuple[int, str]:
     env = dict(os.environ, PYTHONPATH=str(tree), OMP_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1",
                GFTHEORY_NO_SHRINK="1",
                GFTHEORY_PROFILE=os.environ.get("GFTHEORY_PROFILE", "ci"))
-    cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "--no-header",
+    cmd = [sys.executable, "-m", "pytest", "-n", "0", "-x", "-q", "-p", "no:cacheprovider", "--no-header",
            "-W", "ignore::UserWarning", *tests]
     try:
         out = subprocess.run(cmd, cwd=tree, env=env, capture_output=True, text=True, timeout=timeout)

@@ -60,3 +60,17 @@ def nontrivial_bn(model):
                 m.weight.uniform_(0.5, 1.5)
                 m.bias.uniform_(-0.5, 0.5)
     return model
+
+
+# Files whose tests use the session-wide `proof_results` share one xdist group (one worker computes
+# the proofs once); every other file is its own group, so a file's module-scoped fixtures (a Ray
+# instance, a written dataset) are set up once, on one worker.
+PROOF_GROUP_FILES = {"test_proofs.py", "test_claims.py", "test_report.py", "test_report_browser.py"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        name = item.path.name
+        group = "proofs" if name in PROOF_GROUP_FILES or "proof_results" in getattr(item, "fixturenames", ()) \
+            else item.path.relative_to(config.rootpath).as_posix()
+        item.add_marker(pytest.mark.xdist_group(group))
