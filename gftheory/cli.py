@@ -4,7 +4,7 @@ Each subcommand ``gftheory X`` is the module ``gftheory.commands.X`` (theory: ch
 confirm, report) or ``empirical.commands.X`` (data, run, events, sweep, bench), exposing
 ``add_arguments(parser)`` and ``run(args) -> int``; the module is imported only when its command is
 used, so theory commands never import the empirical package. The CLI is the top of the layering
-(tests/test_layering.py): nothing but ``gftheory.__main__`` and the tests imports it.
+(tests/project/test_layering.py): nothing but ``gftheory.__main__`` and the tests imports it.
 """
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The error types every layer raises; the command line (``gftheory.cli``) turns them into exit
-statuses. They live at the bottom of the layering (tests/test_layering.py) so that library code
+statuses. They live at the bottom of the layering (tests/project/test_layering.py) so that library code
 never imports the command line to raise one."""
 from __future__ import annotations
 

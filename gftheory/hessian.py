@@ -5,7 +5,7 @@
 ``torch.autograd.functional.hessian``), a different contraction used to check the former.
 Not ``torch.func.hessian``: with BatchNorm in train mode (in-place running-statistics updates)
 torch.func's transforms return a wrong, asymmetric Hessian without any error (seen with
-torch 2.13; pinned by tests/test_hessian_oracle.py).
+torch 2.13; pinned by tests/theory/test_hessian_oracle.py).
 """
 from __future__ import annotations
 

@@ -53,7 +53,7 @@ FILTERS = [{"id": lzma.FILTER_DELTA, "dist": 3}, {"id": lzma.FILTER_LZMA2, "pres
 EVIDENCE = ("config.json", "metrics.jsonl", "events.jsonl", "summary.json")
 RESUME_PART_BYTES = 15 * 2 ** 20
 MAX_OUT_FILES = 8
-# the dry run's shrunk smoke scale (as tests/test_cli_empirical.py's TINY)
+# the dry run's shrunk smoke scale (as tests/empirical/test_cli_empirical.py's TINY)
 TINY_RUN = dict(scale="smoke", max_train_samples=128, batch_size=32, holdout_size=64, importance_samples=40,
                 probe_size=8, max_test_samples=64, lr_phases=((2, 0.1), (1, 0.01)))
 TINY_EVENTS = dict(checkpoints=(1,), measures=("magnitude", "loss_preservation"), importance_samples=32,

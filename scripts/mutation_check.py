@@ -30,17 +30,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-T_ID = "tests/test_identities.py"
-T_AP = "tests/test_approximations.py"
-T_ME = "tests/test_measures.py"
-T_IM = "tests/test_importance.py"
-T_BP = "tests/test_beyond_paper.py"
-T_EC = "tests/test_engine_correctness.py"
-T_EI = "tests/test_engine_inputs.py"
-T_UN = "tests/test_pruning_units.py"
-T_DA = "tests/test_empirical_data.py"
-T_PF = "tests/test_pruning_floor.py"
-T_PS = "tests/test_pruning_schedule.py"
+T_ID = "tests/theory/test_identities.py"
+T_AP = "tests/theory/test_approximations.py"
+T_ME = "tests/theory/test_measures.py"
+T_IM = "tests/theory/test_importance.py"
+T_BP = "tests/theory/test_beyond_paper.py"
+T_EC = "tests/empirical/test_engine_correctness.py"
+T_EI = "tests/empirical/test_engine_inputs.py"
+T_UN = "tests/empirical/test_pruning_units.py"
+T_DA = "tests/empirical/test_empirical_data.py"
+T_PF = "tests/empirical/test_pruning_floor.py"
+T_PS = "tests/empirical/test_pruning_schedule.py"
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ if os.environ.get("GFTHEORY_NO_SHRINK") == "1":
 @pytest.fixture(scope="session")
 def proof_results():
     """Every symbolic proof, computed once per test session (they take about a minute on 2 cores)
-    and shared by tests/test_proofs.py, tests/test_claims.py and the report tests. Keyed by
+    and shared by tests/symbolic/test_proofs.py, tests/claims/test_claims.py and the report tests. Keyed by
     statement id; values are ProofResult objects."""
     from proofs import run_proofs
     return {r.id: r for r in run_proofs(jobs=2)}

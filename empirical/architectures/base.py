@@ -30,7 +30,7 @@ A new network is one subclass, registered::
         def unit_groups(self, coupled_residual=False):
             return [UnitGroup("conv", "physical", ("conv.weight",), space="conv")]
 
-(tests/test_architectures.py registers such a toy network and prunes it through the real runner).
+(tests/empirical/test_architectures.py registers such a toy network and prunes it through the real runner).
 """
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ class Architecture:
     name: str = ""
     description: str = ""
     # {num_classes: parameters of the unpruned network}: the counts the paper's table implies
-    # (docs/paper.md §6), checked by tests/test_models.py and tests/test_architectures.py; empty for a network the paper does not have
+    # (docs/paper.md §6), checked by tests/empirical/test_models.py and tests/empirical/test_architectures.py; empty for a network the paper does not have
     param_counts: Mapping[int, int] = {}
     # whether ``coupled_residual`` (residual-stream channels removed jointly) applies
     supports_coupled_residual: bool = False

@@ -9,7 +9,7 @@ conv's channels following its producer, the classifier's input features). The ca
 a fresh optimizer for the returned model: the old one still points at the old tensors.
 
 In eval mode the result equals the original with the removed channels' activations zeroed
-(tested in tests/test_pruning_equivalence.py).
+(tested in tests/empirical/test_pruning_equivalence.py).
 """
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ from gftheory.claims.runs import ALL_MEASURES
 from gftheory.measures import PAPER_MEASURES  # noqa: F401 - re-exported (Measure.in_paper)
 
 # the architectures the paper validates on (docs/paper.md §6): a fact about the paper, kept here as data
-# because the theory layer never imports ``empirical`` (tests/test_architectures.py checks that each is a
+# because the theory layer never imports ``empirical`` (tests/empirical/test_architectures.py checks that each is a
 # registered ``empirical.architectures`` unit)
 ARCHS = ("vgg13", "mobilenet_v1", "resnet56")
 DATASETS = ("cifar10", "cifar100")

@@ -5,7 +5,7 @@ Welch–Satterthwaite degrees of freedom; one-sample: D = mean(A), se = s/√n, 
 ``one_sided_p`` gives the p-values of H0: D ≤ c (evidence that D > c) and H0: D ≥ c; ``holm``
 adjusts a family of p-values (Holm 1979, step-down). ``min_detectable`` is the smallest true
 |D| − δ detected with probability POWER by one two-sided test at level α at the observed spread.
-No bootstrap: the percentile bootstrap at n = 3 covers ≈ 80 %, not 95 % (tests/test_verdicts.py
+No bootstrap: the percentile bootstrap at n = 3 covers ≈ 80 %, not 95 % (tests/claims/test_verdicts.py
 simulates it).
 """
 from __future__ import annotations

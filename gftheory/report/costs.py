@@ -1,7 +1,7 @@
 """What missing evidence would cost: the project's own measured per-step costs, in one place, and
 the number of steps, probes and scoring passes each scale's run makes (``schedule(cfg)`` of a run
 configuration: the ``gftheory report`` command passes the ``empirical.config`` presets in, since
-the report sits below ``empirical`` in the layering, tests/test_layering.py).
+the report sits below ``empirical`` in the layering, tests/project/test_layering.py).
 
 Provenance of every constant: measured on the project's shared 2-core CPU machine (x86-64,
 torch 2.13 CPU build, one torch thread, machine loaded by a background campaign), recorded in

@@ -17,7 +17,7 @@ import torch
 from gftheory import runstore
 from gftheory.cli import main
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 EPOCH_KEYS = {"kind", "epoch", "phase", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss",
               "test_acc", "seconds"}
 FLOW_KEYS = {"loss", "norm_sq", "theta_dot_grad", "grad_norm_sq", "theta_dot_hvp"}

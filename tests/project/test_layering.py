@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("gftheory", "proofs", "empirical")
 
 # (layer, modules or packages): a package entry covers its submodules; the longest entry wins;
@@ -109,7 +109,7 @@ def upward_imports() -> list[str]:
 
 def test_every_module_has_a_layer():
     unplaced = [m for m in project_modules() if layer_of(m) is None]
-    assert not unplaced, f"place these modules in LAYERS (tests/test_layering.py): {unplaced}"
+    assert not unplaced, f"place these modules in LAYERS (tests/project/test_layering.py): {unplaced}"
 
 
 def test_no_import_points_up_a_layer():

@@ -18,7 +18,7 @@ import pytest
 
 from test_cli_empirical import write_cifar10
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 from scripts import accelerator_campaign as ac  # noqa: E402
 

@@ -10,7 +10,7 @@ import pytest
 
 from gftheory.cli import COMMANDS
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def readme_commands() -> list[str]:

@@ -264,7 +264,7 @@ def test_structural_deviations_are_listed_per_architecture_and_documented():
     assert "count twice" in dev["mobilenet_v1"] and "count twice" not in dev["resnet56"]
     assert all("45,000" in d and "50,000" in d for d in dev.values())
     assert "45,000" not in " ".join(RunConfig(arch="vgg13", holdout_size=0, eval_split="test").deviations())
-    doc = (Path(__file__).resolve().parent.parent / "docs" / "protocol.md").read_text(encoding="utf-8")
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "protocol.md").read_text(encoding="utf-8")
     deviations = doc.split("## Deviations from the authors' code", 1)[1].split("\n## ", 1)[0]
     for words in ("ResNet-56 floor", "≥ 1 filter per *stage*", "MobileNet-V1 ranking", "count twice",
                   "revive", "45,000", "50,000"):

@@ -17,7 +17,7 @@ import torch
 from empirical import data as D
 from empirical.data import DataError
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 # -- writing tiny datasets in the official layout ----------------------------------------

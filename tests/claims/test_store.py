@@ -15,7 +15,7 @@ from empirical.runner import _best_of
 from gftheory import runstore
 from gftheory.claims.runs import ALL_MEASURES, EVENT_SCALE, load_runs, read_runs
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TORN = '{"kind": "epoch", "epo'  # a line cut by a kill mid-write
 
 

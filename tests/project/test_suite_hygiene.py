@@ -3,12 +3,12 @@ test asserts a wall-clock duration (timings belong in `gftheory bench` / a bench
 import re
 from pathlib import Path
 
-TESTS = Path(__file__).resolve().parent
+TESTS = Path(__file__).resolve().parents[1]
 OWN = ("gftheory", "empirical", "proofs", "strategies", "planted", "test_")
 
 
 def _sources():
-    return {p.name: p.read_text(encoding="utf-8") for p in sorted(TESTS.glob("*.py"))
+    return {p.name: p.read_text(encoding="utf-8") for p in sorted(TESTS.rglob("*.py"))
             if p.name != Path(__file__).name}
 
 

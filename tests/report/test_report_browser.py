@@ -39,7 +39,7 @@ def _build(out: Path, roots, live) -> Path:
     runset = load_runs(roots, must_exist=False, allow_planted=True)
     results = evaluate_claims(runset, live)
     blocks, data = build_document(results, live, runset, {"provenance": {}, "profile": "ci",
-                                                          "command": "tests/test_report_browser.py"})
+                                                          "command": "tests/report/test_report_browser.py"})
     write_atomically(out, render_files(blocks, data))
     return out
 

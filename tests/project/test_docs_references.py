@@ -3,7 +3,7 @@ live outside it (the reference notes the project started from), and every `docs/
 import re
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SCANNED = ("gftheory", "empirical", "proofs", "scripts", "tests", "docs")
 OUTSIDE = re.compile(r"(?<![\w/])(PAPER|ANCHORS|EMPIRICAL_CONTRACT)\.md")
 CITED_DOC = re.compile(r"docs/([\w-]+\.md)")

@@ -117,7 +117,7 @@ def test_readme_states_the_numeric_test_as_coded():
     from pathlib import Path
 
     from gftheory.symbolic import equality
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     assert f"{equality.EVAL_DIGITS}-digit" in readme and f"{equality.NUMERIC_POINTS} seeded" in readme
     assert "60-digit" not in readme
 
