@@ -24,7 +24,8 @@ def write_run(root, *, arch="resnet56", dataset="cifar10", measure="magnitude", 
               converge=1.0, extra_config=None) -> Path:
     """One run directory: config.json, metrics.jsonl (epoch + prune_event records), summary.json.
 
-    ``final_acc`` is the final accuracy; ``train_loss`` the level of the final-training loss curve;
+    ``final_acc`` is the final accuracy in percent (written as a fraction, as the engine writes
+    every accuracy); ``train_loss`` the level of the final-training loss curve;
     ``d_*`` the after − before changes at every pruning event; ``early_keep`` the fraction of the
     first third of the layers left after the last round; ``converge`` the fraction of the
     final-training epochs after which the curves are flat (smaller = faster convergence)."""
@@ -45,7 +46,7 @@ def write_run(root, *, arch="resnet56", dataset="cifar10", measure="magnitude", 
         epoch += 1
         recs.append({"kind": "epoch", "epoch": epoch, "data_epochs": epoch, "phase": "prune", "lr": 0.1,
                      "train_loss": 2.0 / r,
-                     "train_acc": 30.0, eval_key: 30.0 + r, other: None, "seconds": 1.0})
+                     "train_acc": 0.30, eval_key: (30.0 + r) / 100, other: None, "seconds": 1.0})
         after_w = {n: int(widths0[n] + (final_w[n] - widths0[n]) * r / rounds) for n in LAYERS}
         before = {"loss": 2.0 / r, "norm_sq": 100.0, "theta_dot_grad": 1.0, "grad_norm_sq": 0.5, "theta_dot_hvp": 0.1}
         after = {"loss": before["loss"] + d_loss, "norm_sq": 90.0, "theta_dot_grad": 1.0 + d_theta_g,
@@ -60,11 +61,11 @@ def write_run(root, *, arch="resnet56", dataset="cifar10", measure="magnitude", 
         left = max(0.0, 1 - (e + 1) / (train_epochs * converge))   # share of the change still to come
         recs.append({"kind": "epoch", "epoch": epoch, "data_epochs": epoch, "phase": "train", "lr": 0.1,
                      "train_loss": train_loss * (1 + left),
-                     "train_acc": 80.0, eval_key: final_acc - 5 * left, other: None, "seconds": 1.0})
+                     "train_acc": 0.80, eval_key: (final_acc - 5 * left) / 100, other: None, "seconds": 1.0})
     runstore.write_metrics(d, recs)
     if complete:
-        final = {"train_loss": train_loss, "train_acc": 80.0, "val_acc": None, "test_acc": None}
-        final[eval_key] = final_acc
+        final = {"train_loss": train_loss, "train_acc": 0.80, "val_acc": None, "test_acc": None}
+        final[eval_key] = final_acc / 100
         runstore.write_summary(d, {
             "run_id": run_id, "config": config, "complete": True, "epochs": epoch, "seconds": 1.0, "final": final,
             "best": {"epoch": epoch, "val_acc": final.get("val_acc"), "test_acc": final.get("test_acc")},

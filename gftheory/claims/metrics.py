@@ -27,13 +27,17 @@ def _eval_key(rec: dict) -> str | None:
     return None
 
 
+ACCURACY_UNIT = 100.0  # runs store accuracies as fractions; final_acc (and its δ) is in percent points
+
+
 def final_acc(run: Run):
-    """summary.final.test_acc if present, else summary.final.val_acc."""
+    """100 × summary.final.test_acc if present, else 100 × summary.final.val_acc: percent, the
+    unit of the rule's minimum effect (MIN_EFFECT["final_acc"] = 0.25 accuracy points)."""
     final = (run.summary or {}).get("final") or {}
     key = _eval_key(final)
     if key is None:
         return None, "no final test_acc or val_acc"
-    return float(final[key]), f"final.{key}"
+    return ACCURACY_UNIT * float(final[key]), f"final.{key} × 100"
 
 
 def _train_epochs(run: Run) -> list[dict]:
@@ -224,7 +228,7 @@ for _q in AGREEMENT_QUANTITY:
 
 
 METRICS: dict[str, Metric] = {m.name: m for m in [
-    Metric("final_acc", "final accuracy: summary.final.test_acc if present, else summary.final.val_acc",
+    Metric("final_acc", "final accuracy in percent: 100 × summary.final.test_acc if present, else 100 × summary.final.val_acc",
            final_acc),
     Metric("train_loss_speed", "mean over final-training epochs of the share of the run's own train-loss drop "
            "still to come (speed, not level; lower = faster)", train_loss_speed),

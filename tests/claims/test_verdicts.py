@@ -150,7 +150,23 @@ def test_non_inferiority(tmp_path):
 def test_val_acc_used_when_no_test_set(tmp_path):
     plant(tmp_path, measures={"magnitude": {"final_acc": 92}, LP: {"final_acc": 90}}, eval_key="val_acc")
     (cell,) = cells_for(tmp_path)
-    assert cell.sources == ["final.val_acc"] and cell.verdict == "confirmed"
+    assert cell.sources == ["final.val_acc × 100"] and cell.verdict == "confirmed"
+
+
+def test_final_accuracy_is_read_in_the_rules_unit_percent(tmp_path):
+    """Runs store accuracies as fractions (the engine's records); the rule's δ (0.25) is in accuracy
+    points, so a 2.8-point gain (0.028 as fractions) must be compared as 2.8, not 0.028."""
+    from gftheory.claims.metrics import METRICS
+    from gftheory.claims.runs import read_runs
+    d = write_run(tmp_path / "one", final_acc=61.32, eval_key="val_acc")
+    (run,) = read_runs(d)
+    assert run.summary["final"]["val_acc"] == pytest.approx(0.6132)
+    value, source = METRICS["final_acc"].fn(run)
+    assert value == pytest.approx(61.32) and source == "final.val_acc × 100"
+    plant(tmp_path / "small", measures={"magnitude": {"final_acc": 63.1}, LP: {"final_acc": 60.3}},
+          eval_key="val_acc", noise=0.01)
+    (cell,) = cells_for(tmp_path / "small")
+    assert cell.estimate == pytest.approx(2.8, abs=0.05) and cell.verdict == "confirmed"
 
 
 def test_incomplete_runs_are_not_evidence(tmp_path):
