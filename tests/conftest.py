@@ -35,12 +35,26 @@ if os.environ.get("GFTHEORY_NO_SHRINK") == "1":
 
 
 @pytest.fixture(scope="session")
-def proof_results():
-    """Every symbolic proof, computed once per test session (they take about a minute on 2 cores)
-    and shared by tests/symbolic/test_proofs.py, tests/claims/test_claims.py and the report tests. Keyed by
-    statement id; values are ProofResult objects."""
+def proof_results(tmp_path_factory, worker_id):
+    """Every symbolic proof, computed once per test run (about a minute on 2 cores) and shared by
+    tests/symbolic/test_proofs.py, tests/claims/test_claims.py and the report tests. Keyed by
+    statement id; values are ProofResult objects. Under pytest-xdist the first worker that needs
+    them computes them under a file lock and pickles them into the run's shared temporary
+    directory; the other worker waits for the lock and reads them (one computation per run)."""
+    import pickle
+
+    from filelock import FileLock
+
     from proofs import run_proofs
-    return {r.id: r for r in run_proofs(jobs=2)}
+    if worker_id == "master":  # not under xdist
+        return {r.id: r for r in run_proofs(jobs=2)}
+    shared = tmp_path_factory.getbasetemp().parent / "proof_results.pickle"
+    with FileLock(str(shared) + ".lock"):
+        if shared.is_file():
+            return pickle.loads(shared.read_bytes())
+        results = {r.id: r for r in run_proofs(jobs=2)}
+        shared.write_bytes(pickle.dumps(results))
+        return results
 
 
 @pytest.fixture(scope="session")
@@ -62,15 +76,9 @@ def nontrivial_bn(model):
     return model
 
 
-# Files whose tests use the session-wide `proof_results` share one xdist group (one worker computes
-# the proofs once); every other file is its own group, so a file's module-scoped fixtures (a Ray
-# instance, a written dataset) are set up once, on one worker.
-PROOF_GROUP_FILES = {"test_proofs.py", "test_claims.py", "test_report.py", "test_report_browser.py"}
-
-
+# One xdist group per test file, so a file's module-scoped fixtures (a Ray instance, a written
+# dataset) are set up once, on one worker (the session's proof results are shared through a file:
+# see proof_results).
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        name = item.path.name
-        group = "proofs" if name in PROOF_GROUP_FILES or "proof_results" in getattr(item, "fixturenames", ()) \
-            else item.path.relative_to(config.rootpath).as_posix()
-        item.add_marker(pytest.mark.xdist_group(group))
+        item.add_marker(pytest.mark.xdist_group(item.path.relative_to(config.rootpath).as_posix()))
