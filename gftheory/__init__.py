@@ -7,7 +7,7 @@ The names are loaded on first use (PEP 562), so ``import gftheory`` (and every l
 e.g. ``gftheory claims``) imports neither torch nor scipy; ``from gftheory import importance``
 works as before.
 """
-import importlib
+from gftheory.lazy import lazy_exports
 import sys
 import types
 
@@ -31,16 +31,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    if name in _API:
-        value = getattr(importlib.import_module(_API[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _API, __all__)
 
 
 class _Package(types.ModuleType):

@@ -12,9 +12,10 @@ by light code such as the claim registry.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from gftheory.registry import Registry
 
 if TYPE_CHECKING:
     import torch
@@ -173,17 +174,12 @@ class SynFlow(Measure):
         return q.synflow
 
 
-class MeasureRegistry(Mapping):
+class MeasureRegistry(Registry):
     """name → Measure. Iterating gives the names; ``register`` adds a user's measure."""
+    item_type = Measure
+    kind = "measure"
 
-    def __init__(self):
-        self._items: dict[str, Measure] = {}
-
-    def register(self, measure, *, overwrite: bool = False):
-        """Register a Measure instance or subclass (usable as a class decorator)."""
-        inst = measure() if isinstance(measure, type) else measure
-        if not isinstance(inst, Measure) or not inst.name:
-            raise TypeError("register a Measure (subclass or instance) with a non-empty name")
+    def validate(self, inst: Measure) -> None:
         t = inst.importance_temperature
         if t is not None and not (isinstance(t, (int, float)) and not isinstance(t, bool) and t > 0):
             raise ValueError(f"measure {inst.name!r}: importance_temperature must be None (the training "
@@ -192,14 +188,6 @@ class MeasureRegistry(Mapping):
         if unknown:
             raise ValueError(f"measure {inst.name!r} needs unknown quantities {sorted(unknown)}; "
                              f"choose from {sorted(QUANTITIES)}")
-        if inst.name in self._items and not overwrite:
-            raise ValueError(f"a measure named {inst.name!r} is already registered; pass "
-                             f"overwrite=True to replace it")
-        self._items[inst.name] = inst
-        return measure
-
-    def unregister(self, name: str) -> None:
-        del self._items[name]
 
     def resolve(self, measure) -> Measure:
         if isinstance(measure, Measure):
@@ -208,18 +196,6 @@ class MeasureRegistry(Mapping):
             return self._items[measure]
         raise KeyError(f"unknown measure {measure!r}; known: {', '.join(self._items)} "
                        f"(or register your own with gftheory.register_measure)")
-
-    def __getitem__(self, name: str) -> Measure:
-        return self._items[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._items)
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def __repr__(self) -> str:
-        return f"MeasureRegistry({list(self._items)})"
 
 
 MEASURES = MeasureRegistry()

@@ -34,10 +34,12 @@ A new network is one subclass, registered::
 """
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from torch import nn
+
+from gftheory.registry import Registry
 
 INPUT_SPACE = "input"
 
@@ -137,25 +139,10 @@ class Architecture:
         return f"<architecture {self.name}: {self.description}>"
 
 
-class ArchitectureRegistry(Mapping):
+class ArchitectureRegistry(Registry):
     """name → Architecture. Iterating gives the names in registration order."""
-
-    def __init__(self):
-        self._items: dict[str, Architecture] = {}
-
-    def register(self, arch, *, overwrite: bool = False):
-        """Register an Architecture subclass or instance (usable as a class decorator)."""
-        inst = arch() if isinstance(arch, type) else arch
-        if not isinstance(inst, Architecture) or not inst.name:
-            raise TypeError("register an Architecture (subclass or instance) with a non-empty name")
-        if inst.name in self._items and not overwrite:
-            raise ValueError(f"an architecture named {inst.name!r} is already registered; pass "
-                             f"overwrite=True to replace it")
-        self._items[inst.name] = inst
-        return arch
-
-    def unregister(self, name: str) -> None:
-        del self._items[name]
+    item_type = Architecture
+    kind = "architecture"
 
     def resolve(self, arch) -> Architecture:
         """An Architecture from its name, an instance, or a model built by ``build``."""
@@ -169,18 +156,6 @@ class ArchitectureRegistry(Mapping):
         if isinstance(arch, str) and arch in self._items:
             return self._items[arch]
         raise ValueError(f"unknown architecture {arch!r}; fix: use one of {sorted(self._items)}")
-
-    def __getitem__(self, name: str) -> Architecture:
-        return self._items[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._items)
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def __repr__(self) -> str:
-        return f"ArchitectureRegistry({list(self._items)})"
 
 
 ARCHITECTURES = ArchitectureRegistry()

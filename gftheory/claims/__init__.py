@@ -5,7 +5,7 @@
 ``gftheory.claims.live``. The names load on first use (PEP 562): the registry alone imports no
 numpy or scipy, so ``gftheory claims`` stays fast.
 """
-import importlib
+from gftheory.lazy import lazy_exports
 
 _API = {
     "CLAIMS": "gftheory.claims.registry", "REQUIRED_IDS": "gftheory.claims.registry",
@@ -20,13 +20,4 @@ __all__ = ["CLAIMS", "REQUIRED_IDS", "Claim", "get_claim", "runs_needed", "RunSe
            "ClaimResult", "LiveEvidence", "Verdict", "evaluate_claims"]
 
 
-def __getattr__(name: str):
-    if name in _API:
-        value = getattr(importlib.import_module(_API[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _API, __all__)

@@ -4,7 +4,7 @@ Layers, bottom → top (a module may import modules of its own layer and of the 
 never of a layer above; imports inside functions count, lazy or not):
 
 0. ``core`` — the theory library and shared plumbing: the objective, the measures, gradient flow,
-   Hessians, importance, integration, the statement table, error types, atomic writes, the run
+   Hessians, importance, integration, the statement table, error types, lazy exports, registries, atomic writes, the run
    store (run-directory layout, writer and reader), profiles, provenance, and the ``gftheory``
    package itself (its public API, loaded lazily).
 1. ``engines`` — ``gftheory.symbolic`` (the Proof/Step machinery, sympy helpers, negative
@@ -33,7 +33,7 @@ PACKAGES = ("gftheory", "proofs", "empirical")
 # (layer, modules or packages): a package entry covers its submodules; the longest entry wins;
 # "gftheory" covers the package's own __init__ only, so every new gftheory module must be placed.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("core", ("gftheory", "gftheory.errors", "gftheory.atomic", "gftheory.runstore", "gftheory.statements",
+    ("core", ("gftheory", "gftheory.errors", "gftheory.atomic", "gftheory.lazy", "gftheory.registry", "gftheory.runstore", "gftheory.statements",
               "gftheory.profiles", "gftheory.provenance", "gftheory.state", "gftheory.objective",
               "gftheory.measures", "gftheory.flow", "gftheory.hessian", "gftheory.importance", "gftheory.integrate")),
     ("engines", ("gftheory.symbolic", "gftheory.checks")),
