@@ -458,11 +458,14 @@ def ensure_study(cfg: EventConfig, root, *, device="cpu", data_dir=None, progres
     if splits.val_x is None or len(splits.val_y) < cfg.val_size:
         raise ConfigError(f"val_size {cfg.val_size} needs a held-out split at least that large; fix: "
                           "raise --holdout-size or lower --val-size")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    if not runstore.has_config(run_dir):
-        runstore.write_config(run_dir, {
-            "run_id": run_dir.name, "kind": EVENT_STUDY, "config": cfg.canonical(),
-            "data": {"source": splits.source, "arrays_sha256": arrays_digest(splits),
-                     "train": len(splits.train_y), "val": len(splits.val_y), "eval_data": splits.eval_data},
-            "provenance": provenance(dev)})
-    return EventStudy(cfg, run_dir, splits, dev, progress).execute()
+    with runstore.exclusive(run_dir):  # one writer per study; RunBusy when another process has it
+        if runstore.is_complete(run_dir):
+            return run_dir
+        run_dir.mkdir(parents=True, exist_ok=True)
+        if not runstore.has_config(run_dir):
+            runstore.write_config(run_dir, {
+                "run_id": run_dir.name, "kind": EVENT_STUDY, "config": cfg.canonical(),
+                "data": {"source": splits.source, "arrays_sha256": arrays_digest(splits),
+                         "train": len(splits.train_y), "val": len(splits.val_y), "eval_data": splits.eval_data},
+                "provenance": provenance(dev)})
+        return EventStudy(cfg, run_dir, splits, dev, progress).execute()

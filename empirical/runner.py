@@ -460,16 +460,19 @@ def ensure_run(config: RunConfig, root, *, device=None, data_dir=None, progress:
     warning = integrity_warning(splits.integrity)
     if warning:
         print(f"[{run_dir.name}] {warning}", file=sys.stderr, flush=True)
-    _check_same_data(run_dir, splits.integrity)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    if not runstore.has_config(run_dir):
-        runstore.write_config(run_dir, {
-            "run_id": run_dir.name, "config": cfg.canonical(), "deviations": cfg.deviations(),
-            "data": {"source": splits.source, "arrays_sha256": arrays_digest(splits),
-                     "train": len(splits.train_y),
-                     "val": None if splits.val_y is None else len(splits.val_y),
-                     "test": None if splits.test_y is None else len(splits.test_y),
-                     "eval_data": splits.eval_data,
-                     "status": (splits.integrity or {}).get("status")},
-            "provenance": {**provenance(dev), "data": splits.integrity}})
-    return Run(cfg, run_dir, splits, dev, progress).execute()
+    with runstore.exclusive(run_dir):  # one writer per run; RunBusy when another process has it
+        if runstore.is_complete(run_dir):  # finished by that process while this one loaded data
+            return run_dir
+        _check_same_data(run_dir, splits.integrity)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        if not runstore.has_config(run_dir):
+            runstore.write_config(run_dir, {
+                "run_id": run_dir.name, "config": cfg.canonical(), "deviations": cfg.deviations(),
+                "data": {"source": splits.source, "arrays_sha256": arrays_digest(splits),
+                         "train": len(splits.train_y),
+                         "val": None if splits.val_y is None else len(splits.val_y),
+                         "test": None if splits.test_y is None else len(splits.test_y),
+                         "eval_data": splits.eval_data,
+                         "status": (splits.integrity or {}).get("status")},
+                "provenance": {**provenance(dev), "data": splits.integrity}})
+        return Run(cfg, run_dir, splits, dev, progress).execute()

@@ -1,7 +1,8 @@
 """``run_grid``: many runs, several at once on one device, with a progress display.
 
 Each run goes to its own store directory (gftheory.runstore); completed runs are skipped, a run
-with a checkpoint resumes, duplicate configs run once. ``jobs == 1`` runs in this process;
+with a checkpoint resumes, duplicate configs run once, and a run another process is writing (its
+lock is held) is left to that process ("running in another process"). ``jobs == 1`` runs in this process;
 ``jobs > 1`` starts up to ``jobs`` subprocesses ``python -m gftheory run <every config flag>``
 (each child's stderr goes to ``<root>/.logs/<run_id>.log``). Progress (stderr): one line per run
 — done / running / queued / failed, record reached, last validation accuracy.
@@ -63,9 +64,11 @@ def _state_line(run_dir: Path, state: str, cfg: RunConfig) -> str:
 
 
 def _display(rows: list[tuple[Path, str, RunConfig]]) -> None:
-    counts = {s: sum(1 for _, st, _ in rows if st == s) for s in ("done", "running", "queued", "failed")}
+    counts = {s: sum(1 for _, st, _ in rows if st == s)
+              for s in ("done", "running", "queued", "failed", "elsewhere")}
     lines = [f"sweep: {counts['done']} done, {counts['running']} running, {counts['queued']} queued"
-             + (f", {counts['failed']} failed" if counts["failed"] else "")]
+             + (f", {counts['failed']} failed" if counts["failed"] else "")
+             + (f", {counts['elsewhere']} running in another process (skipped)" if counts["elsewhere"] else "")]
     lines += [_state_line(d, s, c) for d, s, c in rows]
     print("\n".join(lines), file=sys.stderr, flush=True)
 
@@ -91,8 +94,9 @@ def run_grid(configs, root, *, jobs: int = 1, device=None, data_dir=None, progre
     unique: dict[Path, RunConfig] = {}
     for p, c in zip(paths, configs):
         unique.setdefault(p, c)
-    pending = [(p, c) for p, c in unique.items() if not runstore.is_complete(p)]
-    state = {p: ("queued" if (p, c) in pending else "done") for p, c in unique.items()}
+    state = {p: ("done" if runstore.is_complete(p) else "elsewhere" if runstore.is_busy(p) else "queued")
+             for p in unique}
+    pending = [(p, c) for p, c in unique.items() if state[p] == "queued"]
     if pending:
         _check_data([c for _, c in pending], data_dir)
 
@@ -108,6 +112,8 @@ def run_grid(configs, root, *, jobs: int = 1, device=None, data_dir=None, progre
             try:
                 ensure_run(c, root, device=dev, data_dir=data_dir, progress=progress)
                 state[p] = "done"
+            except runstore.RunBusy:
+                state[p] = "elsewhere"
             except Exception as exc:  # noqa: BLE001 - one failed run must not stop the sweep
                 state[p] = "failed"
                 print(f"[{p.name}] failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
@@ -128,6 +134,9 @@ def run_grid(configs, root, *, jobs: int = 1, device=None, data_dir=None, progre
             changed = False
             while queue and len(running) < jobs:
                 p, c = queue.pop(0)
+                if runstore.is_complete(p) or runstore.is_busy(p):  # another process took it meanwhile
+                    state[p], changed = ("done" if runstore.is_complete(p) else "elsewhere"), True
+                    continue
                 cmd = [sys.executable, "-m", "gftheory", "run", *config_to_argv(c), "--root", str(root),
                        "--device", str(dev)]
                 if data_dir is not None:

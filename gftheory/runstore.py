@@ -24,19 +24,29 @@ mid-write) is ignored when read — unless the run is complete, when it is an er
 by the next append, or on resume, when metrics.jsonl is also truncated back to the checkpoint's
 record. A line that is not JSON before the last one is always an error (the file is corrupt).
 
+One writer per run: ``exclusive(run_dir)`` holds an advisory lock (flock) on
+``<root>/.locks/<run_id>.lock`` while a process runs it, so a second process (another sweep,
+a campaign restarted beside an old one) gets ``RunBusy`` instead of interleaving writes. The
+operating system drops the lock when its process dies, so a killed run never stays locked.
+
 This module imports no torch at import time (theory code reads runs through it); checkpoint
 save/load import torch when called.
 """
 from __future__ import annotations
 
+import fcntl
 import io
 import json
 import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from gftheory.atomic import atomic_write_bytes
 from gftheory.atomic import atomic_write_json as _atomic_write_json
+from gftheory.errors import UsageError
 
 # -- the layout ---------------------------------------------------------------------------
 CONFIG = "config.json"
@@ -46,6 +56,7 @@ SUMMARY = "summary.json"
 EVENT_STUDY = "event_study"         # "kind" of an event study's config.json and summary.json
 EVENTS = "events.jsonl"
 TRAJECTORY = "trajectory.pt"
+LOCKS = ".locks"                    # <root>/.locks/<run_id>.lock: who is writing a run now
 EVIDENCE = (CONFIG, METRICS, EVENTS, SUMMARY)   # the files that are evidence (never checkpoints)
 
 
@@ -249,3 +260,53 @@ def run_dirs(root, *, nested: bool = True) -> list[Path]:
     if nested:
         return [p.parent for p in sorted(root.rglob(CONFIG))]
     return [d for d in sorted(root.iterdir()) if d.is_dir() and (d / CONFIG).is_file()]
+
+
+# -- one writer per run ---------------------------------------------------------------------
+class RunBusy(UsageError):
+    """Another live process holds the run's lock."""
+
+
+def lock_path(run_dir) -> Path:
+    run_dir = Path(run_dir)
+    return run_dir.parent / LOCKS / f"{run_dir.name}.lock"
+
+
+@contextmanager
+def exclusive(run_dir) -> Iterator[None]:
+    """Hold ``run_dir``'s lock for the body, or raise ``RunBusy`` at once (naming the holder)
+    when another process holds it. The lock file records the holder (pid and host)."""
+    path = lock_path(run_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "holder unknown"
+            raise RunBusy(f"{run_dir} is being written by another process ({holder}); fix: wait "
+                          f"for it to finish or stop it (a stopped run resumes from its checkpoint), "
+                          f"then run again") from None
+        try:
+            fh.seek(0)
+            fh.truncate()
+            fh.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
+            fh.flush()
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def is_busy(run_dir) -> bool:
+    """Whether another process holds ``run_dir``'s lock now (a snapshot, for progress displays
+    and for not starting a run twice; ``exclusive`` is what guarantees one writer)."""
+    path = lock_path(run_dir)
+    if not path.is_file():
+        return False
+    with open(path, "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(fh, fcntl.LOCK_UN)
+        return False

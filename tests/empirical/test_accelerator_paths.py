@@ -97,7 +97,7 @@ def test_bf16_smoke_run_on_cpu_end_to_end(tmp_path):
     assert main(["run", *TINY, "--max-train-samples", "96", "--holdout-size", "40", "--lr-phases", "2:0.1",
                  "--arch", "vgg13", "--measure", "magnitude", "--precision", "bf16", "--root", str(root),
                  "--data-dir", str(data), "--device", "cpu"]) == 0
-    (d,) = list(root.iterdir())
+    (d,) = runstore.run_dirs(root, nested=False)
     meta = runstore.read_config(d)
     assert meta["config"]["precision"] == "bf16"
     epochs = [m for m in runstore.read_metrics(d) if m["kind"] == "epoch"]

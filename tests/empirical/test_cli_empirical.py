@@ -116,7 +116,7 @@ def test_run_command_smoke_then_skip(data_dir, tmp_path, capsys):
     assert cli("run", *TINY, "--arch", "mobilenet_v1", "--measure", "grasp", "--root", root,
                "--data-dir", data_dir, "--device", "cpu") == 0
     out = capsys.readouterr()
-    (d,) = list(root.iterdir())
+    (d,) = runstore.run_dirs(root, nested=False)
     assert out.out.strip() == str(d)
     meta, metrics, s = check_run_dir(d, rounds=2, has_test=True)
     assert meta["config"]["scale"] == "smoke" and meta["config"]["precision"] == "fp32"
@@ -269,7 +269,7 @@ def test_real_cifar10_smoke_run(tmp_path):
     root = tmp_path / "runs"
     assert cli("run", "--scale", "smoke", "--arch", "mobilenet_v1", "--measure", "magnitude", "--root", root,
                "--data-dir", d, "--device", "cpu", "--quiet") == 0
-    (run,) = list(root.iterdir())
+    (run,) = runstore.run_dirs(root, nested=False)
     meta, metrics, s = check_run_dir(run, rounds=2, has_test=(d / "cifar-10-batches-py" / "test_batch").exists())
     assert meta["data"]["train"] == 512 and meta["data"]["val"] == 256
     if meta["data"]["test"] is None:

@@ -165,7 +165,7 @@ def test_run_records_the_digest_and_warns_on_unofficial_data(data_dir, tmp_path,
     for name, d in (("good", data_dir), ("bad", bad)):
         with pytest.raises(Stop):
             runner_mod.ensure_run(cfg, tmp_path / "runs" / name, device="cpu", data_dir=d, progress=False)
-        (run,) = list((tmp_path / "runs" / name).iterdir())
+        (run,) = runstore.run_dirs(tmp_path / "runs" / name, nested=False)
         meta = runstore.read_config(run)
         integ = meta["provenance"]["data"]
         assert meta["data"]["status"] == integ["status"]
@@ -176,7 +176,7 @@ def test_run_records_the_digest_and_warns_on_unofficial_data(data_dir, tmp_path,
     err = capsys.readouterr().err
     assert err.count("NOT the official data") == 2        # synthetic and corrupted: both warned
     # resuming the "good" run on the corrupted data is refused, and nothing is rewritten
-    (run,) = list((tmp_path / "runs" / "good").iterdir())
+    (run,) = runstore.run_dirs(tmp_path / "runs" / "good", nested=False)
     before = (run / runstore.CONFIG).read_bytes()
     with pytest.raises(runner_mod.ConfigError, match="not the data this run started with"):
         runner_mod.ensure_run(cfg, tmp_path / "runs" / "good", device="cpu", data_dir=bad, progress=False)
