@@ -41,6 +41,7 @@ T_UN = "tests/empirical/test_pruning_units.py"
 T_DA = "tests/empirical/test_empirical_data.py"
 T_PF = "tests/empirical/test_pruning_floor.py"
 T_PS = "tests/empirical/test_pruning_schedule.py"
+T_RL = "tests/empirical/test_run_lock.py"
 
 
 @dataclass(frozen=True)
@@ -204,6 +205,9 @@ MUTANTS = (
            "            state[n] = b\n", "objective: model buffers used, not cloned", (T_IM,)),
     Mutant("M49", "empirical/runner.py", "if old is not None and old != entry[\"arrays_sha256\"]:",
            "if False:", "resume: a run continues on data other than it started with", (T_EI,)),
+    Mutant("M50", "gftheory/runstore.py", "            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)\n        except BlockingIOError:\n            fh.seek(0)",
+           "            pass\n        except BlockingIOError:\n            fh.seek(0)",
+           "run store: two processes may write one run at once", (T_RL,)),
 )
 COPY = ("gftheory", "empirical", "tests", "docs", "README.md", "pyproject.toml")
 
