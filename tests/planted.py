@@ -94,7 +94,8 @@ def plant(root, *, measures: dict, seeds=3, arch="resnet56", dataset="cifar10", 
 
 
 def write_event_study(root, *, arch="resnet56", dataset="cifar10", seed=0, measures: dict,
-                      checkpoints=(1, 3), seed_shift=0.0, pred_noise=0.0, rng_seed=0, complete=True) -> Path:
+                      checkpoints=(1, 3), seed_shift=0.0, pred_noise=0.0, rng_seed=0, complete=True,
+                      seconds: float = 1.0) -> Path:
     """One planted event study in the event-study layout (config.json with "kind":
     "event_study", events.jsonl, summary.json). ``measures`` maps a measure to its planted
     changes at the round-1 event: {"d_loss", "d_theta_g", "d_grad_norm_sq", "d_theta_hvp",
@@ -139,6 +140,6 @@ def write_event_study(root, *, arch="resnet56", dataset="cifar10", seed=0, measu
     runstore.write_events(d, recs)
     if complete:
         runstore.write_summary(d, {"run_id": run_id, "kind": runstore.EVENT_STUDY, "config": config,
-                                   "complete": True, "events": len(recs), "seconds": 1.0,
+                                   "complete": True, "events": len(recs), "seconds": seconds,
                                    "eval_data": "synthetic held-out", "provenance": prov})
     return d

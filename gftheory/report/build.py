@@ -11,7 +11,7 @@ from collections import defaultdict
 from gftheory.claims import rules
 from gftheory.claims.metrics import METRICS, layer_fractions
 from gftheory.claims.registry import DEFAULT_SEEDS, runs_needed
-from gftheory.claims.runs import WITHIN_CELL_KEYS, RunSet
+from gftheory.claims.runs import ALL_MEASURES, EVENT_SCALE, WITHIN_CELL_KEYS, RunSet
 from gftheory.claims.text import cell_effect, fmt, mean_std
 from gftheory.claims.verdicts import ClaimResult, LiveEvidence
 from gftheory.report import costs, plots
@@ -346,13 +346,41 @@ def _stored_seeds(runset: RunSet | None, arch, dataset, measure, scale) -> int:
                 and r.config.get("dataset") == dataset and r.measure == measure and r.config.get("scale") == scale})
 
 
+def _stored_studies(runset: RunSet | None) -> dict[str, dict[int, float]]:
+    """arch → {seed: the study's recorded seconds} over the stored event studies."""
+    out: dict[str, dict[int, float]] = defaultdict(dict)
+    for r in (runset.runs if runset is not None else []):
+        if r.config.get("scale") == EVENT_SCALE and r.measure == ALL_MEASURES:
+            out[r.config.get("arch")][r.config.get("seed")] = float((r.summary or {}).get("seconds") or 0.0)
+    return out
+
+
+def _study_archs(claim) -> list[str]:
+    """Architectures whose event studies decide ``claim`` (its own comparisons and its components')."""
+    from gftheory.claims.registry import CLAIMS
+    archs: list[str] = []
+
+    def visit(c):
+        if c.comparisons and "events" in c.evidence:
+            archs.extend(a for a in c.archs if a not in archs)
+        for sub in c.components:
+            visit(CLAIMS[sub])
+
+    visit(claim)
+    return archs
+
+
 def missing_blocks(results: dict, live: LiveEvidence, runset: RunSet | None,
                    schedules: dict[str, dict] | None = None) -> list:
-    """Claims without evidence, the runs they need and their cost on each scale of ``schedules``
-    (scale → ``costs.schedule(cfg)``; none given: no cost columns)."""
+    """Claims without evidence, what they need and its cost: prune-while-training runs on each
+    scale of ``schedules`` (scale → ``costs.schedule(cfg)``; none given: no cost columns) and, for
+    claims that event studies decide, the studies still missing (cost: the mean recorded seconds of
+    the stored studies of that architecture; not measured where none is stored)."""
     sched = dict(schedules or {})
     scales = list(sched)
-    rows, union = [], {s: set() for s in scales}
+    studies = _stored_studies(runset)
+    study_cost = {a: sum(v.values()) / len(v) for a, v in studies.items() if v and all(v.values())}
+    rows, union, study_union = [], {s: set() for s in scales}, set()
     for cid, r in results.items():
         if r.verdict.cls != "missing":
             continue
@@ -374,11 +402,20 @@ def missing_blocks(results: dict, live: LiveEvidence, runset: RunSet | None,
                          f"{unmeasured}")
         if triples:
             what.append(f"{len(triples)} (architecture, dataset, measure) combination(s) × {DEFAULT_SEEDS} seeds")
+        study_todo = {a: [i for i in range(DEFAULT_SEEDS) if i not in studies.get(a, {})] for a in _study_archs(c)}
+        study_todo = {a: seeds for a, seeds in study_todo.items() if seeds}
+        study_union |= {(a, i) for a, seeds in study_todo.items() for i in seeds}
+        if study_todo:
+            what.append("event studies: " + ", ".join(f"{a} seed(s) {','.join(map(str, v))}"
+                                                       for a, v in study_todo.items()))
         if not what:
             continue
-        cmd = "; ".join(f"`gftheory confirm {cid} --scale {s} --seeds {DEFAULT_SEEDS}`" for s in scales or ["full"]) \
-            if triples else "`gftheory report`"
-        rows.append([f"[{cid}](#{_anchor(cid)})", "; ".join(what), cmd, *cells, "not measured"])
+        cmds = ([f"`gftheory confirm {cid} --scale {s} --seeds {DEFAULT_SEEDS}`" for s in scales or ["full"]]
+                if triples else [])
+        cmds += [f"`gftheory events --arch {a} --seeds {','.join(map(str, v))} --root results/events`"
+                 for a, v in study_todo.items()]
+        rows.append([f"[{cid}](#{_anchor(cid)})", "; ".join(what), "; ".join(cmds) or "`gftheory report`", *cells,
+                     _study_cells(study_todo, study_cost), "not measured"])
     if not rows:
         return [("p", "Every claim has evidence.")]
     totals = []
@@ -396,14 +433,42 @@ def missing_blocks(results: dict, live: LiveEvidence, runset: RunSet | None,
     return [("p", "Claims without evidence, the runs they need (seeds already stored are subtracted), the command, "
                   "and the estimated cost. Claims share runs, so the per-claim costs overlap; the distinct total is "
                   "below."),
-            ("table", ["claim", "missing", "command", *[f"CPU time, {s} scale" for s in scales], "GPU time"], rows),
+            ("table", ["claim", "missing", "command", *[f"CPU time, {s} scale" for s in scales],
+                       "CPU time, event studies", "GPU time"], rows),
             ("ul", totals + [
+                f"event studies: {len(study_union)} distinct stud(ies) missing"
+                + (f", {_study_cells(_by_arch(study_union), study_cost)}" if study_union else "")
+                + "; cost per study: " + ("; ".join(
+                    f"{a} {costs.human(v)} (mean recorded seconds of its {len(studies[a])} stored stud(ies), one "
+                    f"CPU thread)" for a, v in study_cost.items()) or "not measured (no stored study)"),
                 per_run,
                 f"measured costs (gftheory/report/costs.py): ResNet-56 SGD step {costs.STEP_SECONDS['resnet56']} s at "
                 f"batch 128; probe with θᵀHg {costs.PROBE_SECONDS_PER_IMAGE['resnet56'] * 128:.0f} s per 128 images; "
                 f"importance with Hg {costs.SCORE_SECONDS_PER_IMAGE['resnet56']['hg'] * 256:.0f} s, first-order "
                 f"{costs.SCORE_SECONDS_PER_IMAGE['resnet56']['grad'] * 256:.1f} s per 256 images — on "
                 f"{costs.MEASURED_ON}; other architectures and every GPU: not measured"])]
+
+
+def _by_arch(pairs) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = defaultdict(list)
+    for a, i in sorted(pairs):
+        out[a].append(i)
+    return dict(out)
+
+
+def _study_cells(todo: dict[str, list[int]], cost: dict[str, float]) -> str:
+    """'N stud(ies): T' for the measured architectures, + the unmeasured ones named."""
+    if not todo:
+        return "—"
+    measured = {a: len(v) for a, v in todo.items() if a in cost}
+    unmeasured = [a for a in todo if a not in cost]
+    parts = []
+    if measured:
+        parts.append(f"{sum(measured.values())} stud(ies): "
+                     f"{costs.human(sum(cost[a] * n for a, n in measured.items()))}")
+    if unmeasured:
+        parts.append(f"{sum(len(todo[a]) for a in unmeasured)} stud(ies) on {', '.join(unmeasured)}: not measured")
+    return " + ".join(parts)
 
 
 # ---------------------------------------------------------------- document

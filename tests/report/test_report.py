@@ -209,6 +209,26 @@ def test_missing_section_costs_from_measured_per_step_costs():
     assert est["unmeasured_runs"] == 3 and est["gpu"] == "not measured" and est["cpu_seconds"] == 3 * cpu
 
 
+def test_missing_section_names_the_missing_event_studies_and_their_measured_cost(tmp_path):
+    """Claims decided by event studies list the studies still missing (seeds already stored are
+    subtracted), their commands, and a cost from the stored studies' recorded seconds — never a
+    guess for an architecture without one."""
+    from planted import write_event_study
+    for seed, secs in ((0, 3600.0), (1, 7200.0)):
+        write_event_study(tmp_path / "store", seed=seed, measures={"magnitude": {}, "grasp": {}}, seconds=secs)
+    out = tmp_path / "rep"
+    assert main(["report", "--out", str(out), "--results", str(tmp_path / "store"), "--skip-live", "--quiet",
+                 "--allow-planted"]) == 0
+    md = (out / "report.md").read_text()
+    missing = md[md.index("## What is missing"):md.index("## Evidence sources")]
+    t1s = next(line for line in missing.splitlines() if line.startswith("| [T1S]"))
+    assert "`gftheory events --arch resnet56 --seeds 2 --root results/events`" in t1s
+    assert "--arch resnet56 --seeds 0" not in t1s                      # stored seeds are not asked for again
+    assert "1 stud(ies): 1.5 h" in t1s                                 # mean of 1 h and 2 h, one study missing
+    assert "stud(ies) on" in t1s and "not measured" in t1s             # the other architectures: no guess
+    assert "resnet56 1.5 h (mean recorded seconds of its 2 stored stud(ies)" in missing
+
+
 def test_report_page_structure(tmp_path, store):
     out = tmp_path / "rep"
     assert main(["report", "--out", str(out), "--results", str(store), "--skip-live", "--quiet",
