@@ -58,6 +58,19 @@ def measures() -> tuple[str, ...]:
     return tuple(MEASURES)
 
 
+def config_error(name: str, problem: str, fix: str):
+    """Raise the ConfigError every config field uses: '<field>: <problem>; fix: <fix>'."""
+    raise ConfigError(f"{name}: {problem}; fix: {fix}")
+
+
+def check_arch_and_dataset(arch: str, dataset: str) -> None:
+    """A registered architecture and a known dataset, or a ConfigError naming the choices."""
+    if arch not in architectures():
+        config_error("arch", f"unknown architecture {arch!r}", f"use one of {', '.join(architectures())}")
+    if dataset not in DATASETS:
+        config_error("dataset", f"unknown dataset {dataset!r}", f"use one of {', '.join(DATASETS)}")
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """One prune-while-training run. Defaults = the paper's protocol at ``full`` scale."""
@@ -128,13 +141,8 @@ class RunConfig:
 
     # -- validation ---------------------------------------------------------------------
     def validate(self) -> None:
-        def bad(name, problem, fix):
-            raise ConfigError(f"{name}: {problem}; fix: {fix}")
-
-        if self.arch not in architectures():
-            bad("arch", f"unknown architecture {self.arch!r}", f"use one of {', '.join(architectures())}")
-        if self.dataset not in DATASETS:
-            bad("dataset", f"unknown dataset {self.dataset!r}", f"use one of {', '.join(DATASETS)}")
+        bad = config_error
+        check_arch_and_dataset(self.arch, self.dataset)
         if self.measure not in measures() and self.measure != DENSE:
             bad("measure", f"unknown measure {self.measure!r}",
                 f"use one of {', '.join(measures())}, or {DENSE!r} with --target 0 for the dense baseline")

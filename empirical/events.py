@@ -43,7 +43,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from empirical.config import DATASETS, ConfigError, RunConfig, finite
+from empirical.config import ConfigError, RunConfig, finite
 from gftheory import runstore
 from gftheory.measures import MEASURES
 from gftheory.runstore import EVENT_STUDY, TRAJECTORY, study_checkpoint
@@ -91,14 +91,10 @@ class EventConfig:
         self.validate()
 
     def validate(self) -> None:
-        from empirical.config import architectures, measures
+        from empirical.config import check_arch_and_dataset, config_error, measures
 
-        def bad(name, problem, fix):
-            raise ConfigError(f"{name}: {problem}; fix: {fix}")
-        if self.arch not in architectures():
-            bad("arch", f"unknown architecture {self.arch!r}", f"use one of {', '.join(architectures())}")
-        if self.dataset not in DATASETS:
-            bad("dataset", f"unknown dataset {self.dataset!r}", f"use one of {', '.join(DATASETS)}")
+        bad = config_error
+        check_arch_and_dataset(self.arch, self.dataset)
         unknown = [m for m in self.measures if m not in measures()]
         if unknown or not self.measures:
             bad("measures", f"unknown or no measures {unknown}", f"use names from {', '.join(measures())}")
