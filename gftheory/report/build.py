@@ -472,6 +472,54 @@ def _study_cells(todo: dict[str, list[int]], cost: dict[str, float]) -> str:
 
 
 # ---------------------------------------------------------------- document
+def _moments(values: list[float]) -> dict:
+    """{"mean", "std" (sample, 0 for one value), "n"} of ``values``."""
+    n = len(values)
+    m = sum(values) / n
+    sd = (sum((x - m) ** 2 for x in values) / (n - 1)) ** 0.5 if n > 1 else 0.0
+    return {"mean": m, "std": sd, "n": n}
+
+
+PAPER_EPOCHS = 160          # the paper's schedule: 80 + 40 + 40 epochs (docs/paper.md §5)
+DENSE_MEASURE = "none"      # the dense baseline's measure (empirical.config.DENSE)
+
+
+def scale_regimes(runset: RunSet | None) -> dict[str, str]:
+    """scale → one sentence on what its stored runs are: training length against the paper's
+    160 epochs (shorter = an early-training regime) and the dense baseline's measured final
+    accuracy per (architecture, dataset) — the ceiling the pruned models are judged under."""
+    from gftheory.claims.metrics import final_acc
+    by_scale: dict[str, list] = defaultdict(list)
+    for r in (runset.runs if runset is not None else []):
+        if r.config.get("scale") not in (None, EVENT_SCALE) and r.config.get("lr_phases"):
+            by_scale[str(r.config["scale"])].append(r)
+    out = {}
+    for scale in sorted(by_scale, key=rules.scale_rank):
+        runs = by_scale[scale]
+        lengths = sorted({sum(float(e) for e, _ in r.config["lr_phases"]) for r in runs})
+        pruning = sorted({float(r.config.get("rounds", 0)) * float(r.config.get("epochs_per_round", 0)) for r in runs})
+        length = "/".join(f"{x:g}" for x in lengths)
+        regime = ("the paper's training length" if lengths[0] >= PAPER_EPOCHS else
+                  f"**an early-training regime**: its verdicts test the claims after {length} data epochs, not at "
+                  f"the paper's {PAPER_EPOCHS}")
+        dense = defaultdict(list)
+        for r in runs:
+            if r.measure == DENSE_MEASURE:
+                value = final_acc(r)
+                if value is not None:
+                    dense[(r.config.get("arch"), r.config.get("dataset"))].append(value[0])
+        cells = sorted({(r.config.get("arch"), r.config.get("dataset")) for r in runs if r.measure != DENSE_MEASURE})
+        dense_txt = "; ".join(
+            f"dense {a}/{d}: " + (f"final accuracy {mean_std(_moments(v))} %" if (v := dense.get((a, d))) else
+                                  f"not stored yet (`gftheory run --scale {scale} --arch {a} --dataset {d} "
+                                  f"--measure none --target 0`)")
+            for a, d in cells)
+        out[scale] = (f"{scale} scale: {length} data epoch(s) in all, the pruning rounds during the first "
+                      f"{'/'.join(f'{x:g}' for x in pruning)} epoch(s) — {regime}. Beside the pruned models: "
+                      f"{dense_txt}.")
+    return out
+
+
 def figure1_blocks(runset: RunSet | None, figures: "FigureCache") -> list:
     """Figure 1 (ResNet-56, CIFAR-10): every stored protocol's accuracy curves of magnitude and the
     loss-preservation measures with the dense baseline beside them (descriptive; E1/E2 decide)."""
@@ -480,12 +528,15 @@ def figure1_blocks(runset: RunSet | None, figures: "FigureCache") -> list:
     runs = [r for r in runset.runs if r.config.get("arch") == "resnet56" and r.config.get("dataset") == "cifar10"
             and r.measure in plots.FIGURE1_MEASURES and r.epochs()]
     out = []
+    regimes = scale_regimes(runset)
     by_scale: dict = defaultdict(lambda: defaultdict(list))
     for r in runs:
         by_scale[str(r.config.get("scale"))][r.measure].append(r)
     for scale in sorted(by_scale, key=rules.scale_rank):
         bm = by_scale[scale]
         title = f"ResNet-56 / CIFAR-10, {scale} scale"
+        if scale in regimes:
+            out.append(("p", regimes[scale]))
         out += _img(figures, ("figure1", scale, tuple(sorted(r.run_id for rs in bm.values() for r in rs))),
                     lambda bm=bm, title=title: plots.figure1_png(bm, title),
                     f"Figure 1 view, {scale} scale: train and held-out accuracy per record (the pruning rounds, then "
@@ -546,6 +597,7 @@ def build_document(results: dict, live: LiveEvidence, runset: RunSet | None, met
                    + (f"; {runset.incomplete} incomplete run(s) ignored" if runset.incomplete else "")
                    + (f"; {len(runset.unreadable)} unreadable: {'; '.join(runset.unreadable[:5])}" if runset.unreadable else "")
                    + (f"; {len(runset.planted)} planted (synthetic) run(s) set aside, not counted" if runset.planted else ""))
+        src += list(scale_regimes(runset).values())
     blocks += [("h", 2, "Figure 1 view", "figure1"), *figure1_blocks(runset, figures),
                ("h", 2, "Evidence sources", "sources"), ("ul", src),
                ("h", 2, "How verdicts are decided", "rules"),

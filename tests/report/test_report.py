@@ -263,3 +263,24 @@ def test_figure1_view_shows_the_dense_baseline_beside_the_pruned_models(tmp_path
     png = plots.figure1_png(by, "t")
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     assert plots.figure1_png({"grasp": by["magnitude"]}, "t") is None      # only Figure 1's measures
+
+
+def test_each_scale_says_its_training_length_and_shows_its_dense_baseline(tmp_path):
+    """A scale shorter than the paper's 160 epochs is called an early-training regime in the
+    report, and the dense baseline's measured final accuracy stands beside the pruned models
+    (or the command that makes it, when none is stored)."""
+    from gftheory.claims import load_runs
+    from gftheory.report.build import scale_regimes
+    from planted import plant
+    cpu = {"lr_phases": [[2, 0.1], [1, 0.01], [1, 0.001]], "epochs_per_round": 0.04}
+    full = {"lr_phases": [[80, 0.1], [40, 0.01], [40, 0.001]], "epochs_per_round": 1}
+    plant(tmp_path / "a", measures={"magnitude": {"final_acc": 61}}, scale="cpu", extra_config=cpu)
+    text = scale_regimes(load_runs([tmp_path / "a"], allow_planted=True))["cpu"]
+    assert "an early-training regime" in text and "not at the paper's 160" in text
+    assert "not stored yet (`gftheory run --scale cpu --arch resnet56 --dataset cifar10 --measure none --target 0`)" in text
+    plant(tmp_path / "b", measures={"magnitude": {"final_acc": 61}, "none": {"final_acc": 64}}, scale="cpu",
+          extra_config=cpu)
+    text = scale_regimes(load_runs([tmp_path / "b"], allow_planted=True))["cpu"]
+    assert "dense resnet56/cifar10: final accuracy 64" in text and "(n=3)" in text
+    plant(tmp_path / "c", measures={"magnitude": {"final_acc": 91}}, scale="full", extra_config=full)
+    assert "early-training" not in scale_regimes(load_runs([tmp_path / "c"], allow_planted=True))["full"]
