@@ -1,7 +1,7 @@
 """gftheory: verify 'A Gradient Flow Framework For Analyzing Network Pruning' (Lubana & Dick, 2021).
 
 Public API: ``importance``, ``MEASURES``, ``register_measure``, ``Measure``, ``flow_rates``,
-``hessian_vector_product``, ``dense_hessian``, ``integrate_gradient_flow``.
+``hessian_vector_product``, ``dense_hessian``, ``integrate_gradient_flow``, ``importance_spread``.
 
 The names are loaded on first use (PEP 562), so ``import gftheory`` (and every light command,
 e.g. ``gftheory claims``) imports neither torch nor scipy; ``from gftheory import importance``
@@ -22,12 +22,14 @@ _API = {
     "MEASURES": "gftheory.measures", "PAPER_MEASURES": "gftheory.measures", "Measure": "gftheory.measures",
     "WeightQuantities": "gftheory.measures", "register_measure": "gftheory.measures",
     "Objective": "gftheory.objective", "prunable_weight_names": "gftheory.objective",
+    "importance_spread": "gftheory.spread", "ranking_spread": "gftheory.spread",
 }
 
 __all__ = [
     "importance", "MEASURES", "PAPER_MEASURES", "Measure", "WeightQuantities", "register_measure",
     "flow_rates", "FlowRates", "UnitRates", "hessian_vector_product", "dense_hessian",
-    "integrate_gradient_flow", "Trajectory", "Objective", "prunable_weight_names", "__version__",
+    "integrate_gradient_flow", "Trajectory", "Objective", "prunable_weight_names", "importance_spread",
+    "ranking_spread", "__version__",
 ]
 
 

@@ -1,7 +1,7 @@
 """The ``gftheory`` command line: a thin dispatcher.
 
 Each subcommand ``gftheory X`` is the module ``gftheory.commands.X`` (theory: check, prove, claims,
-confirm, report) or ``empirical.commands.X`` (data, run, events, sweep, bench), exposing
+confirm, report) or ``empirical.commands.X`` (data, run, events, sweep, bench, spread), exposing
 ``add_arguments(parser)`` and ``run(args) -> int``; the module is imported only when its command is
 used, so theory commands never import the empirical package. The CLI is the top of the layering
 (tests/project/test_layering.py): nothing but ``gftheory.__main__`` and the tests imports it.
@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "events": ("empirical.commands.events", "the pruning-event study: every measure on the same checkpoints (paired)"),
     "sweep": ("empirical.commands.sweep", "a grid of runs (architectures x datasets x measures x seeds)"),
     "bench": ("empirical.commands.bench", "time our training pipeline against a reference-style one"),
+    "spread": ("empirical.commands.spread", "how stable each measure's ranking is across importance samples"),
 }
 
 

@@ -153,7 +153,9 @@ class StructuredPruner:
         return model
 
     # ------------------------------------------------------------------ ranking
-    def _unit_scores(self, model: nn.Module, scores: dict[str, Tensor]) -> dict[str, np.ndarray]:
+    def unit_scores(self, model: nn.Module, scores: dict[str, Tensor]) -> dict[str, np.ndarray]:
+        """{group: one score per unit} from per-filter ``scores`` (a group sums its ``score_from``
+        weights; float64, finite or ValueError): what ``select`` ranks globally."""
         params = dict(model.named_parameters())
         out = {}
         for g in self.groups:
@@ -211,7 +213,7 @@ class StructuredPruner:
         widths_before = widths_of(model)
         target_total = cumulative_pruned(k, self.units_total, self.target, self.rounds)
         count = max(0, target_total - (self.units_total - self.units_active))
-        chosen = self.select(self._unit_scores(model, scores), count)
+        chosen = self.select(self.unit_scores(model, scores), count)
 
         keep, removed, alive = {}, {}, dict(self.alive)
         for g in self.groups:

@@ -39,10 +39,10 @@ def test_mobilenet_units_are_the_stem_and_pointwise_filters_only():
     g = torch.Generator().manual_seed(0)
     scores = {n: torch.rand(p.shape[0], generator=g, dtype=torch.float64)
               for n, p in params.items() if p.dim() == 4}
-    us = pr._unit_scores(model, scores)
+    us = pr.unit_scores(model, scores)
     poisoned = {n: (s * 0 - 1e9 if ".dw." in n else s) for n, s in scores.items()}
     assert any(".dw." in n for n in scores)
-    us2 = pr._unit_scores(model, poisoned)
+    us2 = pr.unit_scores(model, poisoned)
     assert all(torch.equal(torch.as_tensor(us[k]), torch.as_tensor(us2[k])) for k in us)
     assert sum(len(v) for v in us.values()) == pr.units_total
 
@@ -53,7 +53,7 @@ def test_coupled_residual_stream_is_scored_by_the_sum_of_its_filters():
     g = torch.Generator().manual_seed(1)
     scores = {n: torch.rand(p.shape[0], generator=g, dtype=torch.float64)
               for n, p in model.named_parameters() if p.dim() == 4}
-    us = pr._unit_scores(model, scores)
+    us = pr.unit_scores(model, scores)
     for s in (2, 3):
         feeders = [f"layer{s}.{b}.conv2.weight" for b in range(9)] + [f"layer{s}.0.shortcut.conv.weight"]
         want = sum(scores[f] for f in feeders)
@@ -68,5 +68,5 @@ def test_coupled_residual_stream_is_scored_by_the_sum_of_its_filters():
     for n in scores:                                      # everything else far above
         if not n.startswith("layer3.") or ".conv1." in n:
             scores[n] = scores[n] + 1e6
-    chosen = pr.select(pr._unit_scores(model, scores), 1)
+    chosen = pr.select(pr.unit_scores(model, scores), 1)
     assert chosen["layer3"] == [5] and sum(len(v) for v in chosen.values()) == 1

@@ -35,7 +35,8 @@ PACKAGES = ("gftheory", "proofs", "empirical")
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("core", ("gftheory", "gftheory.errors", "gftheory.atomic", "gftheory.lazy", "gftheory.registry", "gftheory.runstore", "gftheory.statements",
               "gftheory.profiles", "gftheory.provenance", "gftheory.state", "gftheory.objective",
-              "gftheory.measures", "gftheory.flow", "gftheory.hessian", "gftheory.importance", "gftheory.integrate")),
+              "gftheory.measures", "gftheory.flow", "gftheory.hessian", "gftheory.importance", "gftheory.integrate",
+              "gftheory.spread")),
     ("engines", ("gftheory.symbolic", "gftheory.checks")),
     ("proofs", ("proofs",)),
     ("claims", ("gftheory.claims",)),
