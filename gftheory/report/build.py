@@ -520,6 +520,42 @@ def scale_regimes(runset: RunSet | None) -> dict[str, str]:
     return out
 
 
+SPREAD_DIR = "spread"   # <results root>/spread/*.json: `gftheory spread --json` tables
+
+
+def spread_blocks(roots) -> list:
+    """The stored importance-sample spread tables (descriptive, beyond the paper: how much each
+    measure's ranking depends on its importance sample; no verdict is drawn from them)."""
+    import json
+    from pathlib import Path
+    files = sorted(f for r in roots for f in (Path(r) / SPREAD_DIR).glob("*.json"))
+    out = [("p", "How much each measure's filter ranking depends on the importance sample it is scored on "
+                 "(`gftheory spread`; formulas: gftheory/spread.py): for independent samples of n training "
+                 "images, Spearman ρ between the samples' global rankings and the Jaccard agreement of the units "
+                 "one pruning event would remove (mean and min over sample pairs). ρ = 1 means the sample does not "
+                 "matter; a low pruned-set agreement means which filters go is largely decided by the draw. "
+                 "Descriptive: no claim of the paper is decided here.")]
+    if not files:
+        return out + [("p", "None stored yet: `gftheory spread --study <event-study dir> --json "
+                            "results/spread/<name>.json`.")]
+    for f in files:
+        try:
+            res = json.loads(f.read_text())
+            rows = [[r["measure"], str(r["sample_size"]), fmt(r["rank_corr"]["mean"]), fmt(r["rank_corr"]["min"]),
+                     fmt(r["pruned_jaccard"]["mean"]), fmt(r["pruned_jaccard"]["min"]), fmt(r["median_rel_spread"]),
+                     f"{r['score_seconds_per_sample']:.1f}"] for r in res["rows"]]
+            prov = res.get("provenance", {})
+            out += [("p", f"**{res['arch']}**, event study `{res['study']}` (seed {res['study_config'].get('seed')}), "
+                          f"checkpoint after {res['checkpoint_epoch']} epoch(s), pruned fraction {res['fraction']:.4f}, "
+                          f"{res['config']['repeats']} samples per size; code {prov.get('code_version')}, "
+                          f"{prov.get('device')}, {prov.get('time_utc')} (`{f.name}`)"),
+                    ("table", ["measure", "n", "ρ mean", "ρ min", "pruned-set J mean", "J min",
+                               "median rel. spread", "s / sample (1 thread)"], rows)]
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            out.append(("p", f"`{f}`: unreadable ({type(exc).__name__}: {exc})"))
+    return out
+
+
 def figure1_blocks(runset: RunSet | None, figures: "FigureCache") -> list:
     """Figure 1 (ResNet-56, CIFAR-10): every stored protocol's accuracy curves of magnitude and the
     loss-preservation measures with the dense baseline beside them (descriptive; E1/E2 decide)."""
@@ -561,7 +597,7 @@ def build_document(results: dict, live: LiveEvidence, runset: RunSet | None, met
                         f"the paper.**")]
     kinds = list(dict.fromkeys(r.claim.kind for r in results.values()))
     toc = [(2, "Summary", "summary"), (2, "What is missing", "missing"), (2, "Figure 1 view", "figure1"),
-           (2, "Evidence sources", "sources"),
+           (2, "Importance-sample spread", "spread"), (2, "Evidence sources", "sources"),
            (2, "How verdicts are decided", "rules")]
     for k in kinds:
         toc.append((2, f"Claims: {k}", f"kind-{k.replace(' ', '-')}"))
@@ -599,6 +635,7 @@ def build_document(results: dict, live: LiveEvidence, runset: RunSet | None, met
                    + (f"; {len(runset.planted)} planted (synthetic) run(s) set aside, not counted" if runset.planted else ""))
         src += list(scale_regimes(runset).values())
     blocks += [("h", 2, "Figure 1 view", "figure1"), *figure1_blocks(runset, figures),
+               ("h", 2, "Importance-sample spread", "spread"), *spread_blocks(runset.roots if runset else []),
                ("h", 2, "Evidence sources", "sources"), ("ul", src),
                ("h", 2, "How verdicts are decided", "rules"),
                ("p", f"Rules version {rules.RULES_VERSION}, digest `{rules.rules_digest()}`: any change of a rule "

@@ -26,7 +26,8 @@ def study(tmp_path_factory):
 
 def test_spread_writes_the_table_with_provenance(study, tmp_path, capsys):
     d, data = study
-    out = tmp_path / "spread.json"
+    (tmp_path / "spread").mkdir()
+    out = tmp_path / "spread" / "tiny.json"
     assert main(["spread", "--study", str(d), "--checkpoint", "1", "--sizes", "8,16", "--repeats", "2",
                  "--measures", "magnitude,loss_preservation,grasp", "--data-dir", str(data), "--json", str(out),
                  "--quiet"]) == 0
@@ -43,6 +44,13 @@ def test_spread_writes_the_table_with_provenance(study, tmp_path, capsys):
         if r["measure"] == "magnitude":            # data-free: every sample ranks alike
             assert r["rank_corr"]["min"] == pytest.approx(1.0) and r["pruned_jaccard"]["min"] == 1.0
     assert {"code_version", "device", "time_utc"} <= set(res["provenance"]) and res["data_arrays_sha256"]
+    # the report shows what the command wrote (<results root>/spread/*.json)
+    from gftheory.report.build import spread_blocks
+    blocks = spread_blocks([tmp_path])
+    (table,) = [b for b in blocks if b[0] == "table"]
+    assert [row[:2] for row in table[2]] == [[r["measure"], str(r["sample_size"])] for r in res["rows"]]
+    assert any(d.name in b[1] for b in blocks if b[0] == "p")
+    assert "None stored yet" in spread_blocks([tmp_path / "nowhere"])[-1][1]
 
 
 def test_bad_input_exits_2_naming_the_fix_and_writes_nothing(study, tmp_path, capsys):
