@@ -94,6 +94,7 @@ def measure_spread(cfg: SpreadConfig, *, data_dir=None, device="cpu", progress: 
 
     ecfg, meta, ck = _study(cfg)
     dev = resolve_device(device)
+    prov = provenance(dev)            # the code and time at the start of the measurement
     splits = prepare_data(ecfg.training_config(), data_dir)
     digest = arrays_digest(splits)
     if digest != (meta.get("data") or {}).get("arrays_sha256"):
@@ -148,7 +149,7 @@ def measure_spread(cfg: SpreadConfig, *, data_dir=None, device="cpu", progress: 
     return {"kind": "importance_spread", "config": cfg.canonical(), "study": meta.get("run_id"),
             "study_config": meta.get("config"), "arch": ecfg.arch, "checkpoint_epoch": cfg.checkpoint,
             "fraction": fraction, "rows": rows, "data_arrays_sha256": digest,
-            "threads": torch.get_num_threads(), "provenance": provenance(dev)}
+            "threads": torch.get_num_threads(), "provenance": prov}
 
 
 def format_table(result: dict) -> str:
