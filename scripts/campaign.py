@@ -2,6 +2,7 @@
 each completed run into results/ as soon as it finishes.
 
     python scripts/campaign.py run resnet56-cpu --root /work/runs --jobs 2 --data-dir DATA
+    python scripts/campaign.py run resnet56-cpu mobilenet_v1-cpu ...   (one after another)
     python scripts/campaign.py collect --root /work/runs --dest results [--commit]
     python scripts/campaign.py list resnet56-cpu
 
@@ -94,7 +95,8 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("run")
-    r.add_argument("name", choices=sorted(CAMPAIGNS))
+    r.add_argument("name", nargs="+", choices=sorted(CAMPAIGNS),
+                   help="one or more campaigns, run one after another in the order given")
     r.add_argument("--root", type=Path, default=Path("runs"))
     r.add_argument("--jobs", type=int, default=2)
     r.add_argument("--data-dir", type=Path, default=None)
@@ -114,8 +116,17 @@ def main(argv=None) -> int:
     if args.cmd == "collect":
         collect(args.root, args.dest.resolve(), args.commit)
         return 0
-    configs = CAMPAIGNS[args.name]()
-    if args.name.endswith("-events"):
+    ok = True
+    for name in args.name:          # campaigns in the order given: no idle cores between them
+        print(f"campaign {name}: starting", file=sys.stderr, flush=True)
+        ok = run_campaign(name, args) and ok
+    return 0 if ok else 1
+
+
+def run_campaign(name: str, args) -> bool:
+    """Run one campaign to the end; whether every run / study of it is complete."""
+    configs = CAMPAIGNS[name]()
+    if name.endswith("-events"):
         from empirical.events import ensure_study
         ok = True
         for cfg in configs:        # one study after another (one process; --jobs does not apply)
@@ -124,12 +135,11 @@ def main(argv=None) -> int:
             except Exception as exc:  # noqa: BLE001 - one failed study must not stop the others
                 ok = False
                 print(f"[{cfg.run_id()}] failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
-        return 0 if ok else 1
+        return ok
     from empirical.sweep import run_grid
     paths = run_grid(configs, args.root, jobs=args.jobs, device=args.device,
                      data_dir=args.data_dir)
-    return 0 if all(runstore.is_complete(q) for q in paths) else 1
-
+    return all(runstore.is_complete(q) for q in paths)
 
 if __name__ == "__main__":
     sys.exit(main())
