@@ -223,7 +223,9 @@ class EventStudy:
             print(f"[{self.dir.name}] {msg}", file=sys.stderr, flush=True)
 
     # -- data --------------------------------------------------------------------------
-    def _loader(self, x, y, *, train: bool, seed: int, batch_size: int | None = None):
+    def loader(self, x, y, *, train: bool, seed: int, batch_size: int | None = None):
+        """The study's data pipeline on ``(x, y)``: its device and memory format, crop + flip when
+        ``train``, seeded order (``empirical.runner``'s loader)."""
         from empirical.runner import _loader
         return _loader(x, y, batch_size=batch_size or self.cfg.batch_size, train=train, seed=seed,
                        device=self.device, channels_last=self.cfg.channels_last)
@@ -231,7 +233,7 @@ class EventStudy:
     def _fixed(self, x, y, n: int, seed: int):
         g = torch.Generator().manual_seed(seed)
         idx = torch.randperm(len(y), generator=g)[:n]
-        loader = self._loader(x[idx], y[idx], train=False, seed=0, batch_size=len(idx))
+        loader = self.loader(x[idx], y[idx], train=False, seed=0, batch_size=len(idx))
         xb, t = next(iter(loader))
         return xb.float(), t
 
@@ -239,7 +241,7 @@ class EventStudy:
         cfg, y = self.cfg, self.data.train_y
         g = torch.Generator().manual_seed(cfg.seed * 1_000_003 + 7_919 * e)
         idx = torch.randperm(len(y), generator=g)[:cfg.importance_samples]
-        loader = self._loader(self.data.train_x[idx], y[idx], train=True, seed=cfg.seed * 1_000_003 + e)
+        loader = self.loader(self.data.train_x[idx], y[idx], train=True, seed=cfg.seed * 1_000_003 + e)
         loader.set_epoch(0)
         return [(x.float(), t) for x, t in loader]
 
@@ -248,7 +250,8 @@ class EventStudy:
         model = model.to(self.device)
         return model.to(memory_format=torch.channels_last) if self.cfg.channels_last else model
 
-    def _build(self, widths=None):
+    def build_model(self, widths=None):
+        """The study's network (unpruned, or at ``widths``) on its device and memory format."""
         from empirical.architectures import build
         return self._place(build(self.cfg.arch, self.data.num_classes, widths))
 
@@ -260,7 +263,7 @@ class EventStudy:
         if all((self.dir / study_checkpoint(e)).exists() for e in cfg.checkpoints):
             return
         seed_everything(cfg.seed)
-        model = self._build()
+        model = self.build_model()
         opt = make_optimizer(model, cfg.lr, cfg.momentum, cfg.weight_decay)
         done = 0
         if (self.dir / TRAJECTORY).exists():
@@ -269,7 +272,7 @@ class EventStudy:
             opt.load_state_dict(ck["optimizer"])
             set_rng_state(ck["rng"])
             done = int(ck["epoch"])
-        loader = self._loader(self.data.train_x, self.data.train_y, train=True, seed=cfg.seed)
+        loader = self.loader(self.data.train_x, self.data.train_y, train=True, seed=cfg.seed)
         for epoch in range(done + 1, last + 1):
             t0 = time.perf_counter()
             loader.set_epoch(epoch)
@@ -299,7 +302,7 @@ class EventStudy:
         cfg = self.cfg
         model = copy.deepcopy(model)
         opt = make_optimizer(model, cfg.lr, cfg.momentum, cfg.weight_decay)
-        loader = self._loader(self.data.train_x, self.data.train_y, train=True, seed=cfg.seed * 31 + e)
+        loader = self.loader(self.data.train_x, self.data.train_y, train=True, seed=cfg.seed * 31 + e)
         loader.set_epoch(0)
         it = iter(loader)
         steps, losses, train_losses, done = [0], [], [], 0
@@ -327,7 +330,7 @@ class EventStudy:
         todo = [(m, ev) for m, ev in cfg.events_per_checkpoint() if (e, m, ev) not in done]
         if not todo:
             return
-        model = self._build()
+        model = self.build_model()
         model.load_state_dict(runstore.load_checkpoint(self.dir / study_checkpoint(e))["model"])
         model.eval()
         self._mask_pruner = None
@@ -422,7 +425,7 @@ class EventStudy:
     def execute(self) -> Path:
         cfg = self.cfg
         self.probe_batch = self._fixed(self.data.train_x, self.data.train_y, cfg.probe_size, cfg.seed * 7919 + 1)
-        self.val_loader = self._loader(self.data.val_x[:cfg.val_size], self.data.val_y[:cfg.val_size],
+        self.val_loader = self.loader(self.data.val_x[:cfg.val_size], self.data.val_y[:cfg.val_size],
                                        train=False, seed=0, batch_size=500)
         self.trajectory()
         records = runstore.read_events(self.dir)

@@ -101,7 +101,7 @@ def measure_spread(cfg: SpreadConfig, *, data_dir=None, device="cpu", progress: 
         raise ConfigError(f"data: the arrays loaded now (sha256 {digest[:16]}…) are not the study's; fix: point "
                           f"--data-dir at the data the study was made with")
     es = EventStudy(ecfg, Path(cfg.study), splits, dev, progress=False)
-    model = es._build()
+    model = es.build_model()
     state = runstore.load_checkpoint(ck)
     model.load_state_dict(state["model"])
     model.eval()
@@ -114,7 +114,7 @@ def measure_spread(cfg: SpreadConfig, *, data_dir=None, device="cpu", progress: 
         y = splits.train_y
         g = torch.Generator().manual_seed(ecfg.seed * 1_000_003 + 104_729 * n + r)
         idx = torch.randperm(len(y), generator=g)[:n]
-        loader = es._loader(splits.train_x[idx], y[idx], train=True, seed=ecfg.seed * 1_000_003 + 31 * n + r)
+        loader = es.loader(splits.train_x[idx], y[idx], train=True, seed=ecfg.seed * 1_000_003 + 31 * n + r)
         loader.set_epoch(0)
         return [(x.float(), t) for x, t in loader]
 
