@@ -42,6 +42,7 @@ T_DA = "tests/empirical/test_empirical_data.py"
 T_PF = "tests/empirical/test_pruning_floor.py"
 T_PS = "tests/empirical/test_pruning_schedule.py"
 T_RL = "tests/empirical/test_run_lock.py"
+T_SP = "tests/theory/test_spread.py"
 
 
 @dataclass(frozen=True)
@@ -208,6 +209,11 @@ MUTANTS = (
     Mutant("M50", "gftheory/runstore.py", "            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)\n        except BlockingIOError:\n            fh.seek(0)",
            "            pass\n        except BlockingIOError:\n            fh.seek(0)",
            "run store: two processes may write one run at once", (T_RL,)),
+    Mutant("M51", "gftheory/spread.py", 'return rankdata(x, method="average")', 'return rankdata(x, method="ordinal")',
+           "spread: ties ranked by position, not averaged (Spearman ρ off on tied scores)", (T_SP,)),
+    Mutant("M52", "gftheory/spread.py", "order = np.lexsort((np.arange(n), scores))",
+           "order = np.lexsort((-np.arange(n), scores))", "spread: pruned-set ties broken by the last position",
+           (T_SP,)),
 )
 COPY = ("gftheory", "empirical", "tests", "docs", "README.md", "pyproject.toml")
 
