@@ -27,7 +27,8 @@ record. A line that is not JSON before the last one is always an error (the file
 One writer per run: ``exclusive(run_dir)`` holds an advisory lock (flock) on
 ``<root>/.locks/<run_id>.lock`` while a process runs it, so a second process (another sweep,
 a campaign restarted beside an old one) gets ``RunBusy`` instead of interleaving writes. The
-operating system drops the lock when its process dies, so a killed run never stays locked.
+operating system drops the lock when its process dies, so a killed run never stays locked; the next
+writer to take the lock deletes the temporary files a killed writer left mid-write.
 
 This module imports no torch at import time (theory code reads runs through it); checkpoint
 save/load import torch when called.
@@ -292,9 +293,21 @@ def exclusive(run_dir) -> Iterator[None]:
             fh.truncate()
             fh.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
             fh.flush()
+            remove_stale_temporaries(run_dir)
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def remove_stale_temporaries(run_dir) -> list[str]:
+    """Delete the atomic-write temporaries (``.<name>.*.tmp``) a killed writer left in
+    ``run_dir``; only safe under ``exclusive`` (no other writer can own them). Returns their names."""
+    run_dir = Path(run_dir)
+    gone = []
+    for p in sorted(run_dir.glob(".*.tmp")) if run_dir.is_dir() else []:
+        p.unlink(missing_ok=True)
+        gone.append(p.name)
+    return gone
 
 
 def is_busy(run_dir) -> bool:

@@ -118,3 +118,23 @@ def test_an_event_study_held_by_another_process_is_refused(tmp_path):
         assert not study.exists()
     finally:
         holder.kill()
+
+
+def test_the_next_writer_removes_what_a_killed_writer_left_mid_write(tmp_path):
+    """A writer killed inside an atomic write leaves `.<name>.<random>.tmp`; whoever takes the lock
+    next is the only writer, so it deletes them (and nothing else)."""
+    run_dir = tmp_path / "runs" / "abc"
+    run_dir.mkdir(parents=True)
+    (run_dir / runstore.CONFIG).write_text("{}")
+    holder = Holder(run_dir)
+    (run_dir / ".checkpoint.pt.x1y2.tmp").write_bytes(b"half")     # the holder, mid-write
+    (run_dir / ".metrics.jsonl.z9.tmp").write_bytes(b"half")
+    try:          # while the holder lives, a refused writer touches nothing
+        with pytest.raises(runstore.RunBusy):
+            with runstore.exclusive(run_dir):
+                pass
+        assert len(list(run_dir.glob(".*.tmp"))) == 2
+    finally:
+        holder.kill()
+    with runstore.exclusive(run_dir):
+        assert sorted(p.name for p in run_dir.iterdir()) == [runstore.CONFIG]
