@@ -7,10 +7,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
+from pathlib import Path
 
 from gftheory.claims import rules
-from gftheory.claims.metrics import METRICS, layer_fractions
-from gftheory.claims.registry import DEFAULT_SEEDS, runs_needed
+from gftheory.claims.metrics import METRICS, final_acc, layer_fractions
+from gftheory.claims.registry import CLAIMS, DEFAULT_SEEDS, runs_needed
 from gftheory.claims.runs import ALL_MEASURES, EVENT_SCALE, WITHIN_CELL_KEYS, RunSet
 from gftheory.claims.text import cell_effect, fmt, mean_std
 from gftheory.claims.verdicts import ClaimResult, LiveEvidence
@@ -357,7 +358,6 @@ def _stored_studies(runset: RunSet | None) -> dict[str, dict[int, float]]:
 
 def _study_archs(claim) -> list[str]:
     """Architectures whose event studies decide ``claim`` (its own comparisons and its components')."""
-    from gftheory.claims.registry import CLAIMS
     archs: list[str] = []
 
     def visit(c):
@@ -488,7 +488,6 @@ def scale_regimes(runset: RunSet | None) -> dict[str, str]:
     """scale → one sentence on what its stored runs are: training length against the paper's
     160 epochs (shorter = an early-training regime) and the dense baseline's measured final
     accuracy per (architecture, dataset) — the ceiling the pruned models are judged under."""
-    from gftheory.claims.metrics import final_acc
     by_scale: dict[str, list] = defaultdict(list)
     for r in (runset.runs if runset is not None else []):
         if r.config.get("scale") not in (None, EVENT_SCALE) and r.config.get("lr_phases"):
@@ -526,8 +525,6 @@ SPREAD_DIR = "spread"   # <results root>/spread/*.json: `gftheory spread --json`
 def spread_blocks(roots) -> list:
     """The stored importance-sample spread tables (descriptive, beyond the paper: how much each
     measure's ranking depends on its importance sample; no verdict is drawn from them)."""
-    import json
-    from pathlib import Path
     files = sorted(f for r in roots for f in (Path(r) / SPREAD_DIR).glob("*.json"))
     out = [("p", "How much each measure's filter ranking depends on the importance sample it is scored on "
                  "(`gftheory spread`; formulas: gftheory/spread.py): for independent samples of n training "
