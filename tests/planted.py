@@ -95,13 +95,15 @@ def plant(root, *, measures: dict, seeds=3, arch="resnet56", dataset="cifar10", 
 
 def write_event_study(root, *, arch="resnet56", dataset="cifar10", seed=0, measures: dict,
                       checkpoints=(1, 3), seed_shift=0.0, pred_noise=0.0, rng_seed=0, complete=True,
-                      seconds: float = 1.0) -> Path:
+                      seconds: float = 1.0, trajectory_seconds=(), event_seconds: float | None = None) -> Path:
     """One planted event study in the event-study layout (config.json with "kind":
     "event_study", events.jsonl, summary.json). ``measures`` maps a measure to its planted
     changes at the round-1 event: {"d_loss", "d_theta_g", "d_grad_norm_sq", "d_theta_hvp",
     "recovery_loss", "early_keep"}; ``seed_shift`` is added to every measure's ΔL and recovery loss
     in this study (a between-seed offset that a paired comparison cancels); predictions are the
-    actual changes times (1 + N(0, pred_noise)), for T1/T2 at scale."""
+    actual changes times (1 + N(0, pred_noise)), for T1/T2 at scale. ``trajectory_seconds``: one
+    ``trajectory_epoch`` record per entry with those seconds; ``event_seconds``: the seconds recorded
+    on every event record (none recorded when None)."""
     rng = np.random.default_rng(rng_seed * 1009 + seed)
     config = {"kind": runstore.EVENT_STUDY, "arch": arch, "dataset": dataset, "seed": seed, "checkpoints": list(checkpoints),
               "measures": list(measures), "synthetic": True}
@@ -137,6 +139,9 @@ def write_event_study(root, *, arch="resnet56", dataset="cifar10", seed=0, measu
             recs.append({"kind": "event", "checkpoint": e, "measure": m, "event": "profile",
                          "original_widths": widths0, "widths_before": widths0,
                          "widths_after": {n: (max(1, int(64 * keep)) if i < k else 16) for i, n in enumerate(LAYERS)}})
+    if event_seconds is not None:
+        recs = [{**r, "seconds": event_seconds} for r in recs]
+    recs = [{"kind": "trajectory_epoch", "epoch": i + 1, "seconds": t} for i, t in enumerate(trajectory_seconds)] + recs
     runstore.write_events(d, recs)
     if complete:
         runstore.write_summary(d, {"run_id": run_id, "kind": runstore.EVENT_STUDY, "config": config,

@@ -95,7 +95,8 @@ def event_study_runs(stored: runstore.StoredRun) -> list[Run]:
     measure, whose ``prune_event`` records are its ``round1`` events (one per checkpoint, probe
     before/after; ``widths_before``/``widths_after`` those of its one-shot ``profile`` event,
     ``recovery_gap`` its recovery against the dense control), plus one study-level run
-    (measure ALL_MEASURES) holding every event (T1/T2 at scale). Config: the study's, with
+    (measure ALL_MEASURES) holding every event (T1/T2 at scale) and the trajectory's
+    ``trajectory_epoch`` records (the study's cost per data epoch). Config: the study's, with
     ``measure``, ``scale`` = EVENT_SCALE and ``paired`` = True (every measure on the same
     checkpoints, importance sample and probe: seeds are the unit, differences are paired)."""
     path, cfg, summary = stored.path, stored.meta, stored.summary
@@ -127,7 +128,8 @@ def event_study_runs(stored: runstore.StoredRun) -> list[Run]:
         runs.append(Run(path=path, run_id=f"{cfg.get('run_id', path.name)}:{m}", config={**base, "measure": m},
                         summary=summary, metrics=metrics, provenance=cfg.get("provenance") or {}))
     runs.append(Run(path=path, run_id=f"{cfg.get('run_id', path.name)}:*", config={**base, "measure": ALL_MEASURES},
-                    summary=summary, metrics=[{**r, "kind": "study_event"} for r in records],
+                    summary=summary, metrics=[{**r, "kind": "study_event"} for r in records]
+                    + [r for r in stored.records if r.get("kind") == "trajectory_epoch"],
                     provenance=cfg.get("provenance") or {}))
     return runs
 

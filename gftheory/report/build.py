@@ -471,6 +471,58 @@ def _study_cells(todo: dict[str, list[int]], cost: dict[str, float]) -> str:
     return " + ".join(parts)
 
 
+def study_costs(runset: RunSet | None) -> dict[str, dict]:
+    """The measured cost of the stored event studies, per architecture: the recorded seconds of
+    each trajectory data epoch, of each checkpoint's events (every measure's events and the dense
+    control's recovery, summed) and of each whole study (its summary's ``seconds``), with the seeds
+    and devices (provenance) they come from. Recorded seconds count completed steps only: work lost
+    to a killed process is not in them."""
+    out: dict[str, dict] = {}
+    for r in (runset.runs if runset is not None else []):
+        if r.config.get("scale") != EVENT_SCALE or r.measure != ALL_MEASURES:
+            continue
+        a = out.setdefault(str(r.config.get("arch")), {"seeds": [], "epoch": [], "checkpoint": [], "study": [],
+                                                       "devices": []})
+        a["seeds"].append(r.config.get("seed"))
+        a["epoch"] += [float(m["seconds"]) for m in r.metrics
+                       if m.get("kind") == "trajectory_epoch" and m.get("seconds") is not None]
+        by_checkpoint: dict = defaultdict(float)
+        for m in r.metrics:
+            if m.get("kind") == "study_event":
+                by_checkpoint[m.get("checkpoint")] += float(m.get("seconds") or 0.0)
+        a["checkpoint"] += list(by_checkpoint.values())
+        a["study"].append(float((r.summary or {}).get("seconds") or 0.0))
+        dev = str((r.provenance or {}).get("device", "?"))
+        if dev not in a["devices"]:
+            a["devices"].append(dev)
+    return dict(sorted(out.items()))
+
+
+def _minutes(values: list[float]) -> str:
+    """'median min (low–high)' of seconds, or 'not recorded'."""
+    if not values:
+        return "not recorded"
+    v = sorted(values)
+    med = v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
+    return f"{med / 60:.1f} min" + (f" ({v[0] / 60:.1f}–{v[-1] / 60:.1f}, n = {len(v)})" if len(v) > 1 else "")
+
+
+def study_cost_blocks(costs_by_arch: dict[str, dict]) -> list:
+    if not costs_by_arch:
+        return [("p", "Event-study cost: no event study is stored.")]
+    rows = [[a, f"{len(c['seeds'])} (seeds {', '.join(map(str, sorted(c['seeds'])))})", _minutes(c["epoch"]),
+             _minutes(c["checkpoint"]), _minutes(c["study"]), ", ".join(c["devices"])]
+            for a, c in costs_by_arch.items()]
+    return [("p", "Event-study cost, measured: the recorded seconds of every stored study (median, range and count "
+                  "over the studies of an architecture). A checkpoint's cost is all its events: every measure's "
+                  "`small`, `round1` (probe with θᵀHg, held-out accuracy, recovery steps), `round5` and `profile` "
+                  "events and the dense control. Recorded seconds count completed steps only (work lost to a "
+                  "killed process is not in them); thread count and machine load are not recorded in a study, so "
+                  "compare architectures only across studies run under the same conditions."),
+            ("table", ["architecture", "studies", "trajectory, per data epoch", "events at one checkpoint",
+                       "whole study", "device"], rows)]
+
+
 # ---------------------------------------------------------------- document
 def _moments(values: list[float]) -> dict:
     """{"mean", "std" (sample, 0 for one value), "n"} of ``values``."""
@@ -631,9 +683,10 @@ def build_document(results: dict, live: LiveEvidence, runset: RunSet | None, met
                    + (f"; {len(runset.unreadable)} unreadable: {'; '.join(runset.unreadable[:5])}" if runset.unreadable else "")
                    + (f"; {len(runset.planted)} planted (synthetic) run(s) set aside, not counted" if runset.planted else ""))
         src += list(scale_regimes(runset).values())
+    study_cost_data = study_costs(runset)
     blocks += [("h", 2, "Figure 1 view", "figure1"), *figure1_blocks(runset, figures),
                ("h", 2, "Importance-sample spread", "spread"), *spread_blocks(runset.roots if runset else []),
-               ("h", 2, "Evidence sources", "sources"), ("ul", src),
+               ("h", 2, "Evidence sources", "sources"), ("ul", src), *study_cost_blocks(study_cost_data),
                ("h", 2, "How verdicts are decided", "rules"),
                ("p", f"Rules version {rules.RULES_VERSION}, digest `{rules.rules_digest()}`: any change of a rule "
                      f"changes the digest. Verdict colours: green positive, red negative, yellow open, grey missing.")]
@@ -658,6 +711,7 @@ def build_document(results: dict, live: LiveEvidence, runset: RunSet | None, met
                          "seeds": r.verdict.seeds, "scale": r.verdict.scale,
                          "coverage": r.verdict.coverage} for cid, r in results.items()],
             "forest": rows,
+            "event_study_costs": study_cost_data,
             "claims": [r.as_dict() for r in results.values()],
             "live": {"checks": live.checks, "proofs": live.proofs, "checks_error": live.checks_error,
                      "proofs_error": live.proofs_error, "seconds": live.seconds},

@@ -229,6 +229,38 @@ def test_missing_section_names_the_missing_event_studies_and_their_measured_cost
     assert "resnet56 1.5 h (mean recorded seconds of its 2 stored stud(ies)" in missing
 
 
+def test_evidence_sources_give_each_architectures_measured_event_study_cost(tmp_path):
+    """The cost table sums the recorded seconds per checkpoint and per study independently of how
+    the planted study was written: 2 checkpoints × (1 control + 2 measures × 4 events) = 9 event
+    records per checkpoint at 10 s → 90 s = 1.5 min per checkpoint; trajectory epochs as recorded."""
+    from planted import write_event_study
+    from gftheory.report.build import study_costs
+    from gftheory.claims.runs import load_runs
+    store = tmp_path / "store"
+    for seed, traj, total in ((0, (60.0, 120.0, 180.0), 600.0), (1, (240.0, 240.0, 240.0), 1200.0)):
+        write_event_study(store, seed=seed, measures={"magnitude": {}, "grasp": {}}, seconds=total,
+                          trajectory_seconds=traj, event_seconds=10.0)
+    write_event_study(store, arch="vgg13", seed=0, measures={"magnitude": {}}, seconds=300.0)  # nothing recorded
+    c = study_costs(load_runs([store], allow_planted=True))
+    assert list(c) == ["resnet56", "vgg13"]
+    assert sorted(c["resnet56"]["epoch"]) == [60.0, 120.0, 180.0, 240.0, 240.0, 240.0]
+    assert c["resnet56"]["checkpoint"] == [90.0] * 4 and sorted(c["resnet56"]["study"]) == [600.0, 1200.0]
+    assert c["vgg13"]["epoch"] == [] and c["vgg13"]["checkpoint"] == [0.0, 0.0]
+    out = tmp_path / "rep"
+    assert main(["report", "--out", str(out), "--results", str(store), "--skip-live", "--quiet",
+                 "--allow-planted"]) == 0
+    md = (out / "report.md").read_text()
+    sources = md[md.index("## Evidence sources"):md.index("## How verdicts are decided")]
+    row = next(line for line in sources.splitlines() if line.startswith("| resnet56"))
+    # epochs: median of 1, 2, 3, 4, 4, 4 min = 3.5; checkpoints 1.5 min ×4; studies 10 and 20 min → 15
+    assert "2 (seeds 0, 1)" in row and "3.5 min (1.0–4.0, n = 6)" in row
+    assert "1.5 min (1.5–1.5, n = 4)" in row and "15.0 min (10.0–20.0, n = 2)" in row
+    vgg = next(line for line in sources.splitlines() if line.startswith("| vgg13"))
+    assert "not recorded" in vgg and "5.0 min" in vgg
+    data = json.loads((out / "report.json").read_text())
+    assert data["event_study_costs"]["resnet56"]["study"] == c["resnet56"]["study"]
+
+
 def test_report_page_structure(tmp_path, store):
     out = tmp_path / "rep"
     assert main(["report", "--out", str(out), "--results", str(store), "--skip-live", "--quiet",
