@@ -214,7 +214,9 @@ def test_round_trip_of_an_event_study(tmp_path):
     assert ev["widths_before"] == {"a": 64} and ev["widths_after"] == {"a": 32}
     assert ev["recovery_gap"] == pytest.approx((1.9 - 1.6) / 1.6)
     every = by[f"{meta['run_id']}:*"]
-    assert every.measure == ALL_MEASURES and len(every.metrics) == 5   # every "event" record
+    assert every.measure == ALL_MEASURES
+    kinds = [m["kind"] for m in every.metrics]     # every "event" record, then the trajectory's epochs
+    assert kinds.count("study_event") == 5 and kinds.count("trajectory_epoch") == 1 and len(kinds) == 6
 
 
 def test_best_is_chosen_on_validation_never_test():
