@@ -48,7 +48,19 @@ def event_grid(arch: str):
     return [EventConfig(arch=arch, dataset="cifar10", seed=s) for s in SEEDS]
 
 
+def stage1_completion() -> list[RunConfig]:
+    """Stage 1's missing MobileNet-V1 cells at the stage-1 cpu scale, exactly as stage 1 ran them
+    (seeds 0–2 only — never new seeds): the dense baseline (seeds 0, 1, 2) and
+    biased_loss_preservation seeds 1 and 2 (seed 0 is on main)."""
+    out = [RunConfig.preset("cpu", arch="mobilenet_v1", dataset="cifar10", measure="none", seed=s, target=0.0)
+           for s in SEEDS]
+    out += [RunConfig.preset("cpu", arch="mobilenet_v1", dataset="cifar10", measure="biased_loss_preservation",
+                             seed=s) for s in (1, 2)]
+    return out
+
+
 CAMPAIGNS = {
+    "mobilenet_v1-stage1-completion": stage1_completion,
     "resnet56-cpu": lambda: cpu_grid("resnet56"),
     "mobilenet_v1-cpu": lambda: cpu_grid("mobilenet_v1"),
     "resnet56-events": lambda: event_grid("resnet56"),
@@ -66,6 +78,8 @@ def collect(root: Path, dest: Path, commit: bool) -> list[Path]:
         sub = "events" if runstore.is_event_study(meta) else meta["config"]["scale"]
         target = dest / sub / run.name
         if (target / runstore.SUMMARY).exists():
+            if commit and not _tracked(target):   # copied earlier, but its commit failed (index lock)
+                _commit(target)
             continue
         tmp = dest / sub / f".{run.name}.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
@@ -76,19 +90,36 @@ def collect(root: Path, dest: Path, commit: bool) -> list[Path]:
         tmp.rename(target)  # the folder appears whole or not at all
         new.append(target)
         if commit:
-            s = runstore.read_summary(target)
-            c = s["config"]
-            if runstore.is_event_study(s):
-                msg = (f"results: event study {c['arch']} {c['dataset']} seed {c['seed']}, "
-                       f"{s['events']} events, {s['seconds'] / 60:.1f} min")
-            else:
-                msg = (f"results: {c['arch']} {c['dataset']} {c['measure']} seed {c['seed']} ({c['scale']} "
-                       f"scale), final val_acc {s['final']['val_acc']:.4f}, {s['seconds'] / 60:.1f} min")
-            rel = target.relative_to(REPO)
-            subprocess.run(["git", "add", str(rel)], cwd=REPO, check=True)
-            subprocess.run(["git", "commit", "-q", "-m", msg, "--", str(rel)], cwd=REPO, check=True)
+            _commit(target)
         print(f"collected {target}", flush=True)
     return new
+
+
+def _tracked(target: Path) -> bool:
+    out = subprocess.run(["git", "ls-files", "--", str(target.relative_to(REPO))], cwd=REPO,
+                         capture_output=True, text=True)
+    return bool(out.stdout.strip())
+
+
+def _commit(target: Path) -> None:
+    """One commit for one collected run (only its paths); retried while another git holds the index."""
+    import time
+    s = runstore.read_summary(target)
+    c = s["config"]
+    if runstore.is_event_study(s):
+        msg = (f"results: event study {c['arch']} {c['dataset']} seed {c['seed']}, "
+               f"{s['events']} events, {s['seconds'] / 60:.1f} min")
+    else:
+        msg = (f"results: {c['arch']} {c['dataset']} {c['measure']} seed {c['seed']} ({c['scale']} "
+               f"scale), final val_acc {s['final']['val_acc']:.4f}, {s['seconds'] / 60:.1f} min")
+    rel = target.relative_to(REPO)
+    for attempt in range(10):
+        add = subprocess.run(["git", "add", str(rel)], cwd=REPO)
+        if add.returncode == 0 and subprocess.run(
+                ["git", "commit", "-q", "-m", msg, "--", str(rel)], cwd=REPO).returncode == 0:
+            return
+        time.sleep(5 + 5 * attempt)
+    print(f"could not commit {rel}; the next collect retries", file=sys.stderr, flush=True)
 
 
 def main(argv=None) -> int:
