@@ -306,6 +306,7 @@ class Run:
             torch.backends.cudnn.benchmark = True
         seed_everything(cfg.seed)
         self.model = self._build_model()
+        self._init_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
         self.pruner = self._new_pruner(self.model)
         self.optimizer = self._optimizer(cfg.round_lr)
         done, elapsed = self.restore()
@@ -318,6 +319,7 @@ class Run:
                                     channels_last=self.channels_last)
         self.round_steps = max(1, int(round(cfg.epochs_per_round * len(self.train_loader))))
         self.probe = None if cfg.dense else self.probe_batch()
+        self.fingerprint = self._fingerprint()
         step_fn = self._step_fn()
         for epoch in range(done + 1, len(self.records) + 1):
             phase, k, lr = self.records[epoch - 1]
@@ -354,6 +356,15 @@ class Run:
                      f"test {_fmt(test_acc)} {seconds:.1f}s")
         self.finish(elapsed)
         return self.dir
+
+    def _fingerprint(self) -> dict:
+        """Pairing fingerprint (empirical.fingerprint) of the freshly built network — taken from the
+        state captured before a resume replaced it, so a resumed run records the same value."""
+        from empirical.fingerprint import run_fingerprint
+        fresh = self._build_model()
+        fresh.load_state_dict(self._init_state)
+        del self._init_state
+        return run_fingerprint(fresh, self.train_loader, self.probe, arrays_digest(self.data))
 
     def _data_epochs(self, epoch: int) -> float:
         n = self.cfg.rounds
@@ -392,6 +403,7 @@ class Run:
                 "channel_sparsity": rep["channel_sparsity"], "param_sparsity": rep["param_sparsity"],
                 "flop_sparsity": rep["flop_sparsity"],
                 "target_channel_sparsity": rep["target_channel_sparsity"],
+                "removed": {g: [int(i) for i in idx] for g, idx in (report.removed or {}).items()},
                 "score_seconds": score_seconds, "score_bn_mode": score_mode,
                 "probe_temperature": self.cfg.temperature, "probe_bn_mode": "eval",
                 "importance_samples": sum(int(t.shape[0]) for _, t in batches),
@@ -408,7 +420,7 @@ class Run:
             "final": {"train_loss": last["train_loss"], "train_acc": last["train_acc"],
                       "val_acc": last["val_acc"], "test_acc": last["test_acc"]},
             "best": best, "eval_data": self.data.eval_data,
-            "precision": self.cfg.precision,
+            "precision": self.cfg.precision, "fingerprint": self.fingerprint,
             "provenance": {**provenance(self.device), "data": self.data.integrity}})
         self.log(f"complete: final val {_fmt(last['val_acc'])} test {_fmt(last['test_acc'])}, "
                  f"best val {_fmt(best['val_acc'])} (record {best['epoch']}), {elapsed:.1f}s")
@@ -444,6 +456,27 @@ def _check_same_data(run_dir: Path, integrity: dict | None) -> None:
                               f"{run_dir} to start the run again")
 
 
+def _check_same_precision(run_dir: Path, cfg: RunConfig, device) -> None:
+    """A run resumes only under the precision it started with, on a processor with the same bf16
+    capability (bf16 autocast on a CPU without bf16 instructions is emulated: other numbers)."""
+    if not runstore.has_config(run_dir):
+        return
+    meta = runstore.read_config(run_dir)
+    then = meta.get("config", {}).get("precision")
+    if then is not None and then != cfg.precision:
+        raise ConfigError(f"{run_dir}: this run started in precision {then!r}, not {cfg.precision!r}; fix: "
+                          f"resume it with --precision {then}, or delete {run_dir} to start again")
+    old = (meta.get("provenance") or {}).get("cpu_features")
+    if cfg.precision == "bf16" and torch.device(device).type == "cpu" and old is not None:
+        from gftheory.provenance import cpu_features
+        now = cpu_features()
+        if bool(old.get("bf16")) != bool(now.get("bf16")):
+            raise ConfigError(f"{run_dir}: a bf16 run started on a processor {'with' if old.get('bf16') else 'without'} "
+                              f"bf16 instructions ({old.get('flags')}) and would resume on one "
+                              f"{'with' if now.get('bf16') else 'without'} ({now.get('flags')}); fix: resume it on "
+                              f"the processor kind it started on, or delete {run_dir} to start again")
+
+
 def ensure_run(config: RunConfig, root, *, device=None, data_dir=None, progress: bool = True) -> Path:
     """Run ``config`` in ``root/<run_id>`` — resume from its checkpoint if one exists, skip it if
     summary.json says it completed — and return the run directory."""
@@ -464,6 +497,7 @@ def ensure_run(config: RunConfig, root, *, device=None, data_dir=None, progress:
         if runstore.is_complete(run_dir):  # finished by that process while this one loaded data
             return run_dir
         _check_same_data(run_dir, splits.integrity)
+        _check_same_precision(run_dir, cfg, dev)
         run_dir.mkdir(parents=True, exist_ok=True)
         if not runstore.has_config(run_dir):
             runstore.write_config(run_dir, {

@@ -31,9 +31,37 @@ def device_description(device=None) -> str:
     return f"cpu:{platform.processor() or platform.machine()}"
 
 
+BF16_FLAGS = ("avx512_bf16", "amx_bf16")          # x86 instructions that run bf16 natively
+ISA_FLAGS = ("avx2", "avx512f", "avx512_vnni", *BF16_FLAGS)
+
+
+def cpu_features() -> dict:
+    """The processor's instruction sets that decide CPU numerics and speed: which of ``ISA_FLAGS``
+    /proc/cpuinfo lists (x86 Linux; ARM's ``bf16`` feature counts as bf16), ``bf16`` = any of them
+    runs bf16 natively, and the model name. Elsewhere: flags unknown (None)."""
+    flags: set[str] = set()
+    model = platform.processor() or platform.machine()
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return {"flags": None, "bf16": None, "model": model}
+    for line in text.splitlines():
+        key, _, val = line.partition(":")
+        key = key.strip().lower()
+        if key in ("flags", "features") and not flags:
+            flags = set(val.split())
+        elif key == "model name" and model in ("", platform.machine()):
+            model = val.strip()
+    have = [f for f in ISA_FLAGS if f in flags]
+    bf16 = any(f in flags for f in BF16_FLAGS) or "bf16" in flags
+    return {"flags": have, "bf16": bf16, "model": model}
+
+
 def provenance(device=None) -> dict:
     import torch
     return {
+        "cpu_features": cpu_features(),
+        "threads": torch.get_num_threads(),
         "code_version": code_version(),
         "python": platform.python_version(),
         "torch": torch.__version__,
