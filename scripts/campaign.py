@@ -59,8 +59,27 @@ def stage1_completion() -> list[RunConfig]:
     return out
 
 
+def bf16_equivalence() -> list[RunConfig]:
+    """The bf16 side of the pre-registered bf16/fp32 equivalence check
+    (results/plans/bf16-equivalence.json): its pairs' bf16 configs, in the registered order
+    (the fp32 side is stage 1's runs)."""
+    import json
+    reg = json.loads((REPO / "results" / "plans" / "bf16-equivalence.json").read_text())
+    out = []
+    for p in reg["pairs"]:
+        extra = {"target": 0.0} if p["measure"] == "none" else {}
+        cfg = RunConfig.preset("cpu", arch=p["arch"], dataset="cifar10", measure=p["measure"], seed=p["seed"],
+                               precision="bf16", **extra)
+        if cfg.run_id() != p["bf16_run"]:
+            raise SystemExit(f"bf16-equivalence: {cfg.run_id()} is not the registered {p['bf16_run']}; the "
+                             "protocol changed since the registration")
+        out.append(cfg)
+    return out
+
+
 CAMPAIGNS = {
     "mobilenet_v1-stage1-completion": stage1_completion,
+    "bf16-equivalence": bf16_equivalence,
     "resnet56-cpu": lambda: cpu_grid("resnet56"),
     "mobilenet_v1-cpu": lambda: cpu_grid("mobilenet_v1"),
     "resnet56-events": lambda: event_grid("resnet56"),
