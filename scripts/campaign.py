@@ -87,6 +87,21 @@ CAMPAIGNS = {
     "vgg13-events": lambda: event_grid("vgg13"),
 }
 
+SIDE = "side"   # results/side/<experiment>/<run_id>: side experiments, never claim evidence
+
+
+def destination(meta: dict) -> str:
+    """The results/ sub-folder of a completed run: events/ for event studies; side/bf16-equivalence/
+    for the bf16 side of the registered equivalence check (cpu-scale configs in bf16: not stage-1
+    evidence, which is fp32); else the run's scale."""
+    c = meta["config"]
+    if runstore.is_event_study(meta):
+        return "events"
+    if c.get("scale") == "cpu" and c.get("precision") == "bf16":
+        return f"{SIDE}/bf16-equivalence"
+    return c["scale"]
+
+
 def collect(root: Path, dest: Path, commit: bool) -> list[Path]:
     """Copy every completed run's evidence files under ``root`` to ``dest``; return the new ones."""
     new = []
@@ -94,7 +109,7 @@ def collect(root: Path, dest: Path, commit: bool) -> list[Path]:
         if not runstore.is_complete(run):
             continue
         meta = runstore.read_config(run)
-        sub = "events" if runstore.is_event_study(meta) else meta["config"]["scale"]
+        sub = destination(meta)
         target = dest / sub / run.name
         if (target / runstore.SUMMARY).exists():
             if commit and not _tracked(target):   # copied earlier, but its commit failed (index lock)
