@@ -1,0 +1,82 @@
+"""``gftheory plan``: the stage-2 (confirmatory) plan from the stage-1 evidence
+(``gftheory.claims.plan``): for every rule × cell the seeds needed for 80 % power at the rule's
+level, their cost on this machine, the cells a budget buys and their fresh seeds; prints the table
+and writes the plan file atomically. Every input is checked before any work: a bad path or budget
+is a usage error (exit 2) and nothing is written."""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+from pathlib import Path
+
+from gftheory.errors import UsageError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from gftheory.claims.plan import DEFAULT_BUDGET_HOURS
+    parser.add_argument("--results", default="results", help="stage-1 run store (default results/: cpu runs and "
+                        "event studies at any depth)")
+    parser.add_argument("--budget-hours", type=float, default=DEFAULT_BUDGET_HOURS,
+                        help=f"wall hours of two-core compute stage 2 may use (default {DEFAULT_BUDGET_HOURS:g})")
+    parser.add_argument("--costs", default=None, help="costs JSON (default <results>/timing/stage2_costs.json if "
+                        "present, else stage-1 recorded seconds, flagged as not measured for stage 2)")
+    parser.add_argument("--out", default=None, help="plan file to write (default <results>/plans/stage2.json)")
+    parser.add_argument("--force", action="store_true", help="replace an existing plan file at --out (a committed "
+                        "plan must not change once stage 2 has started)")
+    parser.add_argument("--confirm-only", action="store_true", help="plan for confirmations only (a rule whose "
+                        "stage-1 effect does not exceed its confirm threshold reads 'not decidable')")
+    parser.add_argument("--json", action="store_true", help="print the plan JSON instead of the table")
+
+
+def _check_out(out: Path, force: bool) -> None:
+    if out.is_dir():
+        raise UsageError(f"--out {str(out)!r} is a directory; fix: give a file path, e.g. --out {out / 'stage2.json'}")
+    if out.exists() and not force:
+        raise UsageError(f"plan file {str(out)!r} already exists; a committed plan must not change after stage 2 "
+                         f"starts; fix: write elsewhere with --out FILE, or replace it on purpose with --force")
+    parent = out.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK):
+        raise UsageError(f"cannot write {str(out)!r}: {str(parent)!r} is not a writable directory; fix: give --out "
+                         f"a path in a writable folder")
+
+
+def run(args) -> int:
+    from gftheory.atomic import atomic_write_json
+    from gftheory.claims import plan as P
+    from gftheory.claims.runs import load_runs
+
+    # ---- every input checked before any work
+    results = Path(args.results)
+    if not results.is_dir():
+        raise UsageError(f"results directory {str(results)!r} does not exist or is not a directory; fix: pass "
+                         f"--results DIR pointing at the stage-1 run store, e.g. --results results")
+    b = args.budget_hours
+    if b is None or not math.isfinite(b) or b <= 0:
+        raise UsageError(f"--budget-hours {b} is not a positive number of hours; fix: give e.g. --budget-hours 20")
+    costs_path = Path(args.costs) if args.costs else results / P.COSTS_FILE
+    costs_obj = None
+    if args.costs or costs_path.is_file():
+        costs_obj = P.read_costs(costs_path)
+    out = Path(args.out) if args.out else results / "plans" / "stage2.json"
+    _check_out(out, args.force)
+
+    runset = load_runs([results])
+    if not runset.runs:
+        raise UsageError(f"no completed stage-1 runs under {str(results)!r}; fix: pass --results DIR holding the "
+                         f"stage-1 cpu runs and event studies")
+    plans_dir = results / "plans"
+    others = [p for p in sorted(plans_dir.glob("*.json")) if p.resolve() != out.resolve()] if plans_dir.is_dir() else []
+    plan = P.make_plan(runset, budget_hours=b, costs_obj=costs_obj,
+                       costs_path=str(costs_path) if costs_obj is not None else None,
+                       plan_files=others, confirm_only=args.confirm_only)
+    atomic_write_json(out, plan, ensure_ascii=False)
+    if args.json:
+        print(json.dumps(plan, indent=2, ensure_ascii=False))
+    else:
+        print(P.table(plan))
+        print(f"\nwrote {out} (plan digest {plan['plan_digest']})")
+    return 0
