@@ -321,13 +321,24 @@ def build_costs(runs, costs_obj: dict | None, costs_path: str | None) -> Costs:
     c.source = f"{costs_path}: {costs_obj.get('source', '(no source given)')}"
     for arch in set(cpu1) | set(costs_obj.get("cpu2") or {}):
         given = dict((costs_obj.get("cpu2") or {}).get(arch) or {})
-        factor = float(given.pop("factor", 1.0))
-        base = {m: s * factor for m, s in (cpu1.get(arch) or {}).items()}
-        if not given and "factor" not in ((costs_obj.get("cpu2") or {}).get(arch) or {}):
+        stage1 = cpu1.get(arch) or {}
+        if "factor" in given:
+            factor = float(given.pop("factor"))
+            how = "the file's factor"
+        else:
+            common = sorted(m for m in given if m in stage1)
+            ratios = sorted(given[m] / stage1[m] for m in common)
+            factor = (ratios[len(ratios) // 2] if len(ratios) % 2 else
+                      (ratios[len(ratios) // 2 - 1] + ratios[len(ratios) // 2]) / 2) if ratios else 1.0
+            how = (f"the median cpu2/stage-1 ratio of the {len(common)} measure(s) the file names" if ratios else
+                   "1.0 (nothing to derive a factor from)")
+        base = {m: s * factor for m, s in stage1.items()}
+        if not given and how.startswith("1.0"):
             c.notes.append(f"cpu2 {arch}: not in the costs file; stage-1 seconds × 1.0")
             c.measured = False
-        elif factor != 1.0:
-            c.notes.append(f"cpu2 {arch}: stage-1 seconds × {factor:g} for measures the file does not name")
+        missing = sorted(set(stage1) - set(given))
+        if missing:
+            c.notes.append(f"cpu2 {arch}: {', '.join(missing)} not in the file: stage-1 seconds × {factor:.3g} ({how})")
         c.cpu2[arch] = {**base, **given}
     for arch in set(ev1) | set(costs_obj.get("events") or {}):
         if arch in (costs_obj.get("events") or {}):

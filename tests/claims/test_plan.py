@@ -278,3 +278,16 @@ def test_command_checks_its_inputs_before_any_work(tmp_path, capsys, monkeypatch
     monkeypatch.setattr(plan_mod, "make_plan", lambda *a, **k: pytest.fail("work started before the checks"))
     assert main(["plan", "--results", str(tmp_path / "res"), "--budget-hours", "-1",
                  "--out", str(tmp_path / "p.json")]) == 2
+
+
+def test_a_costs_file_prices_measures_it_does_not_name_by_its_measured_factor(tmp_path):
+    planted_e1(tmp_path)
+    plant(tmp_path, measures={"random": {"final_acc": 85.0}}, seeds=3, scale="cpu", rng_seed=9)
+    # stage-1 recorded seconds are 1.0 per run; the file says cpu2 magnitude and LP cost 4 s and 6 s
+    costs = write_costs(tmp_path / "c.json", cpu2={"resnet56": {"magnitude": 4.0, LP: 6.0}})
+    from gftheory.claims.plan import read_costs
+    plan = make_plan(load(tmp_path), budget_hours=1000, costs_obj=read_costs(costs), costs_path=str(costs))
+    sec = plan["costs_seconds"]["cpu2"]["resnet56"]
+    assert sec["magnitude"] == 4.0 and sec[LP] == 6.0
+    assert sec[LPE] == pytest.approx(5.0) and sec["random"] == pytest.approx(5.0)     # × median ratio 5
+    assert any("median cpu2/stage-1 ratio" in n for n in plan["costs_notes"])
