@@ -632,9 +632,22 @@ def make_plan(runset, *, budget_hours: float = DEFAULT_BUDGET_HOURS, costs_obj: 
                    f"adds ≈ {_hours(added):.2f} h to {_hours(before):.2f} h of a {budget_hours:g} h budget")
             for pc in cells:
                 pc.status = "does not fit"
+                pc._orig_reason = pc.reason   # noqa: SLF001
                 pc.reason = "; ".join([f"does not fit the budget: needs n = {pc.n_needed}, ≈ {pc.cost_hours:g} h "
                                        f"({'its claim cell’s decision' if _part == 0 else 'the rules of its claim cell not needed for the decision'} "
                                        f"need n = {n_g}; {why})"] + [pc.reason] * bool(pc.reason))
+
+    # ---- free riders: a cell that did not fit as part of its group, but whose runs the plan already holds
+    # (every measure paid on its (arch, protocol), an event study reads every measure) at n ≥ its need
+    for pc in out:
+        ap = (pc.arch, pc.scale)
+        if (pc.status == "does not fit" and ap in n_ap and pc.n_needed <= n_ap[ap]
+                and (pc.scale == "events" or all((pc.dataset, m) in meas_ap[ap] for m in pc.measures))):
+            pc.status = "planned"
+            pc.reason = pc.__dict__.pop("_orig_reason", "")
+            pc._route = ("its claim cell's decision does not fit, but the planned runs already hold this rule's data at "
+                         "n ≥ its need (no added cost)")
+            pc._added = 0.0
 
     # ---- seeds: cpu2 block first, events next, each architecture from its protocol's block start
     n_cpu2 = max([n for (a, p), n in n_ap.items() if p == "cpu2"] or [0])
@@ -646,6 +659,7 @@ def make_plan(runset, *, budget_hours: float = DEFAULT_BUDGET_HOURS, costs_obj: 
         rule = pc.__dict__.pop("_rule", None)
         added = pc.__dict__.pop("_added", None)
         route = pc.__dict__.pop("_route", "")
+        pc.__dict__.pop("_orig_reason", None)
         if pc.status == "planned":
             pc.seeds = list(seeds[f"{pc.arch}/{pc.scale}"])
             pc.n = len(pc.seeds)
