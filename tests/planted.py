@@ -21,14 +21,19 @@ LAYERS = [f"layer{i}.weight" for i in range(9)]
 def write_run(root, *, arch="resnet56", dataset="cifar10", measure="magnitude", seed=0, scale="full",
               final_acc=90.0, train_loss=0.5, rounds=3, train_epochs=4, eval_key="test_acc",
               d_theta_g=0.1, d_loss=0.05, d_grad_norm_sq=0.01, d_theta_hvp=0.0, early_keep=0.5, complete=True,
-              converge=1.0, extra_config=None) -> Path:
+              converge=1.0, extra_config=None, first_loss=None, fingerprint=None, lrs=None,
+              seconds: float = 1.0) -> Path:
     """One run directory: config.json, metrics.jsonl (epoch + prune_event records), summary.json.
 
     ``final_acc`` is the final accuracy in percent (written as a fraction, as the engine writes
     every accuracy); ``train_loss`` the level of the final-training loss curve;
     ``d_*`` the after − before changes at every pruning event; ``early_keep`` the fraction of the
     first third of the layers left after the last round; ``converge`` the fraction of the
-    final-training epochs after which the curves are flat (smaller = faster convergence)."""
+    final-training epochs after which the curves are flat (smaller = faster convergence).
+    Pairing (rules v4): ``first_loss`` replaces the first record's train loss and the first prune
+    event's before-loss (the stage-1 fallback fingerprint; default 2.0 for every seed and measure);
+    ``fingerprint`` is written as summary.json's "fingerprint" (a recorded one); ``lrs`` gives the
+    final-training epochs' learning rates (default 0.1 each); ``seconds`` the summary's seconds."""
     config = {"arch": arch, "dataset": dataset, "measure": measure, "seed": seed, "scale": scale,
               "rounds": rounds, "target": 0.75, "synthetic": True, **(extra_config or {})}
     run_id = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
@@ -45,10 +50,10 @@ def write_run(root, *, arch="resnet56", dataset="cifar10", measure="magnitude", 
     for r in range(1, rounds + 1):
         epoch += 1
         recs.append({"kind": "epoch", "epoch": epoch, "data_epochs": epoch, "phase": "prune", "lr": 0.1,
-                     "train_loss": 2.0 / r,
+                     "train_loss": first_loss if (r == 1 and first_loss is not None) else 2.0 / r,
                      "train_acc": 0.30, eval_key: (30.0 + r) / 100, other: None, "seconds": 1.0})
         after_w = {n: int(widths0[n] + (final_w[n] - widths0[n]) * r / rounds) for n in LAYERS}
-        before = {"loss": 2.0 / r, "norm_sq": 100.0, "theta_dot_grad": 1.0, "grad_norm_sq": 0.5, "theta_dot_hvp": 0.1}
+        before = {"loss": first_loss if (r == 1 and first_loss is not None) else 2.0 / r, "norm_sq": 100.0, "theta_dot_grad": 1.0, "grad_norm_sq": 0.5, "theta_dot_hvp": 0.1}
         after = {"loss": before["loss"] + d_loss, "norm_sq": 90.0, "theta_dot_grad": 1.0 + d_theta_g,
                  "grad_norm_sq": 0.5 + d_grad_norm_sq, "theta_dot_hvp": 0.1 + d_theta_hvp}
         recs.append({"kind": "prune_event", "round": r, "epoch": epoch, "measure": measure, "before": before,
@@ -59,7 +64,8 @@ def write_run(root, *, arch="resnet56", dataset="cifar10", measure="magnitude", 
     for e in range(train_epochs):
         epoch += 1
         left = max(0.0, 1 - (e + 1) / (train_epochs * converge))   # share of the change still to come
-        recs.append({"kind": "epoch", "epoch": epoch, "data_epochs": epoch, "phase": "train", "lr": 0.1,
+        recs.append({"kind": "epoch", "epoch": epoch, "data_epochs": epoch, "phase": "train",
+                     "lr": lrs[e] if lrs is not None else 0.1,
                      "train_loss": train_loss * (1 + left),
                      "train_acc": 0.80, eval_key: (final_acc - 5 * left) / 100, other: None, "seconds": 1.0})
     runstore.write_metrics(d, recs)
@@ -67,23 +73,32 @@ def write_run(root, *, arch="resnet56", dataset="cifar10", measure="magnitude", 
         final = {"train_loss": train_loss, "train_acc": 0.80, "val_acc": None, "test_acc": None}
         final[eval_key] = final_acc / 100
         runstore.write_summary(d, {
-            "run_id": run_id, "config": config, "complete": True, "epochs": epoch, "seconds": 1.0, "final": final,
+            "run_id": run_id, "config": config, "complete": True, "epochs": epoch, "seconds": seconds, "final": final,
             "best": {"epoch": epoch, "val_acc": final.get("val_acc"), "test_acc": final.get("test_acc")},
             "eval_data": "synthetic (planted values)" if eval_key == "test_acc" else "synthetic held-out",
-            "provenance": prov})
+            "provenance": prov, **({"fingerprint": fingerprint} if fingerprint is not None else {})})
     return d
 
 
 def plant(root, *, measures: dict, seeds=3, arch="resnet56", dataset="cifar10", scale="full", noise=0.3,
-          rng_seed=0, first_seed=0, **common) -> list[Path]:
+          rng_seed=0, first_seed=0, seed_effect=0.0, seed_fallback=False, **common) -> list[Path]:
     """Runs for several measures: ``measures`` maps a measure to keyword overrides of ``write_run``
     (e.g. {"magnitude": {"final_acc": 91}}); ``noise`` (sd) is added to final_acc, train_loss and
-    the event changes (× 0.1) and ``converge`` (× 0.01), seeded; seeds first_seed.. first_seed + seeds − 1."""
+    the event changes (× 0.1) and ``converge`` (× 0.01), seeded; seeds first_seed.. first_seed + seeds − 1.
+    ``seed_effect`` (sd) adds one shift per seed to every measure's final_acc (what a shared
+    initialisation and data order do; paired analysis cancels it); ``seed_fallback`` gives every seed
+    its own first loss (the stage-1 fallback fingerprint: equal across measures of a seed)."""
     rng = np.random.default_rng(rng_seed)
+    shift = {s: float(np.random.default_rng(10_000 + rng_seed * 101 + s).normal(0, seed_effect)) if seed_effect else 0.0
+             for s in range(first_seed, first_seed + seeds)}
     out = []
     for m, kw in measures.items():
         for s in range(first_seed, first_seed + seeds):
             args = {"converge": 1.0, **common, **kw}
+            if seed_fallback and "first_loss" not in args:
+                args["first_loss"] = 2.0 + 0.001 * s
+            if "final_acc" in args:
+                args["final_acc"] = float(args["final_acc"]) + shift[s]
             for key in ("final_acc", "train_loss", "d_theta_g", "d_loss", "d_grad_norm_sq", "d_theta_hvp",
                         "early_keep", "converge"):
                 if key in args:

@@ -125,6 +125,59 @@ def event_rel_abs_daccel(run: Run):
     return _event_mean(run, f, "grad_norm_sq, theta_dot_hvp")
 
 
+def _log_ratio(after: float, before: float) -> float:
+    import math
+    if after <= 0 or before <= 0:
+        raise ZeroDivisionError("log ratio of a non-positive value")
+    return math.log(after / before)
+
+
+def event_log_grad_norm_ratio(run: Run):
+    """log(‖g‖²_after / ‖g‖²_before), mean over pruning events (> 0: pruning raised the gradient
+    norm); rules v4's replacement of the heavy-tailed Δ‖g‖²/‖g‖²."""
+    return _event_mean(run, lambda b, a: _log_ratio(a["grad_norm_sq"], b["grad_norm_sq"]), "grad_norm_sq (log ratio)")
+
+
+def event_abs_log_grad_norm_ratio(run: Run):
+    """|log(‖g‖²_after / ‖g‖²_before)|, mean over pruning events."""
+    return _event_mean(run, lambda b, a: abs(_log_ratio(a["grad_norm_sq"], b["grad_norm_sq"])),
+                       "grad_norm_sq (|log ratio|)")
+
+
+def event_log_loss_ratio(run: Run):
+    """log(L_after / L_before), mean over pruning events (> 0: pruning raised the loss)."""
+    return _event_mean(run, lambda b, a: _log_ratio(a["loss"], b["loss"]), "loss (log ratio)")
+
+
+def event_abs_log_loss_ratio(run: Run):
+    """|log(L_after / L_before)|, mean over pruning events."""
+    return _event_mean(run, lambda b, a: abs(_log_ratio(a["loss"], b["loss"])), "loss (|log ratio|)")
+
+
+def event_log1p_rel_abs_daccel(run: Run):
+    """log(1 + |Δ(‖g‖² + θᵀHg)| / (‖g‖² + |θᵀHg|)), mean over pruning events: the F4 change on a
+    log scale (‖g‖² + θᵀHg may be negative, so log(1 + relative change) replaces a log ratio)."""
+    import math
+
+    def f(b, a):
+        return math.log1p(abs((a["grad_norm_sq"] + a["theta_dot_hvp"]) - (b["grad_norm_sq"] + b["theta_dot_hvp"]))
+                          / (b["grad_norm_sq"] + abs(b["theta_dot_hvp"])))
+    return _event_mean(run, f, "grad_norm_sq, theta_dot_hvp (log1p)")
+
+
+def speed_applicable(run: Run) -> tuple[bool, str]:
+    """Whether a convergence-speed metric can measure the run's convergence (``rules.NOT_APPLICABLE_TEXT``):
+    ≥ SPEED_MIN_RECORDS final-training records and ≥ SPEED_MIN_RECORDS_PER_LR records per learning rate."""
+    from gftheory.claims.rules import SPEED_MIN_RECORDS, SPEED_MIN_RECORDS_PER_LR
+    eps = _train_epochs(run)
+    lrs = {e.get("lr") for e in eps}
+    if len(eps) < SPEED_MIN_RECORDS or len(eps) < SPEED_MIN_RECORDS_PER_LR * len(lrs):
+        return False, (f"{len(eps)} final-training record(s) at {len(lrs)} learning rate(s): the remaining share "
+                       f"measures the schedule, not the model (needs ≥ {SPEED_MIN_RECORDS} records and ≥ "
+                       f"{SPEED_MIN_RECORDS_PER_LR} per learning rate)")
+    return True, ""
+
+
 def natural_key(name: str):
     """'features.10' after 'features.3': digit runs compare as numbers (stored JSON keys are
     sorted as text, so network order is recovered from the module names)."""
@@ -244,6 +297,16 @@ METRICS: dict[str, Metric] = {m.name: m for m in [
            event_rel_abs_dgrad_norm_sq),
     Metric("event_rel_abs_daccel", "mean over pruning events of |Δ(‖g‖² + θᵀHg)|/(‖g‖² + |θᵀHg|) on the probe batch",
            event_rel_abs_daccel),
+    Metric("event_log_grad_norm_ratio", "mean over pruning events of log(‖g‖²_after/‖g‖²_before) on the probe batch",
+           event_log_grad_norm_ratio),
+    Metric("event_abs_log_grad_norm_ratio", "mean over pruning events of |log(‖g‖²_after/‖g‖²_before)| on the probe "
+           "batch", event_abs_log_grad_norm_ratio),
+    Metric("event_log_loss_ratio", "mean over pruning events of log(L_after/L_before) on the probe batch",
+           event_log_loss_ratio),
+    Metric("event_abs_log_loss_ratio", "mean over pruning events of |log(L_after/L_before)| on the probe batch",
+           event_abs_log_loss_ratio),
+    Metric("event_log1p_rel_abs_daccel", "mean over pruning events of log(1 + |Δ(‖g‖² + θᵀHg)|/(‖g‖² + |θᵀHg|)) on "
+           "the probe batch", event_log1p_rel_abs_daccel),
     Metric("early_width_fraction", "fraction of units left in the first third of the prunable layers",
            early_width_fraction),
     Metric("recovery_gap", "event study: (L_pruned − L_control)/L_control on the probe after the recovery steps "

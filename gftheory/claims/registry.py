@@ -342,3 +342,30 @@ def runs_needed(claim: Claim) -> list[tuple[str, str, str]]:
 
     visit(claim)
     return triples
+
+
+# ---------------------------------------------------------------- rules version 4
+def v4_rule(rule):
+    """The v4 form of a v3 rule: the same kind, measures and direction on the v4 metric
+    (``rules.METRIC_V4``: heavy-tailed ratios replaced by log ratios)."""
+    import dataclasses
+    from gftheory.claims.rules import METRIC_V4
+    return dataclasses.replace(rule, metric=METRIC_V4.get(rule.metric, rule.metric))
+
+
+def primary_evidence(claim: Claim, rule) -> str:
+    """'runs' or 'events' (``rules.PRIMARY_TEXT``): run-only metrics on runs; every other metric of
+    a claim that names event studies on the event study; else runs."""
+    from gftheory.claims.rules import RUN_ONLY_METRICS
+    if rule.metric in RUN_ONLY_METRICS or "events" not in claim.evidence:
+        return "runs"
+    return "events"
+
+
+def v4_rules(claim: Claim) -> tuple:
+    """((rule, primary evidence), ...): the claim's rules under rules version 4."""
+    out = []
+    for r in claim.comparisons:
+        r4 = v4_rule(r)
+        out.append((r4, primary_evidence(claim, r4)))
+    return tuple(out)

@@ -33,10 +33,12 @@ across scales". NON_EVIDENCE_SCALES (plumbing checks) are shown but never positi
 from __future__ import annotations
 
 import hashlib
+import math
 import json
 from dataclasses import asdict, dataclass
 
-RULES_VERSION = "3"   # 3: event-study evidence (paired cells, recovery, T1/T2 at scale)
+RULES_VERSION = "4"   # 4: per-decision error control, pairing proven from data, equivalence, two stages
+RULES_VERSION_V3 = "3"   # 3: event-study evidence (paired cells, recovery, T1/T2 at scale); stage 1 is shown under it
 MIN_SEEDS = 3
 ALPHA = 0.05                      # family-wise error per claim and scale (Holm)
 LEVEL = 0.95                      # level of the intervals shown (unadjusted)
@@ -120,7 +122,7 @@ class Rule:
 
     @property
     def delta(self) -> float:
-        return MIN_EFFECT[self.metric]
+        return MIN_EFFECT[self.metric] if self.metric in MIN_EFFECT else MIN_EFFECT_V4[self.metric]
 
     def thresholds(self) -> tuple[float, float]:
         return self.delta, -self.delta
@@ -242,13 +244,14 @@ COMPOSITE_RULE_TEXT = ("composite: contradicted if any part is refuted or contra
                        "theory holds and no empirical part has evidence (a calculus identity true for every measure is "
                        "never the positive part); partly confirmed if some but not all empirical parts are confirmed")
 
-FROZEN_DIGEST = "8b5f45d4ac90f52b"    # rules_digest() as frozen for version 3, before any evidence is judged
+FROZEN_DIGEST_V3 = "8b5f45d4ac90f52b"    # rules_manifest_v3() digest: version 3, stage 1 was judged under it
 
 
-def rules_manifest() -> dict:
-    """Every constant and every claim's rules, as plain data (what the digest covers)."""
+def rules_manifest_v3() -> dict:
+    """Rules version 3 as it was frozen (digest FROZEN_DIGEST_V3): every v3 constant and every
+    claim's v3 rules. Stage 1 (exploratory) is judged and shown under it, unchanged."""
     from gftheory.claims.registry import CLAIMS
-    return {"version": RULES_VERSION, "min_seeds": MIN_SEEDS, "alpha": ALPHA, "degenerate_se": DEGENERATE_SE, "level": LEVEL, "power": POWER,
+    return {"version": RULES_VERSION_V3, "min_seeds": MIN_SEEDS, "alpha": ALPHA, "degenerate_se": DEGENERATE_SE, "level": LEVEL, "power": POWER,
             "confirm_fraction": CONFIRM_FRACTION, "contradict_fraction": CONTRADICT_FRACTION,
             "scale_order": list(SCALE_ORDER), "non_evidence_scales": list(NON_EVIDENCE_SCALES),
             "min_effect": MIN_EFFECT, "combinations": COMBINATIONS, "paired": PAIRED,
@@ -260,12 +263,196 @@ def rules_manifest() -> dict:
                              "rules": [r.manifest() for r in c.comparisons]} for cid, c in CLAIMS.items()}}
 
 
-def rules_digest() -> str:
-    """sha256 (first 16 hex digits) of ``rules_manifest()``."""
-    blob = json.dumps(rules_manifest(), sort_keys=True, ensure_ascii=False, default=str).encode()
+def _digest(manifest: dict) -> str:
+    blob = json.dumps(manifest, sort_keys=True, ensure_ascii=False, default=str).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def rules_digest_v3() -> str:
+    """sha256 (first 16 hex digits) of ``rules_manifest_v3()``."""
+    return _digest(rules_manifest_v3())
+
+
+def rules_digest() -> str:
+    """sha256 (first 16 hex digits) of ``rules_manifest()`` (the current version, 4)."""
+    return _digest(rules_manifest())
 
 
 def scale_rank(scale: str) -> tuple:
     """Sort key: SCALE_ORDER first (full highest), unknown scales after, by name."""
     return (SCALE_ORDER.index(scale), "") if scale in SCALE_ORDER else (len(SCALE_ORDER), str(scale))
+
+
+# ==================================================================== rules version 4
+# Stage 1 (exploratory: the stored runs, seeds 0-2, and everything no plan names) is judged under
+# version 3 above, unchanged (rules_manifest_v3, FROZEN_DIGEST_V3), and described under version 4.
+# Stage 2 (confirmatory: only the runs a committed plan names) is judged under version 4 alone.
+# Version 4 reuses the rule kinds (Comparison, NonInferior, OneSample), MIN_SEEDS, ALPHA, POWER,
+# DEGENERATE_SE and the agreement constants of version 3; what follows is what it adds or replaces.
+
+DECIDING_LEVEL = 1 - 2 * ALPHA       # 0.90 two-sided interval = the two one-sided (1 − α) bounds that decide
+
+# δ of the metrics new in version 4 (log ratios; MIN_EFFECT keeps the v3 metrics and their δ).
+# log(1 + r) ≈ r for a small relative change r, so δ = log(1 + old relative δ) keeps each old δ's meaning.
+MIN_EFFECT_V4 = {
+    "event_log_grad_norm_ratio": math.log(1.01),       # log(‖g‖²_after / ‖g‖²_before), mean over events (signed)
+    "event_abs_log_grad_norm_ratio": math.log(1.01),   # |log(‖g‖²_after / ‖g‖²_before)|
+    "event_log_loss_ratio": math.log(1.005),           # log(L_after / L_before) (signed)
+    "event_abs_log_loss_ratio": math.log(1.005),       # |log(L_after / L_before)|
+    "event_log1p_rel_abs_daccel": math.log(1.01),      # log(1 + |Δ(‖g‖² + θᵀHg)| / (‖g‖² + |θᵀHg|))
+}
+
+# v3 metric → its v4 replacement (heavy-tailed ratios → logs; stage-1 data, docs/protocol.md "Rules version 4")
+METRIC_V4 = {
+    "event_rel_dgrad_norm_sq": "event_log_grad_norm_ratio",
+    "event_rel_abs_dgrad_norm_sq": "event_abs_log_grad_norm_ratio",
+    "event_rel_dloss": "event_log_loss_ratio",
+    "event_rel_abs_dloss": "event_abs_log_loss_ratio",
+    "event_rel_abs_daccel": "event_log1p_rel_abs_daccel",
+}
+METRIC_NOUN.update({
+    "event_log_grad_norm_ratio": "the log gradient-norm ratio log(‖g‖²_after/‖g‖²_before) at the pruning events",
+    "event_abs_log_grad_norm_ratio": "the absolute log gradient-norm ratio |log(‖g‖²_after/‖g‖²_before)| at the "
+                                     "pruning events",
+    "event_log_loss_ratio": "the log loss ratio log(L_after/L_before) at the pruning events",
+    "event_abs_log_loss_ratio": "the absolute log loss ratio |log(L_after/L_before)| at the pruning events",
+    "event_log1p_rel_abs_daccel": "log(1 + relative change of the second-order norm dynamics ‖g‖² + θᵀHg (F4)) "
+                                  "at the pruning events",
+})
+
+# Primary evidence: metrics only a prune-while-training run has are decided on runs; every other metric of a
+# claim that names event studies is decided on the event study (paired by construction, the designed test).
+RUN_ONLY_METRICS = ("final_acc", "train_loss_speed", "eval_acc_speed")
+RUN_SCALES = ("full", "short", "cpu")     # the primary scale of a runs rule: the highest of these with a decided cell
+ACCELERATOR_SCALES = ("full", "short")   # not runnable on this project's CPU machine in useful time
+
+# Equivalence (TOST) is a verdict of its own for rule kinds whose "no meaningful difference" is an answer:
+EQUIVALENCE_KINDS = ("superiority", "one-sample")
+NO_EQUIVALENCE_METRIC_PREFIXES = ("t1_", "t2_")   # agreement margins: ρ ≈ 0.8 is not an answer, only a threshold
+
+# Not applicable: convergence-speed metrics need a final-training phase long enough to have a shape of its own.
+SPEED_METRICS = ("train_loss_speed", "eval_acc_speed")
+SPEED_MIN_RECORDS = 5              # final-training epoch records
+SPEED_MIN_RECORDS_PER_LR = 2       # records per distinct learning rate (else the curve is the schedule)
+
+STAGE_TEXT = (
+    "Stage 1 (exploratory) = the stored runs no committed plan names (on main: seeds 0–2): judged and shown under "
+    "rules version 3 exactly as before, and described under version 4 (a description, not a confirmation: its "
+    "seeds were chosen before the rules and may be extended after seeing it). Stage 2 (confirmatory) = only the runs "
+    "whose (architecture, dataset, scale, protocol, measure, seed) a plan committed before them names "
+    "(results/plans/stage2.json): a plan cell with fewer stored seeds than planned reads 'incomplete (k of n)' and "
+    "is not judged; seeds beyond the plan are ignored and flagged; a plan made under another rules digest is "
+    "reported as such and its cells are not judged.")
+PAIRING_TEXT = (
+    "Pairing is proven from data. Two runs of one cell and seed pair when their fingerprints match: the recorded "
+    "summary 'fingerprint' (init, data_order, and probe where both have one); a stage-1 run without one uses "
+    "(first epoch record's exact train_loss, first prune event's before.loss) — the first record's train loss is "
+    "taken after round 1's steps, which precede the first pruning, so it is equal across measures of one seed; a "
+    "dense run (no prune event) pairs on that train loss alone. A recorded fingerprint never matches a fallback one. "
+    "Event-study measures are paired by construction (same checkpoints, importance sample and probe). A cell uses "
+    f"the paired t of the per-seed differences over the seeds whose fingerprints match when they are ≥ {MIN_SEEDS} "
+    "(seeds without a matching partner are left out and named), otherwise Welch's t over all seeds; the table says "
+    "which.")
+DECISION_TEXT = (
+    f"Per rule and cell (one test, never corrected for other rules, cells or claims, so adding a claim or a cell "
+    f"changes nothing here): D is the difference in the claimed direction; confirmed when the one-sided "
+    f"{1 - ALPHA:.0%} lower bound of D exceeds the confirm threshold (superiority / one-sample: +δ; "
+    f"non-inferiority: −δ), i.e. one-sided p < α = {ALPHA:g}; contradicted when the one-sided {1 - ALPHA:.0%} upper "
+    f"bound lies below −δ; equivalent (kinds {', '.join(EQUIVALENCE_KINDS)}, not the agreement margins) when both "
+    f"one-sided tests against ±δ reject at α (TOST: the {DECIDING_LEVEL:.0%} interval inside ±δ); else "
+    f"inconclusive. Zero spread → degenerate; fewer than {MIN_SEEDS} seeds → insufficient.")
+CLAIM_CELL_TEXT = (
+    "A claim in a cell (architecture × dataset, each rule on its primary evidence): confirmed when every rule is "
+    f"confirmed there, each at α = {ALPHA:g} (intersection–union test: no correction needed); contradicted when "
+    "Holm's correction over that claim's rules in that cell only (their contradiction p-values) rejects at α; "
+    "equivalent when Holm over the same rules' TOST p-values rejects at α (and none is contradicted); otherwise "
+    "inconclusive, with the number of rules confirmed stated.")
+INTERVAL_TEXT = (
+    f"Intervals are shown at the level that decides: the {DECIDING_LEVEL:.0%} two-sided t interval, whose ends are "
+    f"the one-sided {1 - ALPHA:.0%} bounds of the confirm and contradict tests and which TOST compares with ±δ. "
+    f"MDE = δ + λ·se, λ the noncentrality at which the one-sided level-α t test at this cell's df has "
+    f"{POWER:.0%} power (exact noncentral t, scipy.stats.nct): the smallest true D this cell's design detects.")
+PRIMARY_TEXT = (
+    f"Every rule names its primary evidence: {', '.join(RUN_ONLY_METRICS)} are decided on prune-while-training runs "
+    f"at the highest run scale with a decided cell ({' > '.join(RUN_SCALES)}); every other metric of a claim that "
+    "names event studies on the paired event study. The claim's headline comes from the primary evidence; the "
+    "other evidence is shown below it and never decides.")
+NOT_APPLICABLE_TEXT = (
+    f"A convergence-speed metric ({', '.join(SPEED_METRICS)}) is not applicable at a scale whose final-training "
+    f"phase has fewer than {SPEED_MIN_RECORDS} epoch records or fewer than {SPEED_MIN_RECORDS_PER_LR} records per "
+    "learning rate: there the remaining share mostly measures the learning-rate schedule (cpu scale: 3 records at "
+    "3 learning rates, (1 + r)/3), not the pruned model. Such a cell reads 'not applicable at this scale' with the "
+    "reason and is not judged.")
+HEADLINE_TEXT = (
+    "A claim's headline over its cells is a count of per-cell statements, each at α (not a family-wise statement "
+    "about all cells): 'confirmed in k of N cells' when some cell is confirmed and none contradicted or equivalent; "
+    "'contradicted in k of N cells' / 'equivalent in k of N cells' likewise; 'mixed' when confirmed cells and "
+    "contradicted or equivalent cells both occur; else the words below. N = the cells the claim is about.")
+
+# Every verdict word the report can print, defined here (the digest covers them).
+WORDS = {
+    "confirmed": "every rule confirmed at α in the cell (intersection–union); in a headline: confirmed in k of N "
+                 "cells and no cell contradicted or equivalent",
+    "contradicted": "a rule's effect lies beyond −δ (opposite to the claim); for a claim in a cell, Holm over its "
+                    "rules there",
+    "equivalent": "the effect lies within ±δ by two one-sided tests at α (TOST): no meaningful difference",
+    "mixed": "confirmed cells and contradicted or equivalent cells both occur",
+    "inconclusive": "tested, but no statement reaches α",
+    "insufficient": f"fewer than {MIN_SEEDS} seeds in a group: not tested",
+    "degenerate": "zero spread in every group: not tested",
+    "not applicable at this scale": "the metric cannot measure what the rule says at this scale (reason given)",
+    "incomplete": "stage 2: fewer seeds stored than the plan names (k of n): not judged",
+    "plan made under another rules digest": "stage 2: the committed plan names another digest: not judged",
+    "not yet run": "no stored run or study holds the rule's measures",
+    "not in the plan": "stage 2: the plan names no cell for this rule there (the claim cell cannot be confirmed)",
+    "not decidable on this machine": "stage 2: the plan lists the cell with the seeds it would need and their "
+                                     "cost; not run, not judged",
+    "partly confirmed": "composite: some but not all empirical parts confirmed, none contradicted",
+    "theory holds": "composite without empirical parts: every theory part holds",
+    "theory holds, runs missing": "composite: the theory part holds and no empirical part has evidence",
+    "theory not established": "composite: a theory part does not hold (proof failed, disputed or missing)",
+    "evidence confirmed, theory not established": "composite: every empirical part confirmed, a theory part not",
+    "evidence missing": "composite: no empirical part has evidence",
+    "open": "(rules version 3 only, in the stage-1 exploratory table as main printed it) a composite whose parts "
+            "were neither all confirmed nor any contradicted; version 4 says partly confirmed, inconclusive or "
+            "evidence missing instead",
+}
+COMPOSITE_RULE_TEXT_V4 = (
+    "composite (v4): contradicted if any part is refuted or contradicted; confirmed only if every empirical part is "
+    "confirmed and every theory part holds; 'evidence confirmed, theory not established' if the theory does not "
+    "hold; 'partly confirmed' if some empirical parts are; 'theory holds, runs missing' / 'evidence missing' when no "
+    "empirical part has evidence; otherwise the empirical parts' own word (inconclusive, equivalent, not applicable "
+    "at this scale, incomplete). A calculus identity true for every measure is never the positive part.")
+
+FROZEN_DIGEST = "187e9689aa609ddd"    # rules_digest() as frozen for version 4, before any stage-2 run
+
+
+def rule_v4_manifest(rule, primary: str) -> dict:
+    return {**rule.manifest(), "primary": primary, "equivalence": equivalence_allowed(rule)}
+
+
+def equivalence_allowed(rule) -> bool:
+    """Whether the rule can read 'equivalent' (EQUIVALENCE_KINDS, not an agreement margin)."""
+    return rule.kind in EQUIVALENCE_KINDS and not rule.metric.startswith(NO_EQUIVALENCE_METRIC_PREFIXES)
+
+
+def rules_manifest() -> dict:
+    """Rules version 4: every constant, text and word, and every claim's v4 rules with their primary
+    evidence (what ``rules_digest()`` covers); v3's manifest is embedded by its digest."""
+    from gftheory.claims.registry import CLAIMS, v4_rules
+    return {"version": RULES_VERSION, "v3_digest": FROZEN_DIGEST_V3, "min_seeds": MIN_SEEDS, "alpha": ALPHA,
+            "deciding_level": DECIDING_LEVEL, "power": POWER, "degenerate_se": DEGENERATE_SE,
+            "min_effect": {**MIN_EFFECT, **MIN_EFFECT_V4}, "metric_v4": METRIC_V4,
+            "run_only_metrics": list(RUN_ONLY_METRICS), "run_scales": list(RUN_SCALES),
+            "accelerator_scales": list(ACCELERATOR_SCALES), "non_evidence_scales": list(NON_EVIDENCE_SCALES),
+            "equivalence_kinds": list(EQUIVALENCE_KINDS), "no_equivalence": list(NO_EQUIVALENCE_METRIC_PREFIXES),
+            "speed": [list(SPEED_METRICS), SPEED_MIN_RECORDS, SPEED_MIN_RECORDS_PER_LR],
+            "agreement": {"events": list(AGREEMENT_EVENTS), "rank_corr_min": RANK_CORR_MIN,
+                          "rel_error_max": REL_ERROR_MAX, "quantities": AGREEMENT_QUANTITY},
+            "texts": [STAGE_TEXT, PAIRING_TEXT, DECISION_TEXT, CLAIM_CELL_TEXT, INTERVAL_TEXT, PRIMARY_TEXT,
+                      NOT_APPLICABLE_TEXT, HEADLINE_TEXT, IDENTITY_RULE_TEXT, COMPOSITE_RULE_TEXT_V4],
+            "words": WORDS,
+            "claims": {cid: {"statements": list(c.statements), "components": list(c.components),
+                             "archs": list(c.archs), "datasets": list(c.datasets),
+                             "rules": [rule_v4_manifest(r, p) for r, p in v4_rules(c)]}
+                       for cid, c in CLAIMS.items()}}

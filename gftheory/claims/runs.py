@@ -175,3 +175,33 @@ def load_runs(roots, *, must_exist: bool = True, allow_planted: bool = False) ->
                 out.planted_in_use |= run.planted
                 out.runs.append(run)
     return out
+
+
+# ---------------------------------------------------------------- pairing (rules version 4)
+def fingerprint(run: Run) -> tuple | None:
+    """The run's pairing fingerprint (``rules.PAIRING_TEXT``): ("recorded", init, data_order, probe)
+    from summary.json's "fingerprint"; for a stage-1 run without one ("fallback", first epoch
+    record's exact train_loss, first prune event's before.loss or None for a dense run); None when
+    neither exists."""
+    fp = (run.summary or {}).get("fingerprint")
+    if isinstance(fp, dict) and fp.get("init") and fp.get("data_order"):
+        return ("recorded", str(fp["init"]), str(fp["data_order"]), fp.get("probe"))
+    eps = run.epochs()
+    if not eps or eps[0].get("train_loss") is None:
+        return None
+    evs = run.prune_events()
+    before = (evs[0].get("before") or {}).get("loss") if evs else None
+    return ("fallback", float(eps[0]["train_loss"]), None if before is None else float(before))
+
+
+def fingerprints_match(a: tuple | None, b: tuple | None) -> bool:
+    """Same kind and equal on every component both hold (a probe / pre-prune loss that one side
+    lacks — a dense run — is not compared); a missing fingerprint never matches."""
+    if a is None or b is None or a[0] != b[0] or len(a) != len(b):
+        return False
+    for x, y in zip(a[1:], b[1:]):
+        if x is None or y is None:
+            continue
+        if x != y:
+            return False
+    return a[1] is not None and b[1] is not None

@@ -33,12 +33,13 @@ def cell_line(cell) -> str:
             f" δ {fmt(cell.delta, 3)}{mde}{p} | {cell.verdict}{why}")
 
 
-def summary_table(results) -> str:
-    """claim × verdict, fixed-width text."""
-    rows = [("claim", "kind", "verdict", "seeds", "coverage", "title")]
+def summary_table(results, v4: dict | None = None) -> str:
+    """claim × verdict, fixed-width text; with ``v4`` (claim id → label) the last column is stage 1
+    under rules version 4 (a description) instead of the title."""
+    rows = [("claim", "kind", "verdict", "seeds", "coverage", "stage 1 under v4 (description)" if v4 else "title")]
     for r in results.values():
         rows.append((r.claim.id, r.claim.kind, r.verdict.label, r.verdict.seeds or "", r.verdict.coverage or "",
-                     r.claim.title))
+                     (v4 or {}).get(r.claim.id, "—") if v4 else r.claim.title))
     w = [max(len(row[i]) for row in rows) for i in range(5)]
     lines = []
     for i, row in enumerate(rows):

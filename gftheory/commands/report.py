@@ -84,18 +84,30 @@ def run(args) -> int:
         live = LiveEvidence(checks_error="skipped (--skip-live)", proofs_error="skipped (--skip-live)")
     else:
         live = collect_live(profile, quiet=quiet)
-    results = evaluate_claims(runset, live)
+    import dataclasses
+    from gftheory.claims.stages import load_plan, split
+    plan = load_plan(roots)                              # malformed plan → UsageError (exit 2)
+    stages = split(runset.runs, plan)
+    stage1 = dataclasses.replace(runset, runs=stages.stage1)
+    results = evaluate_claims(stage1, live)              # stage 1: rules version 3, as judged
     meta = {"provenance": provenance("cpu"), "profile": profile, "skip_live": bool(args.skip_live),
             "command": "gftheory report " + " ".join(sys.argv[2:]) if len(sys.argv) > 1 and sys.argv[1] == "report"
             else "gftheory report", "results_roots": [str(r) for r in roots],
             "seconds_live": live.seconds}
-    blocks, data = build_document(results, live, runset, meta, scale_schedules())
+    blocks, data = build_document(results, live, runset, meta, scale_schedules(), stages=stages)
     data["meta"]["seconds_total"] = round(time.perf_counter() - t0, 2)
     files = render_files(blocks, data)
     write_atomically(out, files)
     if runset.planted_in_use:
         print("PLANTED DATA: this report counts synthetic runs with planted values; it is not evidence")
-    print(summary_table(results))
+    print(summary_table(results, {k: v["verdict"] for k, v in data["v4"]["stage1"].items()}))
+    if plan is None:
+        print("stage 2: no confirmatory plan committed")
+    else:
+        print(f"stage 2: plan {plan.path}, digest {plan.rules_digest}"
+              + ("" if plan.digest_matches else " — plan made under another rules digest"))
+        for cid, v in data["v4"]["stage2"].items():
+            print(f"  {cid}: {v['verdict']}")
     print(f"\nwrote {out}/report.md, {out}/report.html, {out}/report.json "
           f"({len(files) - 3} plot(s)) in {time.perf_counter() - t0:.1f} s "
           f"(live: {', '.join(f'{k} {v:.1f} s' for k, v in live.seconds.items()) or 'skipped'})")

@@ -15,6 +15,7 @@ from gftheory.claims.registry import CLAIMS, DEFAULT_SEEDS, runs_needed
 from gftheory.claims.runs import ALL_MEASURES, EVENT_SCALE, WITHIN_CELL_KEYS, RunSet
 from gftheory.claims.text import cell_effect, fmt, mean_std
 from gftheory.claims.verdicts import ClaimResult, LiveEvidence
+from gftheory.claims.missing import distinct_cost, missing_cells
 from gftheory.report import costs, plots
 
 CELL_CLASS = {"confirmed": "positive", "contradicted": "negative", "inconclusive": "open"}
@@ -284,7 +285,8 @@ def _rule_lines(c) -> list[str]:
 _CLAIM_IDS: set = set()
 
 
-def claim_blocks(result: ClaimResult, live: LiveEvidence, runset: RunSet | None, figures: FigureCache) -> list:
+def claim_blocks(result: ClaimResult, live: LiveEvidence, runset: RunSet | None, figures: FigureCache,
+                 v4: dict | None = None) -> list:
     c = result.claim
     b: list = [("h", 3, f"{c.id} — {c.title}", _anchor(c.id)),
                ("table", ["", ""], [["kind", c.kind], ["paper's words", f"“{c.words}” ({c.source})"],
@@ -302,8 +304,11 @@ def claim_blocks(result: ClaimResult, live: LiveEvidence, runset: RunSet | None,
     if result.parts:
         b.append(("table", ["component", "verdict", "why"],
                   [[f"[{k}](#{_anchor(k)})", _v(v), v.detail or "—"] for k, v in result.parts.items()]))
+    if v4 is not None:
+        b.extend(v4_claim_blocks(c, v4))
     if c.comparisons:
-        b.append(("p", f"**Empirical evidence** ({len(result.cells)} cell(s)): {_v(result.empirical)}"
+        b.append(("p", f"**Stage 1, rules version 3 (exploratory) — empirical evidence** ({len(result.cells)} "
+                       f"cell(s)): {_v(result.empirical)}"
                        + (f" — {result.empirical.detail}" if result.empirical.detail else "")))
         b.extend(_scale_blocks(result))
         if result.cells:
@@ -371,7 +376,43 @@ def _study_archs(claim) -> list[str]:
 
 
 def missing_blocks(results: dict, live: LiveEvidence, runset: RunSet | None,
-                   schedules: dict[str, dict] | None = None) -> list:
+                   schedules: dict[str, dict] | None = None, cells=None) -> list:
+    """Claims without any evidence (``_missing_claims_blocks``), then every cell without evidence
+    (``gftheory.claims.missing``: registry × cells × scales, rules version 4); "Every claim has
+    evidence." only when neither has a row."""
+    if cells is None:
+        cells = missing_cells(runset.runs if runset is not None else [], schedules=schedules)
+    claims = _missing_claims_blocks(results, live, runset, schedules)
+    if not claims and not cells:
+        return [("p", "Every claim has evidence in every cell and scale of its primary evidence.")]
+    out = claims or [("p", "Every claim has evidence somewhere; the cells below lack it.")]
+    return out + missing_cell_blocks(cells)
+
+
+def missing_cell_blocks(cells) -> list:
+    if not cells:
+        return [("p", "Every cell of every claim's primary evidence has been tested.")]
+    total, priced = distinct_cost(cells)
+    rows = [[f"[{m.claim}](#{_anchor(m.claim)})", f"{m.arch}/{m.dataset}", m.scale, str(len(m.rules)), m.why,
+             ", ".join(f"{k} × {v}" for k, v in m.seeds_needed.items() if v) or "—",
+             costs.human(m.cost_seconds) if m.cost_seconds is not None else "not measured", m.constant]
+            for m in cells]
+    why = defaultdict(int)
+    for m in cells:
+        for w in m.why.split("; "):
+            why[w.split(" (")[0].split(":")[0]] += 1
+    return [("p", f"**Every cell without evidence** (registry × cells × scales, rules version 4: each claim's "
+                  f"rules on their primary evidence — event studies, or runs at {', '.join(rules.RUN_SCALES)} — for "
+                  f"every architecture × dataset it is about): {len(cells)} (claim, cell, scale) row(s); by reason: "
+                  + "; ".join(f"{k} {v}" for k, v in sorted(why.items())) + f". Distinct cost of the priced rows "
+                  f"(runs shared by claims counted once): {costs.human(total) if priced else 'not measured'} of CPU "
+                  f"time; GPU time: not measured."),
+            ("details", f"the {len(cells)} cells without evidence, why, and their measured cost",
+             [("table", ["claim", "cell", "scale", "rules", "why", "seeds needed", "cost", "constant used"], rows)])]
+
+
+def _missing_claims_blocks(results: dict, live: LiveEvidence, runset: RunSet | None,
+                           schedules: dict[str, dict] | None = None) -> list:
     """Claims without evidence, what they need and its cost: prune-while-training runs on each
     scale of ``schedules`` (scale → ``costs.schedule(cfg)``; none given: no cost columns) and, for
     claims that event studies decide, the studies still missing (cost: the mean recorded seconds of
@@ -417,7 +458,7 @@ def missing_blocks(results: dict, live: LiveEvidence, runset: RunSet | None,
         rows.append([f"[{cid}](#{_anchor(cid)})", "; ".join(what), "; ".join(cmds) or "`gftheory report`", *cells,
                      _study_cells(study_todo, study_cost), "not measured"])
     if not rows:
-        return [("p", "Every claim has evidence.")]
+        return []
     totals = []
     for s in scales:
         est = costs.estimate([t for t, _ in union[s]], 1, sched[s])
@@ -632,11 +673,15 @@ def figure1_blocks(runset: RunSet | None, figures: "FigureCache") -> list:
 
 
 def build_document(results: dict, live: LiveEvidence, runset: RunSet | None, meta: dict,
-                   schedules: dict[str, dict] | None = None) -> tuple[list, dict]:
-    """The report's blocks and its JSON data; ``schedules`` (scale → ``costs.schedule(cfg)``) price
-    the missing runs."""
+                   schedules: dict[str, dict] | None = None, stages=None) -> tuple[list, dict]:
+    """The report's blocks and its JSON data; ``results`` are stage 1's verdicts under rules
+    version 3 (``verdicts.evaluate_claims`` over the stage-1 runs); ``stages``
+    (``stages.split``; None: every run is stage 1 and no plan is read) adds stage 1 under v4 (a
+    description) and stage 2 (the plan's cells); ``schedules`` (scale → ``costs.schedule(cfg)``)
+    price the missing runs."""
     _CLAIM_IDS.clear()
     _CLAIM_IDS.update(results)
+    v4 = stage_views(runset, live, stages)
     prov = meta.get("provenance", {})
     banner = []
     if runset is not None and runset.planted_in_use:
@@ -645,7 +690,8 @@ def build_document(results: dict, live: LiveEvidence, runset: RunSet | None, met
                         f"with planted values (tests/planted.py). Nothing in this report is evidence about "
                         f"the paper.**")]
     kinds = list(dict.fromkeys(r.claim.kind for r in results.values()))
-    toc = [(2, "Summary", "summary"), (2, "What is missing", "missing"), (2, "Figure 1 view", "figure1"),
+    toc = [(2, "Summary", "summary"), (2, "Two stages", "stages"), (2, "What is missing", "missing"),
+           (2, "Figure 1 view", "figure1"),
            (2, "Importance-sample spread", "spread"), (2, "Evidence sources", "sources"),
            (2, "How verdicts are decided", "rules")]
     for k in kinds:
@@ -667,11 +713,20 @@ def build_document(results: dict, live: LiveEvidence, runset: RunSet | None, met
                     ("toc", toc),
                     ("h", 2, "Summary", "summary"),
                     *forest,
-                    ("table", ["claim", "kind", "verdict", "seeds", "scale", "coverage", "title"],
+                    ("p", "Stage 1 (exploratory) under rules version 3, as it was judged (verdict, seeds, scale, "
+                          "coverage); beside it how stage 1 reads under rules version 4 — a description, not a "
+                          "confirmation — and stage 2 (confirmatory, the committed plan's cells only). "
+                          "[Two stages](#stages)."),
+                    ("table", ["claim", "kind", "stage 1 (exploratory, rules v3)", "seeds", "scale", "coverage",
+                               "stage 1 under v4 (description)", "stage 2 (confirmatory)", "title"],
                      [[f"[{cid}](#{_anchor(cid)})", r.claim.kind, _v(r.verdict), r.verdict.seeds or "",
-                       r.verdict.scale or "", r.verdict.coverage or "", r.claim.title] for cid, r in results.items()]),
+                       r.verdict.scale or "", r.verdict.coverage or "", _v4(v4["stage1"].get(cid)),
+                       _v4(v4["stage2"].get(cid)) if v4["plan"] else "[[missing]]no confirmatory plan committed",
+                       r.claim.title] for cid, r in results.items()]),
+                    ("h", 2, "Two stages", "stages"),
+                    *stage_blocks(v4),
                     ("h", 2, "What is missing", "missing"),
-                    *missing_blocks(results, live, runset, schedules)]
+                    *missing_blocks(results, live, runset, schedules, v4["missing"])]
     src = ["proofs: " + (f"{len(live.proofs)} result(s) in {live.seconds.get('proofs', 0):.1f} s (run live)"
                           if live.proofs is not None else f"evidence unavailable: {live.proofs_error}"),
            f"numeric checks (profile {meta.get('profile')}): " +
@@ -700,17 +755,35 @@ def build_document(results: dict, live: LiveEvidence, runset: RunSet | None, met
             ("rule-scale", "Scales", rules.SCALE_RULE_TEXT),
             ("rule-composite", "Composite claims", rules.COMPOSITE_RULE_TEXT)):
         blocks += [("h", 4, title, anchor), ("p", text)]
+    blocks += [("h", 3, f"Rules version {rules.RULES_VERSION} (stage 2; stage 1 described)", "rules-v4"),
+               ("ul", [rules.STAGE_TEXT, rules.PAIRING_TEXT, rules.DECISION_TEXT, rules.CLAIM_CELL_TEXT,
+                       rules.INTERVAL_TEXT, rules.PRIMARY_TEXT, rules.NOT_APPLICABLE_TEXT, rules.HEADLINE_TEXT,
+                       rules.COMPOSITE_RULE_TEXT_V4,
+                       "Minimum meaningful difference δ of the version-4 metrics: " + "; ".join(
+                           f"`{k}` {v:.4g}" for k, v in rules.MIN_EFFECT_V4.items())
+                       + "; every other metric keeps its version-3 δ."]),
+               ("p", "**Words.** Every verdict word the report prints:"),
+               ("table", ["word", "meaning"], [[f"**{k}**", v] for k, v in rules.WORDS.items()])]
     for k in kinds:
         blocks.append(("h", 2, f"Claims: {k}", f"kind-{k.replace(' ', '-')}"))
         for cid, r in results.items():
             if r.claim.kind == k:
-                blocks += claim_blocks(r, live, runset, figures)
+                blocks += claim_blocks(r, live, runset, figures, v4)
     data = {"meta": {**meta, "rules_version": rules.RULES_VERSION, "rules_digest": rules.rules_digest(),
+                     "stage1_rules_version": rules.RULES_VERSION_V3, "stage1_rules_digest": rules.rules_digest_v3(),
                      "planted_in_use": bool(runset is not None and runset.planted_in_use)},
             "summary": [{"id": cid, "verdict": r.verdict.label, "class": r.verdict.cls,
                          "seeds": r.verdict.seeds, "scale": r.verdict.scale,
                          "coverage": r.verdict.coverage} for cid, r in results.items()],
             "forest": rows,
+            "v4": {"stage1": {k: v.as_dict() for k, v in v4["stage1"].items()},
+                   "stage2": {k: v.as_dict() for k, v in v4["stage2"].items()},
+                   "plan": None if v4["plan"] is None else {"path": v4["plan"].path,
+                                                            "rules_digest": v4["plan"].rules_digest,
+                                                            "digest_matches": v4["plan"].digest_matches},
+                   "plan_cells": [pc.as_dict() for pc in v4["plan_cells"]],
+                   "beyond_plan": v4["beyond"],
+                   "missing": [m.as_dict() for m in v4["missing"]]},
             "event_study_costs": study_cost_data,
             "claims": [r.as_dict() for r in results.values()],
             "live": {"checks": live.checks, "proofs": live.proofs, "checks_error": live.checks_error,
@@ -725,3 +798,124 @@ def _proof_method_text(live: LiveEvidence) -> str:
     from gftheory.symbolic.equality import numeric_test_text
     return ("proof steps: 'symbolic' (sympy cancels lhs − rhs exactly) or 'numeric identity test' (" + numeric_test_text()
             + "); a proof is 'proved' only if every step is symbolic, else 'identity-tested'")
+
+
+# ---------------------------------------------------------------- rules version 4: the two stages
+def _v4(res) -> str:
+    if res is None:
+        return "[[missing]]not in the plan"
+    return f"[[{res.cls}]]{res.label}"
+
+
+def stage_views(runset: RunSet | None, live: LiveEvidence, stages=None) -> dict:
+    """Stage 1 under v4 (description), stage 2 (the plan's cells) and the missing cells."""
+    from gftheory.claims.decide import evaluate_claims4
+    from gftheory.claims.stages import evaluate_stage2, split
+    runs = runset.runs if runset is not None else []
+    if stages is None:
+        stages = split(runs, None)
+    pcs, s2 = evaluate_stage2(stages)
+    s1 = evaluate_claims4(stages.stage1, live)
+    return {"stage1": s1, "stage2": s2, "plan": stages.plan, "plan_cells": pcs,
+            "beyond": sorted(f"{r.config.get('arch')}/{r.config.get('dataset')} {r.config.get('scale')} {r.measure} "
+                             f"seed {r.config.get('seed')}" for r in stages.beyond),
+            "missing": missing_cells(stages.stage1 + stages.stage2), "n1": len(stages.stage1),
+            "n2": len(stages.stage2)}
+
+
+def stage_blocks(v4: dict) -> list:
+    from gftheory.claims.stages import PLAN_PATH
+    out = [("p", rules.STAGE_TEXT),
+           ("ul", [f"**Stage 1 (exploratory)**: {v4['n1']} stored run(s) (event-study measures count one each); "
+                   f"judged under rules version {rules.RULES_VERSION_V3} (digest `{rules.rules_digest_v3()}`) as "
+                   f"before, and described under version {rules.RULES_VERSION} (digest `{rules.rules_digest()}`).",
+                   f"**Stage 2 (confirmatory)**: {v4['n2']} run(s) named by the plan."])]
+    plan = v4["plan"]
+    if plan is None:
+        return out + [("p", f"No confirmatory plan committed (`results/{PLAN_PATH}` absent): no stage-2 section. "
+                            f"`gftheory plan` writes it from stage 1's measured variance; commit it before the first "
+                            f"stage-2 run.")]
+    out.append(("p", f"Plan `{plan.path}`: rules version {plan.rules_version}, digest `{plan.rules_digest}` — "
+                     + ("[[positive]]matches the current rules." if plan.digest_matches else
+                        f"[[negative]]plan made under another rules digest (current `{rules.rules_digest()}`): its "
+                        f"cells are not judged.")))
+    rows = []
+    for pc in v4["plan_cells"]:
+        sp, c = pc.spec, pc.cell
+        stored = "; ".join(f"{m}: {len(s)}" for m, s in pc.stored.items())
+        rows.append([f"[{sp['claim']}](#{_anchor(sp['claim'])})", f"`{sp['rule']}`", f"{sp['arch']}/{sp['dataset']}",
+                     str(sp["scale"]), f"{sp['n']} (seeds {_seed_range(sp['seeds'])})", stored,
+                     c.test if c else "—", _interval4(c), fmt(c.mde, 3) if c else "—",
+                     f"[[{_cls4(pc.verdict)}]]{pc.verdict}", fmt(sp.get("cost_hours"), 3),
+                     "; ".join(pc.extra[:5]) + (" (ignored)" if pc.extra else "")])
+    out.append(("table", ["claim", "rule", "cell", "scale", "planned n", "stored (planned seeds)", "test",
+                          "D [one-sided 95 % bounds]", "MDE", "verdict", "cost (h)", "seeds beyond the plan"], rows))
+    if v4["beyond"]:
+        out.append(("p", f"[[negative]]{len(v4['beyond'])} stored run(s) with seeds reserved for the plan that it "
+                         f"does not name — ignored: " + "; ".join(v4["beyond"][:20])))
+    return out
+
+
+def _seed_range(seeds) -> str:
+    seeds = sorted(seeds)
+    if seeds and seeds == list(range(seeds[0], seeds[-1] + 1)) and len(seeds) > 2:
+        return f"{seeds[0]}–{seeds[-1]}"
+    return ", ".join(map(str, seeds))
+
+
+def _cls4(word: str) -> str:
+    from gftheory.claims.decide import word_class
+    return word_class(word)
+
+
+def _interval4(c) -> str:
+    if c is None or c.estimate is None:
+        return "—"
+    if c.low is None:
+        return fmt(c.estimate)
+    return f"{fmt(c.estimate)} [{fmt(c.low)}, {fmt(c.high)}]"
+
+
+def _cell4_rows(cells, holm_by: dict | None = None) -> list:
+    rows = []
+    for c in cells:
+        h = (holm_by or {}).get((c.rule, c.arch, c.dataset), "")
+        rows.append([f"`{c.rule}`", f"{c.arch}/{c.dataset}", c.scale, c.test or "—", mean_std(c.a),
+                     mean_std(c.b) if c.b is not None else "(vs 0)", _interval4(c), fmt(c.delta, 3), fmt(c.mde, 3),
+                     f"{fmt(c.p_confirm, 2)} / {fmt(c.p_contra, 2)}" + (f" / {fmt(c.p_equiv, 2)}"
+                                                                         if c.p_equiv is not None else ""),
+                     h, f"[[{_cls4(c.verdict)}]]{c.verdict}" + (f" ({c.reason})" if c.reason else "")])
+    return rows
+
+
+CELL4_HEADER = ["rule", "cell", "scale", "test", "A: mean ± std (n)", "B: mean ± std (n)",
+                "D [one-sided 95 % bounds = 90 % interval]", "δ", "MDE (80 %, exact nct)",
+                "p confirm / contra / TOST (one test each, α = 0.05)", "Holm p contra (claim's rules here)",
+                "rule verdict"]
+
+
+def v4_claim_blocks(claim, v4: dict) -> list:
+    """Stage 2 (if planned) then stage 1 under v4 (a description), for one claim."""
+    out = []
+    for stage, title in (("stage2", "Stage 2, rules version 4 (confirmatory)"),
+                         ("stage1", "Stage 1 under rules version 4 (a description, not a confirmation)")):
+        res = v4[stage].get(claim.id)
+        if stage == "stage2" and v4["plan"] is None:
+            continue
+        if res is None:
+            out.append(("p", f"**{title}:** [[missing]]not in the plan"))
+            continue
+        out.append(("p", f"**{title}:** {_v4(res)}" + (f" — {res.detail}" if res.detail and not res.claim_cells else "")))
+        if res.claim_cells:
+            rows = [[f"{cc.arch}/{cc.dataset}", f"[[{_cls4(cc.verdict)}]]{cc.verdict}", cc.detail or "—",
+                     "; ".join(f"`{k}` {v} ({cc.scales.get(k, '—')})" for k, v in cc.rules.items())]
+                    for cc in res.claim_cells]
+            out.append(("table", ["cell", "claim in the cell", "why", "rules (primary scale)"], rows))
+        holm_by = {(lab, cc.arch, cc.dataset): fmt(p, 2) for cc in res.claim_cells for lab, p in cc.p_contra_holm.items()}
+        if res.cells:
+            out.append(("details", f"{claim.id}: primary evidence, every rule × cell ({title.split(',')[0].lower()})",
+                        [("table", CELL4_HEADER, _cell4_rows(res.cells, holm_by))]))
+        if res.other:
+            out.append(("details", f"{claim.id}: other evidence (not primary: shown, never decides)",
+                        [("table", CELL4_HEADER, _cell4_rows(res.other))]))
+    return out
