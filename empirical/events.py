@@ -51,6 +51,17 @@ from gftheory.state import preserved_modes
 
 # every measure registered when this module is imported (the built-ins, in registry order)
 ALL_MEASURES = tuple(MEASURES)
+# edition 2 (issue 24): the measures some registered rule reads (l1, fisher and synflow enter none)
+EDITION2_MEASURES = tuple(m for m in ("magnitude", "loss_preservation", "loss_preservation_elementwise",
+                                      "biased_loss_preservation", "grasp", "gradient_norm_preservation",
+                                      "random") if m in MEASURES)
+# the paper's measures: layer-matched random arms (edition 2) at round1 and the 75 % event
+PAPER_MEASURES = ("magnitude", "loss_preservation", "loss_preservation_elementwise", "grasp",
+                  "gradient_norm_preservation")
+# edition-2 fields: absent from an edition-1 config's canonical form (so its id is unchanged)
+EDITION2_FIELDS = ("edition", "units_per_checkpoint", "unit_probe_size", "random_draws",
+                   "random_recovery_draws", "quota_measures", "quota_reference", "layer_random_measures",
+                   "probe_chunk")
 
 
 @dataclass(frozen=True)
@@ -60,7 +71,7 @@ class EventConfig:
     dataset: str = "cifar10"
     seed: int = 0
     checkpoints: tuple = (1, 3)          # data epochs of dense training before the events
-    measures: tuple = ALL_MEASURES
+    measures: tuple | None = None        # None: edition 1 every measure, edition 2 EDITION2_MEASURES
     schedule_target: float = 0.75        # the prune-while-training schedule the events belong to
     schedule_rounds: int = 25
     small_ratio: float = 0.01
@@ -80,13 +91,26 @@ class EventConfig:
     holdout_size: int = 5000
     max_train_samples: int | None = None
     channels_last: bool = True
+    # -- edition 2 (issue 24; docs/protocol.md, "Second edition"); edition 1 ignores them ----------
+    edition: int = 2
+    units_per_checkpoint: int = 100      # per-unit events: half a layout panel, half a decile panel
+    unit_probe_size: int = 128           # the per-unit events' probe: the probe's first images
+    random_draws: int = 5                # layer-matched random arms: draws per (measure, event)
+    random_recovery_draws: int = 1       # ... of which this many get the recovery run
+    quota_measures: tuple = ("grasp", "gradient_norm_preservation")
+    quota_reference: str = "magnitude"   # whose per-layer counts the quota arms keep
+    layer_random_measures: tuple = PAPER_MEASURES
+    probe_chunk: int = 128               # eval-mode probes in chunks of this many images (same L, g)
 
     def __post_init__(self):
-        for name in ("checkpoints", "measures", "later_rounds", "recovery_eval"):
+        if self.measures is None:
+            object.__setattr__(self, "measures", ALL_MEASURES if self.edition == 1 else EDITION2_MEASURES)
+        for name in ("checkpoints", "measures", "later_rounds", "recovery_eval", "quota_measures",
+                     "layer_random_measures"):
             v = getattr(self, name)
             if isinstance(v, str):
                 v = [x for x in v.replace(" ", "").split(",") if x]
-            kind = str if name == "measures" else int
+            kind = str if name in ("measures", "quota_measures", "layer_random_measures") else int
             object.__setattr__(self, name, tuple(kind(x) for x in v))
         self.validate()
 
@@ -112,13 +136,61 @@ class EventConfig:
                 bad(name, f"{getattr(self, name)!r} is not a positive integer", f"give --{name.replace('_', '-')} ≥ 1")
         if self.recovery_steps < 0 or self.seed < 0:
             bad("recovery_steps/seed", "negative", "give non-negative integers")
+        if self.edition not in (1, 2):
+            bad("edition", f"{self.edition!r} is not 1 or 2", "give --edition 2 (or 1 for the first study)")
+        if self.edition == 1:
+            changed = [f.name for f in dataclasses.fields(self) if f.name in EDITION2_FIELDS
+                       and f.name != "edition" and getattr(self, f.name) != f.default]
+            if changed:
+                bad("edition", f"edition 1 has no {', '.join(changed)}", "drop them or give --edition 2")
+            return
+        for name in ("units_per_checkpoint", "random_draws", "random_recovery_draws"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
+                bad(name, f"{getattr(self, name)!r} is not a non-negative integer", "give e.g. 100")
+        for name in ("unit_probe_size", "probe_chunk"):      # at most probe_size are used
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                bad(name, f"{getattr(self, name)!r} is not a positive integer", "give e.g. 128")
+        if self.random_recovery_draws > self.random_draws:
+            bad("random_recovery_draws", f"{self.random_recovery_draws} > random_draws {self.random_draws}",
+                "give at most --random-draws")
+        unknown = [m for m in (*self.quota_measures, *self.layer_random_measures, self.quota_reference)
+                   if m not in measures()]
+        if unknown:
+            bad("quota_measures/layer_random_measures", f"unknown measures {unknown}",
+                f"use names from {', '.join(measures())}")
+
+    def quota_arms(self) -> tuple:
+        """The quota-matched measures this study runs (those of ``quota_measures`` it scores, when
+        it also scores ``quota_reference``)."""
+        if self.edition < 2 or self.quota_reference not in self.measures:
+            return ()
+        return tuple(m for m in self.quota_measures if m in self.measures and m != self.quota_reference)
+
+    def layer_random_arms(self) -> tuple:
+        """The measures whose layer profile gets random arms (those of ``layer_random_measures`` it scores)."""
+        if self.edition < 2 or not self.random_draws:
+            return ()
+        return tuple(m for m in self.layer_random_measures if m in self.measures)
 
     # -- identity, as RunConfig ---------------------------------------------------------
     def canonical(self) -> dict:
+        """The config as stored (config.json's ``config``); an edition-1 config has exactly the
+        keys it had before editions existed, so its id is unchanged."""
         d = dataclasses.asdict(self)
-        for k in ("checkpoints", "measures", "later_rounds", "recovery_eval"):
+        for k in ("checkpoints", "measures", "later_rounds", "recovery_eval", "quota_measures",
+                  "layer_random_measures"):
             d[k] = list(d[k])
+        if self.edition == 1:
+            d = {k: v for k, v in d.items() if k not in EDITION2_FIELDS}
         return {"kind": EVENT_STUDY, **dict(sorted(d.items()))}
+
+    @classmethod
+    def from_canonical(cls, d: dict) -> "EventConfig":
+        """The config of a stored study (``config.json``'s ``config``): one without ``edition``
+        is edition 1 (every study stored before editions existed)."""
+        d = {k: v for k, v in d.items() if k != "kind"}
+        d.setdefault("edition", 1)
+        return cls(**d)
 
     def run_id(self) -> str:
         blob = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"))
@@ -141,10 +213,17 @@ class EventConfig:
         return float(round_ratio(1, self.schedule_target, self.schedule_rounds))
 
     def events_per_checkpoint(self) -> list[tuple[str, str]]:
-        """[(measure, event)] in execution order (the dense control first)."""
+        """[(measure, event)] in execution order (the dense control first). Edition 2 adds the
+        per-unit events (``("none", "units")``), the quota arms (``round1_quota``,
+        ``profile_quota``) and the layer-matched random arms (``round1_layer_random``,
+        ``profile_layer_random``), each after the events it is matched to."""
         out = [("none", "control")]
+        if self.edition >= 2 and self.units_per_checkpoint:
+            out.append(("none", "units"))
         for m in self.measures:
             out += [(m, "round1"), (m, "small")] + [(m, f"round{k}") for k in self.later_rounds] + [(m, "profile")]
+        out += [(m, f"{ev}_quota") for m in self.quota_arms() for ev in ("round1", "profile")]
+        out += [(m, f"{ev}_layer_random") for m in self.layer_random_arms() for ev in ("round1", "profile")]
         return out
 
 
@@ -195,28 +274,88 @@ def removed_in_pre_numbering(pruner, removed: dict) -> tuple[dict, dict]:
     return spaces, masks
 
 
-def probe(model: nn.Module, batch, temperature: float, *, hessian: bool) -> dict:
+def probe(model: nn.Module, batch, temperature: float, *, hessian: bool, chunk: int | None = None,
+          train_mode: bool = False, parts=None) -> dict:
     """L, ‖θ‖², θᵀg, ‖g‖² (and θᵀHg, with the flat θ, g, Hg kept for predictions when ``hessian``)
-    on the probe batch, in eval mode (the model's modes are restored)."""
+    on the probe batch, in eval mode (the model's modes are restored). Edition 2: ``chunk``
+    evaluates the probe in chunks of that many images (eval mode: the same L and g up to rounding,
+    cheaper on a CPU); ``train_mode`` adds ``loss_train_mode`` (BatchNorm on the whole probe's batch
+    statistics); ``parts`` (a ``Parts``) is charged "probe" and "hvp" seconds."""
     from gftheory.objective import Objective
+    from empirical.events_units import chunks, train_mode_loss
+    parts = parts or Parts()
     with preserved_modes(model):
         model.eval()
-        obj = Objective(model, [batch], temperature)
-        theta = obj.theta()
-        loss, g = obj.loss_and_grad(theta)
+        obj = Objective(model, chunks(batch, chunk) if chunk else [batch], temperature)
+        with parts("probe"):
+            theta = obj.theta()
+            loss, g = obj.loss_and_grad(theta)
         out = {"loss": loss, "norm_sq": float(theta @ theta), "theta_dot_grad": float(theta @ g),
                "grad_norm_sq": float(g @ g)}
         hg = None
         if hessian:
-            hg = obj.hvp(g, theta)
+            with parts("hvp"):
+                hg = obj.hvp(g, theta)
             out["theta_dot_hvp"] = float(theta @ hg)
+    if train_mode:
+        with parts("probe"):
+            out["loss_train_mode"] = train_mode_loss(model, batch, temperature)
     return {"values": out, "obj": obj, "theta": theta, "g": g, "hg": hg}
+
+
+class Parts:
+    """Seconds per part of the work (edition 2's cost accounting): ``with parts("recovery"): ...``
+    adds the block's wall time to ``parts.seconds["recovery"]``; nested blocks are charged to the
+    innermost part only."""
+    NAMES = ("trajectory", "scoring", "scoring_train_mode", "probe", "hvp", "val", "recovery", "units",
+             "prune", "other")
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+        self._stack: list[list] = []
+
+    def __call__(self, name: str):
+        import contextlib
+
+        @contextlib.contextmanager
+        def block():
+            t0 = time.perf_counter()
+            self._stack.append([name, 0.0])
+            try:
+                yield
+            finally:
+                _, inner = self._stack.pop()
+                dt = time.perf_counter() - t0
+                self.seconds[name] = self.seconds.get(name, 0.0) + dt - inner
+                if self._stack:
+                    self._stack[-1][1] += dt
+        return block()
+
+    def snapshot(self) -> dict:
+        return dict(self.seconds)
+
+    def since(self, snap: dict, total: float | None = None) -> dict:
+        """Seconds per part since ``snap``; with ``total``, the rest as ``other``."""
+        d = {k: v - snap.get(k, 0.0) for k, v in self.seconds.items() if v - snap.get(k, 0.0) > 0}
+        if total is not None:
+            d["other"] = d.get("other", 0.0) + max(0.0, total - sum(d.values()))
+        return d
+
+
+def spearman_units(a: dict, b: dict) -> float:
+    """Spearman ρ of two {group: per-unit scores} over every unit (group order of ``a``)."""
+    import numpy as np
+    from gftheory.spread import spearman
+    return spearman(np.concatenate([np.asarray(a[k], float) for k in a]),
+                    np.concatenate([np.asarray(b[k], float) for k in a]))
 
 
 class EventStudy:
     def __init__(self, cfg: EventConfig, run_dir: Path, splits, device: torch.device, progress: bool = True):
         self.cfg, self.dir, self.data, self.device, self.progress = cfg, Path(run_dir), splits, device, progress
         self.tcfg = cfg.training_config()
+        self.parts = Parts()
+        self._chunk = cfg.probe_chunk if cfg.edition >= 2 else None   # edition 1: the probe in one batch
 
     def log(self, msg: str) -> None:
         if self.progress:
@@ -276,8 +415,9 @@ class EventStudy:
         for epoch in range(done + 1, last + 1):
             t0 = time.perf_counter()
             loader.set_epoch(epoch)
-            tot = train_steps(model, loader, opt, temperature=cfg.temperature, precision="fp32",
-                              device=self.device)
+            with self.parts("trajectory"):
+                tot = train_steps(model, loader, opt, temperature=cfg.temperature, precision="fp32",
+                                  device=self.device)
             if epoch in cfg.checkpoints:
                 runstore.save_checkpoint(self.dir / study_checkpoint(epoch), {"epoch": epoch, "model": model.state_dict()})
             runstore.save_checkpoint(self.dir / TRAJECTORY, {"epoch": epoch, "model": model.state_dict(),
@@ -291,13 +431,18 @@ class EventStudy:
     # -- 2./3. events ------------------------------------------------------------------------
     def _val_acc(self, model) -> float:
         from empirical.train import evaluate
-        tot = evaluate(model, self.val_loader, temperature=self.cfg.temperature, precision="fp32",
-                       device=self.device)
+        with self.parts("val"):
+            tot = evaluate(model, self.val_loader, temperature=self.cfg.temperature, precision="fp32",
+                           device=self.device)
         return tot.acc
 
     def _recover(self, model, e: int) -> dict:
         """``recovery_steps`` SGD steps at ``lr`` (fresh optimiser; the same batches for every
         measure), the probe loss at every step of ``recovery_eval`` (0 = right after the event)."""
+        with self.parts("recovery"):
+            return self._recover_steps(model, e)
+
+    def _recover_steps(self, model, e: int) -> dict:
         from empirical.train import make_optimizer, train_steps
         cfg = self.cfg
         model = copy.deepcopy(model)
@@ -326,31 +471,36 @@ class EventStudy:
 
     def checkpoint_events(self, e: int, done: set) -> None:
         from gftheory.importance import importance
-        cfg = self.cfg
+        cfg, parts = self.cfg, self.parts
+        ed2 = cfg.edition >= 2
         todo = [(m, ev) for m, ev in cfg.events_per_checkpoint() if (e, m, ev) not in done]
         if not todo:
             return
+        snap, t_snap = parts.snapshot(), time.perf_counter()   # the setup is charged to the first event
         model = self.build_model()
         model.load_state_dict(runstore.load_checkpoint(self.dir / study_checkpoint(e))["model"])
         model.eval()
         self._mask_pruner = None
         t0 = time.perf_counter()
-        before = probe(model, self.probe_batch, cfg.temperature, hessian=True)
+        before = probe(model, self.probe_batch, cfg.temperature, hessian=True, chunk=self._chunk,
+                       train_mode=ed2, parts=parts)
         val_before = self._val_acc(model)
         probe_s = time.perf_counter() - t0
         batches = self.importance_batches(e)
         score_cache: dict[str, tuple[dict, float]] = {}
 
-        def scores_of(m, mdl, key):
+        def scores_of(m, mdl, key, mode="eval"):
+            key = key if mode == "eval" else (*key, mode)
             if key not in score_cache:
                 t = time.perf_counter()
-                with preserved_modes(mdl):
-                    mdl.eval()
+                with parts("scoring" if mode == "eval" else "scoring_train_mode"), preserved_modes(mdl):
+                    mdl.eval() if mode == "eval" else mdl.train()
                     s = importance(mdl, m, batches, unit="filter", temperature=cfg.importance_temperature(m),
                                    seed=cfg.seed * 1_000_003 + e)
                 score_cache[key] = (s, time.perf_counter() - t)
             return score_cache[key]
 
+        self._scores_of = scores_of
         for m, ev in todo:
             t_ev = time.perf_counter()
             rec = {"kind": "event", "checkpoint": e, "measure": m, "event": ev,
@@ -358,40 +508,157 @@ class EventStudy:
                    "probe_temperature": cfg.temperature, "probe_bn_mode": "eval", "probe_size": cfg.probe_size}
             if ev == "control":
                 rec["recovery"] = self._recover(model, e)
+            elif ev == "units":
+                rec.update(self._unit_events(model, scores_of))
+            elif ev.endswith("_layer_random"):
+                rec.update(self._layer_random(m, ev[:-len("_layer_random")], model, before, scores_of, e))
             else:
                 pre, pruned, pruner, report, score_s = self._prune(m, ev, model, scores_of)
                 rec.update(self._measure_event(m, ev, pre, pruned, pruner, report, before, e))
                 rec["score_seconds"] = score_s
                 rec["importance_temperature"] = cfg.importance_temperature(m)
                 rec["score_bn_mode"] = "eval"
+                if ev.endswith("_quota"):
+                    rec["quota_reference"] = cfg.quota_reference
+                    rec["quota"] = {g: len(v) for g, v in report.removed.items() if v}
+                if ed2 and ev == "round1":
+                    rec.update(self._bn_score_agreement(m, model, pruner, scores_of))
             rec["seconds"] = time.perf_counter() - t_ev
+            if ed2:
+                rec["part_seconds"] = parts.since(snap, time.perf_counter() - t_snap)
+                rec["edition"] = cfg.edition
+            snap, t_snap = parts.snapshot(), time.perf_counter()
             runstore.append_event(self.dir, rec)
             self.log(f"checkpoint e{e} {m} {ev}: {rec['seconds']:.0f}s")
+
+    # -- edition 2 -----------------------------------------------------------------------------
+    def _fresh_pruner(self, model, ev: str):
+        from empirical.pruning import StructuredPruner
+        cfg = self.cfg
+        if ev.startswith("profile"):
+            return StructuredPruner(model, cfg.arch, target=cfg.profile_ratio, rounds=1,
+                                    floor_fraction=cfg.floor_fraction)
+        return StructuredPruner(model, cfg.arch, target=cfg.schedule_target, rounds=cfg.schedule_rounds,
+                                floor_fraction=cfg.floor_fraction)
+
+    def _quota_of(self, m: str, base: str, model, scores_of) -> dict:
+        """{group: units} measure ``m``'s own (global) ``base`` event removes ("round1" / "profile")."""
+        from empirical.pruning.quota import quota_of
+        scores, _ = scores_of(m, model, (m, 0))
+        with self.parts("prune"):
+            _, rep = self._fresh_pruner(model, base).prune_round(model, scores, 1)
+        return quota_of(rep)
+
+    def _unit_events(self, model, scores_of) -> dict:
+        from empirical.events_units import layout_digest, select_units, unit_events
+        cfg = self.cfg
+        pr = self._fresh_pruner(model, "round1")
+        mag = pr.unit_scores(model, scores_of("magnitude", model, ("magnitude", 0))[0])
+        lp = pr.unit_scores(model, scores_of("loss_preservation", model, ("loss_preservation", 0))[0])
+        units = select_units(pr, mag, lp, min(cfg.units_per_checkpoint, pr.units_total))
+        x, y = self.probe_batch
+        n = min(cfg.unit_probe_size, cfg.probe_size)
+        with self.parts("units"):
+            res = unit_events(model, pr, units, (x[:n], y[:n]), cfg.temperature, chunk=self._chunk)
+        return {"unit_probe_size": n, "layout_digest": layout_digest(pr), "units_before": res["before"],
+                "units": res["units"], "n_units": len(units)}
+
+    def _bn_score_agreement(self, m, model, pruner, scores_of) -> dict:
+        """Spearman ρ of the measure's unit scores in eval and in train mode (data-dependent
+        measures only: magnitude, random and synflow read no BatchNorm batch statistics)."""
+        if not (set(MEASURES[m].needs) & {"grad", "hvp", "grad_sq"}):
+            return {}
+        s_eval, _ = scores_of(m, model, (m, 0))
+        s_train, t = scores_of(m, model, (m, 0), mode="train")
+        return {"score_rank_train_vs_eval": spearman_units(pruner.unit_scores(model, s_eval),
+                                                           pruner.unit_scores(model, s_train)),
+                "score_seconds_train_mode": t}
+
+    def _layer_random(self, m: str, base: str, model, before, scores_of, e: int) -> dict:
+        """``random_draws`` random removals inside each layer with measure ``m``'s per-layer counts
+        at its ``base`` event; each draw measured like the event (first order, no Hessian after),
+        the first ``random_recovery_draws`` with the recovery; the mean over draws."""
+        import numpy as np
+        from empirical.pruning.quota import prune_round_with_quota
+        cfg = self.cfg
+        quota = self._quota_of(m, base, model, scores_of)
+        draws = []
+        for d in range(cfg.random_draws):
+            g = torch.Generator().manual_seed(cfg.seed * 1_000_003 + 7_919 * e + 101 * d + 17)
+            scores = {n: torch.rand(p.shape[0], generator=g, dtype=torch.float64)
+                      for n, p in model.named_parameters() if p.dim() > 1}
+            pr = self._fresh_pruner(model, base)
+            with self.parts("prune"):
+                pruned, rep = prune_round_with_quota(pr, model, scores, 1, quota)
+            pruned = self._place(pruned)
+            out = self._measure_event(m, base, model, pruned, pr, rep, before, e,
+                                      recovery=d < cfg.random_recovery_draws, hessian_after=False,
+                                      second_order=False)
+            out["draw"] = d
+            draws.append(out)
+
+        def mean(get):
+            xs = [get(r) for r in draws]
+            xs = [x for x in xs if x is not None]
+            return float(np.mean(xs)) if xs else None
+        b = before["values"]
+        summary = {"dloss": mean(lambda r: r["after"]["loss"] - b["loss"]),
+                   "dgrad_norm_sq": mean(lambda r: r["after"]["grad_norm_sq"] - b["grad_norm_sq"]),
+                   "after_loss": mean(lambda r: r["after"]["loss"]),
+                   "after_grad_norm_sq": mean(lambda r: r["after"]["grad_norm_sq"]),
+                   "val_acc_after": mean(lambda r: r["val_acc_after"]),
+                   "pred_dloss_weights": mean(lambda r: r["pred"]["dloss_weights"]),
+                   "pred_dgrad_norm_sq_weights": mean(lambda r: r["pred"]["dgrad_norm_sq_weights"])}
+        rec = [r["recovery"] for r in draws if "recovery" in r]
+        if rec:
+            summary["recovery_probe_loss"] = [float(np.mean(col)) for col in zip(*(r["probe_loss"] for r in rec))]
+            summary["recovery_steps"] = rec[0]["steps"]
+            summary["recovery_draws"] = len(rec)
+        return {"matched_measure": m, "matched_event": base, "quota": quota, "draws": draws,
+                "n_draws": len(draws), "mean": summary}
 
     def _prune(self, m, ev, model, scores_of):
         """(model before the event, pruned model, pruner, PruneReport, scoring seconds)."""
         from empirical.pruning import StructuredPruner
+        from empirical.pruning.quota import prune_round_with_quota
         cfg = self.cfg
         scores, score_s = scores_of(m, model, (m, 0))
+        if ev.endswith("_quota"):             # edition 2: the reference measure's per-layer counts
+            base = ev[:-len("_quota")]
+            quota = self._quota_of(cfg.quota_reference, base, model, scores_of)
+            pr = self._fresh_pruner(model, base)
+            with self.parts("prune"):
+                pruned, rep = prune_round_with_quota(pr, model, scores, 1, quota)
+            return model, self._place(pruned), pr, rep, score_s
         if ev in ("small", "profile"):
             ratio = cfg.small_ratio if ev == "small" else cfg.profile_ratio
             pr = StructuredPruner(model, cfg.arch, target=ratio, rounds=1, floor_fraction=cfg.floor_fraction)
-            pruned, rep = pr.prune_round(model, scores, 1)
+            with self.parts("prune"):
+                pruned, rep = pr.prune_round(model, scores, 1)
             return model, self._place(pruned), pr, rep, score_s
         k = 1 if ev == "round1" else int(ev[len("round"):])
         pr = StructuredPruner(model, cfg.arch, target=cfg.schedule_target, rounds=cfg.schedule_rounds,
                               floor_fraction=cfg.floor_fraction)
         pre = model
         for j in range(1, k):        # the measure's own history: rounds 1..k−1, rescored each round
-            pre, _ = pr.prune_round(pre, scores, j)
+            with self.parts("prune"):
+                pre, _ = pr.prune_round(pre, scores, j)
             pre = self._place(pre)
             scores, t = scores_of(m, pre, (m, j))
             score_s += t
-        pruned, rep = pr.prune_round(pre, scores, k)
+        with self.parts("prune"):
+            pruned, rep = pr.prune_round(pre, scores, k)
         return pre, self._place(pruned), pr, rep, score_s
 
-    def _measure_event(self, m, ev, pre, pruned, pruner, report, before, e) -> dict:
+    def _measure_event(self, m, ev, pre, pruned, pruner, report, before, e, *, recovery=None,
+                       hessian_after=None, second_order=None) -> dict:
+        """The event's record fields. Edition 1: exactly as before. Edition 2 also measures the
+        75 % ``profile`` event (probe after, accuracy, recovery), records θ_SᵀHθ_S and the
+        second-order prediction (``second_order``; default at every event but ``profile``), the
+        train-mode probe loss; the quota arms are measured like the event they copy."""
         cfg = self.cfg
+        ed2 = cfg.edition >= 2
+        base = ev[:-len("_quota")] if ev.endswith("_quota") else ev
         rep = report.as_dict()
         out = {"units_removed": {g: len(v) for g, v in rep["removed"].items()},
                "n_units_removed": sum(len(v) for v in rep["removed"].values()),
@@ -399,10 +666,17 @@ class EventStudy:
                "flop_sparsity": rep["flop_sparsity"], "widths_before": rep["widths_before"],
                "widths_after": rep["widths_after"], "original_widths": dict(pruner.original_widths),
                "group_units": rep["group_units"], "units_total": rep["units_total"]}
-        if ev == "profile":
+        if base == "profile" and not ed2:
             return out
-        if ev.startswith("round") and ev != "round1":   # the pre-pruned model is the "before"
-            before = probe(pre, self.probe_batch, cfg.temperature, hessian=True)
+        if recovery is None:
+            recovery = base == "round1" or (ed2 and base == "profile")
+        if hessian_after is None:
+            hessian_after = base == "round1"
+        if second_order is None:
+            second_order = ed2 and base != "profile"
+        if base.startswith("round") and base != "round1":   # the pre-pruned model is the "before"
+            before = probe(pre, self.probe_batch, cfg.temperature, hessian=True, chunk=self._chunk,
+                           train_mode=ed2, parts=self.parts)
             out["before"] = before["values"]
             out["val_acc_before"] = self._val_acc(pre)
         w_sel, c_sel = _flat_owned(before["obj"], pre, *removed_in_pre_numbering(pruner, rep["removed"]))
@@ -412,11 +686,21 @@ class EventStudy:
                        "dgrad_norm_sq_channel": float(-2 * (c_sel * th) @ hg),
                        "removed_norm_sq_weights": float((w_sel * th) @ th),
                        "removed_norm_sq_channel": float((c_sel * th) @ th)}
+        if second_order:
+            from empirical.events_units import hvp_many
+            with self.parts("hvp"):
+                hw, hc = hvp_many(before["obj"], [w_sel * th, c_sel * th], th)
+            q_w, q_c = float((w_sel * th) @ hw), float((c_sel * th) @ hc)
+            out["pred"].update({
+                "theta_hess_theta_weights": q_w, "theta_hess_theta_channel": q_c,
+                "dloss_weights_second_order": out["pred"]["dloss_weights"] + 0.5 * q_w,
+                "dloss_channel_second_order": out["pred"]["dloss_channel"] + 0.5 * q_c})
         self._mask_pruner = pruner if any(gr.kind == "mask" for gr in pruner.groups) else None
-        after = probe(pruned, self.probe_batch, cfg.temperature, hessian=(ev == "round1"))
+        after = probe(pruned, self.probe_batch, cfg.temperature, hessian=hessian_after, chunk=self._chunk,
+                      train_mode=ed2, parts=self.parts)
         out["after"] = after["values"]
         out["val_acc_after"] = self._val_acc(pruned)
-        if ev == "round1":
+        if recovery:
             out["recovery"] = self._recover(pruned, e)
         self._mask_pruner = None
         return out
@@ -435,8 +719,22 @@ class EventStudy:
         records = runstore.read_events(self.dir)
         from gftheory.provenance import provenance
         events = [r for r in records if r.get("kind") == "event"]
+        extra = {}
+        if cfg.edition >= 2:          # the plan costs edition 2 from these (seconds per part)
+            per_ck: dict = {}
+            for r in events:
+                d = per_ck.setdefault(str(r["checkpoint"]), {})
+                for k, v in r.get("part_seconds", {}).items():
+                    d[k] = d.get(k, 0.0) + v
+            traj = sum(r.get("seconds", 0) for r in records if r.get("kind") == "trajectory_epoch")
+            extra = {"edition": cfg.edition, "part_seconds_per_checkpoint": per_ck,
+                     "part_seconds": {k: sum(d.get(k, 0.0) for d in per_ck.values())
+                                      for k in sorted({k for d in per_ck.values() for k in d})},
+                     "trajectory_seconds": traj,
+                     "event_seconds_per_checkpoint": {c: sum(d.values()) for c, d in per_ck.items()}}
         runstore.write_summary(self.dir, {
             "run_id": self.dir.name, "kind": EVENT_STUDY, "config": cfg.canonical(), "complete": True,
+            **extra,
             "events": len(events), "seconds": sum(r.get("seconds", 0) for r in records),
             "eval_data": self.data.eval_data, "provenance": provenance(self.device)})
         self.log(f"complete: {len(events)} events")

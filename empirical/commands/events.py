@@ -1,6 +1,7 @@
 """``gftheory events``: the pruning-event study (``empirical.events``) for one or several seeds.
 
-Every EventConfig field is a flag (defaults: docs/protocol.md, "The event study"); ``--seeds 0,1,2``
+Every EventConfig field is a flag (defaults: docs/protocol.md, "The event study"; ``--edition 2``,
+the default, adds the second edition's records, ``--edition 1`` runs the first study); ``--seeds 0,1,2``
 runs several studies. Complete studies are skipped, interrupted ones resume; prints each study's
 directory (``--dry-run``: the studies and their events, and stops).
 """
@@ -20,6 +21,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         flag = "--" + f.name.replace("_", "-")
         if isinstance(f.default, bool):
             g.add_argument(flag, dest=f.name, default=None, action=argparse.BooleanOptionalAction)
+        elif f.name == "measures":
+            g.add_argument(flag, dest=f.name, default=None,
+                           help="comma-separated (default: edition 1 every measure, edition 2 "
+                                "magnitude, the loss-preservation family, grasp, gradient_norm_preservation, random)")
         elif isinstance(f.default, tuple):
             g.add_argument(flag, dest=f.name, default=None, help=f"comma-separated (default {','.join(map(str, f.default))})")
         elif f.name == "max_train_samples":
