@@ -1,5 +1,28 @@
-"""Report figures (matplotlib, Agg backend) as PNG bytes: 150 dpi, legends outside the data, axes
-fitted to the values compared, 95 % t bands over seeds, palette-quantised to keep the page small.
+"""Report figures (matplotlib, Agg backend) as PNG bytes: 100 dpi, legends below the panels
+(never over a title), axes fitted to the values compared, 95 % t bands over seeds, nothing clipped
+(the saved canvas is the figure's tight bounding box).
+
+Colours are fixed and documented (``docs/figures.md``), the same in every figure:
+
+- ``MEASURE_COLOURS`` one colour per measure: Paul Tol's colour-blind-safe "muted" scheme (nine
+  hues) for the measures, grey for ``random``, black for the dense baseline ``none``; a measure
+  outside the list gets the next of ``EXTRA_COLOURS``. No two measure colours are closer than
+  ΔE*ab 20 (tests/report/test_plots.py).
+- ``VERDICT_COLOURS`` one colour (and one marker, ``VERDICT_MARKERS``) per cell verdict, from the
+  Okabe–Ito colour-blind-safe set: confirmed bluish green, contradicted vermillion, inconclusive
+  orange, equivalent blue, incomplete reddish purple, not applicable light grey; anything else
+  (insufficient, degenerate, pending) dark grey.
+- ``PROOF_COLOURS`` a proof's status: proved = the confirmed green, identity-tested sky blue (its own
+  colour: evidence, not proof, and not a failure), refuted / failed = the contradicted vermillion.
+- ``MARK_COLOURS`` the report's HTML verdict markers (``[[positive]]`` …) in the same colours.
+
+Encoding (``_png``): a figure with at most ``PALETTE_SIZE`` (64) distinct colours is stored as a
+lossless palette PNG; otherwise the palette is every protected colour the figure holds (each series
+and verdict colour exactly, black, white and the greys of text and grid) and then the figure's most
+frequent other colours (anti-aliasing and band blends) up to 64, each pixel mapped to its nearest
+palette colour without dithering. Series and verdict colours are therefore never merged (the old
+adaptive 32-colour reduction merged them); the report's 37 figures on the committed results take
+≈ 0.65 MB (100 dpi) instead of ≈ 0.96 MB (150 dpi, 32 colours).
 
 - ``forest_png``   the summary: every decided cell's effect D with its 95 % interval, in units of
                    the rule's minimum meaningful difference δ, against 0 and ±δ, coloured by verdict;
@@ -11,41 +34,151 @@ fitted to the values compared, 95 % t bands over seeds, palette-quantised to kee
                    every pruning round, and predicted vs actual where the records hold a prediction;
 - ``widths_png``   remaining fraction of units per prunable layer after the last round.
 Every plotter is generic over metrics: a metric's per-event value is the metric evaluated on a
-run holding that one event.
+run holding that one event. Each ``*_png`` has a ``*_figure`` twin returning the open Figure (tests
+measure its text extents).
 """
 from __future__ import annotations
 
 import dataclasses
 import io
 import math
+import textwrap
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.colors import to_hex, to_rgb  # noqa: E402
 from scipy import stats as _st  # noqa: E402
 
 from gftheory.claims.metrics import METRICS, layer_fractions  # noqa: E402
 
-DPI = 150
-COLOURS = {"confirmed": "#2e8b3e", "contradicted": "#c0392b", "inconclusive": "#d4a017"}
-OTHER = "#8a8a8a"
-PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f"]
+DPI = 100
+PAD_INCHES = 0.06
+PALETTE_SIZE = 64
+
+# Paul Tol, "muted" (https://personal.sron.nl/~pault/), + grey and black: one colour per measure.
+MEASURE_COLOURS = {
+    "magnitude": "#332288",                      # indigo
+    "l1": "#88CCEE",                             # cyan
+    "loss_preservation": "#CC6677",              # rose
+    "loss_preservation_elementwise": "#44AA99",  # teal
+    "biased_loss_preservation": "#AA4499",       # purple
+    "grasp": "#117733",                          # green
+    "gradient_norm_preservation": "#882255",     # wine
+    "fisher": "#999933",                         # olive
+    "synflow": "#DDCC77",                        # sand
+    "random": "#777777",                         # grey
+    "none": "#000000",                           # the dense baseline: black
+}
+EXTRA_COLOURS = ("#0077BB", "#EE7733", "#EE3377", "#CC3311", "#33BBEE")   # Tol "vibrant"
+
+# Okabe & Ito (2008), the colour-blind-safe set: one colour and one marker per verdict.
+VERDICT_COLOURS = {
+    "confirmed": "#009E73",        # bluish green
+    "contradicted": "#D55E00",     # vermillion
+    "inconclusive": "#E69F00",     # orange
+    "equivalent": "#0072B2",       # blue
+    "incomplete": "#CC79A7",       # reddish purple
+    "not applicable": "#BBBBBB",   # light grey
+}
+OTHER = "#555555"                  # insufficient, degenerate, pending, anything else: dark grey
+VERDICT_MARKERS = {"confirmed": "o", "contradicted": "X", "inconclusive": "D", "equivalent": "s",
+                   "incomplete": "v", "not applicable": "."}
+OTHER_MARKER = "."
+PROOF_COLOURS = {"proved": VERDICT_COLOURS["confirmed"], "identity-tested": "#56B4E9",   # sky blue
+                 "refuted": VERDICT_COLOURS["contradicted"], "failed": VERDICT_COLOURS["contradicted"]}
+# the report's verdict markers ([[positive]], …; gftheory/report/document.py) in the same colours
+MARK_COLOURS = {"positive": VERDICT_COLOURS["confirmed"], "negative": VERDICT_COLOURS["contradicted"],
+                "open": VERDICT_COLOURS["inconclusive"], "tested": PROOF_COLOURS["identity-tested"],
+                "missing": "#999999"}
+NEUTRALS = ("#000000", "#FFFFFF", "#222222", "#444444", "#666666", "#999999", "#BBBBBB", "#DDDDDD",
+            "#EEEEEE", "#333333")
+MAIN_VERDICTS = ("confirmed", "contradicted", "inconclusive")
+PALETTE = [MEASURE_COLOURS[m] for m in MEASURE_COLOURS] + list(EXTRA_COLOURS)   # back-compat name
 
 
-def _png(fig) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI)
-    plt.close(fig)
-    try:                      # adaptive palette: line plots lose nothing visible, the page ~3× smaller
+def verdict_colour(verdict: str) -> str:
+    return VERDICT_COLOURS.get(verdict, OTHER)
+
+
+def verdict_marker(verdict: str) -> str:
+    return VERDICT_MARKERS.get(verdict, OTHER_MARKER)
+
+
+def _protected() -> list[str]:
+    """Every colour a figure is drawn with: kept exactly by the encoder."""
+    return list(dict.fromkeys(c.upper() for c in (*MEASURE_COLOURS.values(), *EXTRA_COLOURS,
+                                                  *VERDICT_COLOURS.values(), OTHER, *PROOF_COLOURS.values(),
+                                                  *NEUTRALS)))
+
+
+def encode_png(rgb: np.ndarray) -> bytes:
+    """(H, W, 3) uint8 → PNG bytes: lossless palette PNG when ≤ PALETTE_SIZE colours, else the protected
+    palette (module docstring); lossless RGB when Pillow is missing."""
+    try:
         from PIL import Image
-        im = Image.open(io.BytesIO(buf.getvalue())).convert("RGB").quantize(colors=32, method=Image.Quantize.MEDIANCUT)
-        out = io.BytesIO()
-        im.save(out, format="PNG", optimize=True)
-        return out.getvalue()
-    except Exception:  # noqa: BLE001 - Pillow missing: the plain PNG
+    except ImportError:  # pragma: no cover - Pillow comes with matplotlib
+        import matplotlib.image as mpimg
+        buf = io.BytesIO()
+        mpimg.imsave(buf, rgb, format="png")
         return buf.getvalue()
+    flat = np.ascontiguousarray(rgb[..., :3]).reshape(-1, 3)
+    packed = (flat[:, 0].astype(np.uint32) << 16) | (flat[:, 1].astype(np.uint32) << 8) | flat[:, 2]
+    values, inverse, counts = np.unique(packed, return_inverse=True, return_counts=True)
+    if len(values) <= PALETTE_SIZE:
+        pal = values
+    else:                          # the protected colours the figure holds, then its most frequent others
+        keep = np.asarray([int(c[1:], 16) for c in _protected()], np.uint32)
+        keep = keep[np.isin(keep, values)]
+        rest = values[np.argsort(-counts, kind="stable")]
+        rest = rest[~np.isin(rest, keep)][:max(0, PALETTE_SIZE - len(keep))]
+        pal = np.concatenate([keep, rest])
+    def split(v):
+        return np.stack([(v >> 16) & 255, (v >> 8) & 255, v & 255], 1).astype(np.int32)
+    # exact nearest palette entry of every distinct colour (Pillow's own mapping works on a coarse
+    # colour cache and can move even a palette colour to a neighbour)
+    dist = ((split(values)[:, None, :] - split(pal)[None, :, :]) ** 2).sum(-1)
+    index = dist.argmin(1).astype(np.uint8)[inverse.reshape(-1)].reshape(rgb.shape[:2])
+    q = Image.fromarray(index, "P")
+    q.putpalette(split(pal).astype(np.uint8).reshape(-1).tolist())
+    out = io.BytesIO()
+    q.save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
+def render_rgb(fig) -> np.ndarray:
+    """The figure as saved: tight bounding box (nothing clipped), white background, (H, W, 3) uint8."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight", pad_inches=PAD_INCHES, facecolor="white")
+    import matplotlib.image as mpimg
+    a = mpimg.imread(io.BytesIO(buf.getvalue()), format="png")
+    return np.round(a[..., :3] * 255).astype(np.uint8)
+
+
+def _png(fig) -> bytes | None:
+    if fig is None:
+        return None
+    try:
+        return encode_png(render_rgb(fig))
+    finally:
+        plt.close(fig)
+
+
+def _wrap(text: str, inches: float, fontsize: float) -> str:
+    """Wrap a title to the figure's width (≈ 0.55 em per character)."""
+    per_line = max(20, int(inches * 72 / (0.55 * fontsize)))
+    return "\n".join(textwrap.wrap(text, per_line)) or text
+
+
+def _legend_below(fig, handles, title: str, ncols: int | None = None) -> None:
+    """The legend under the panels, centred: never over the figure's title."""
+    width = fig.get_figwidth()
+    longest = max((len(h.get_label()) for h in handles), default=10)
+    n = ncols or max(1, min(len(handles), int(width * 72 / (0.55 * 7 * (longest + 4)))))
+    fig.legend(handles=handles, loc="outside lower center", ncols=n, fontsize=7, frameon=False,
+               title=title, title_fontsize=7)
 
 
 def mean_ci(values) -> tuple[float, float, float]:
@@ -59,11 +192,24 @@ def mean_ci(values) -> tuple[float, float, float]:
 
 
 def colour_of(measures: list[str]) -> dict[str, str]:
-    return {m: PALETTE[i % len(PALETTE)] for i, m in enumerate(measures)}
+    """Each measure's fixed colour (``MEASURE_COLOURS``); unknown measures take ``EXTRA_COLOURS``
+    in order (then repeat, which only a figure of > 17 measures would need)."""
+    out, k = {}, 0
+    for m in measures:
+        if m in MEASURE_COLOURS:
+            out[m] = MEASURE_COLOURS[m]
+        else:
+            out[m] = EXTRA_COLOURS[k % len(EXTRA_COLOURS)]
+            k += 1
+    return out
 
 
 # ---------------------------------------------------------------- summary
-def forest_png(rows: list[dict]) -> bytes | None:
+FOREST_XLABEL = ("effect D in the claimed direction, in units of the rule's minimum meaningful difference δ\n"
+                 "(95 % interval; solid line: 0; dotted lines: ±δ; symlog axis: linear within ±2δ)")
+
+
+def forest_figure(rows: list[dict]):
     """rows: {"label", "group" (claim id), "points": [{"x", "lo", "hi", "verdict", "rule"}]}; x in δ units."""
     rows = [r for r in rows if r["points"]]
     if not rows:
@@ -71,43 +217,56 @@ def forest_png(rows: list[dict]) -> bytes | None:
     heights = [max(1.0, 0.16 * len(r["points"])) for r in rows]     # room for every rule's interval
     tops = np.cumsum(heights[::-1])[::-1]
     ys = tops - np.asarray(heights) / 2
-    fig, ax = plt.subplots(figsize=(9, 0.9 + 0.2 * sum(heights)), layout="constrained")
+    fig, ax = plt.subplots(figsize=(9, 1.3 + 0.2 * sum(heights)), layout="constrained")
+    seen = []
     for y, hgt, r in zip(ys, heights, rows):
         k = len(r["points"])
         offs = np.linspace(-0.36 * hgt, 0.36 * hgt, k) if k > 1 else [0.0]
-        for off, p in zip(offs, r["points"]):
-            c = COLOURS.get(p["verdict"], OTHER)
-            ax.plot([p["lo"], p["hi"]], [y + off, y + off], color=c, lw=1.4, solid_capstyle="butt")
-            ax.plot([p["x"]], [y + off], "o", color=c, ms=3.2)
+        for off, pt in zip(offs, r["points"]):
+            v = str(pt["verdict"])
+            c = verdict_colour(v)
+            seen.append(v)
+            ax.plot([pt["lo"], pt["hi"]], [y + off, y + off], color=c, lw=1.6, solid_capstyle="butt")
+            ax.plot([pt["x"]], [y + off], verdict_marker(v), color=c, ms=4.2, mec=c)
     groups = [r["group"] for r in rows]
     for i in range(1, len(rows)):
         if groups[i] != groups[i - 1]:
-            ax.axhline(tops[i], color="#bbb", lw=0.6)
-    ax.axvline(0, color="black", lw=0.8)
+            ax.axhline(tops[i], color="#BBBBBB", lw=0.6)
+    ax.axvline(0, color="#000000", lw=0.8)
     for x in (-1, 1):
-        ax.axvline(x, color="black", lw=0.6, ls=":")
+        ax.axvline(x, color="#000000", lw=0.6, ls=":")
     ax.set_xscale("symlog", linthresh=2, linscale=1.5)
     ax.set_yticks(ys)
     ax.set_yticklabels([r["label"] for r in rows], fontsize=7)
     ax.set_ylim(0, tops[0])
     ax.tick_params(axis="x", labelsize=8)
-    ax.set_xlabel("effect D in the claimed direction, in units of the rule's minimum meaningful difference δ "
-                  "(95 % interval; dotted: ±δ; symlog axis)", fontsize=8)
-    ax.grid(axis="x", color="#eee", lw=0.5)
-    handles = [plt.Line2D([], [], color=c, marker="o", lw=1.4, ms=3.2, label=k) for k, c in COLOURS.items()]
-    fig.legend(handles=handles, loc="outside upper center", ncols=3, fontsize=8, frameon=False,
-               title="cell verdict (Holm-adjusted)", title_fontsize=8)
-    return _png(fig)
+    ax.set_xlabel(FOREST_XLABEL, fontsize=8)
+    ax.grid(axis="x", color="#EEEEEE", lw=0.5)
+    shown = list(dict.fromkeys([*MAIN_VERDICTS, *(v for v in VERDICT_COLOURS if v in seen),
+                                *(v for v in seen if v not in VERDICT_COLOURS)]))
+    handles = [plt.Line2D([], [], color=verdict_colour(v), marker=verdict_marker(v), lw=1.6, ms=4.2, label=v)
+               for v in shown]
+    fig.legend(handles=handles, loc="outside upper center", ncols=min(len(handles), 6), fontsize=8,
+               frameon=False, title="cell verdict (Holm-adjusted)", title_fontsize=8)
+    return fig
+
+
+def forest_png(rows: list[dict]) -> bytes | None:
+    return _png(forest_figure(rows))
 
 
 # ---------------------------------------------------------------- per claim
 def _panel_grid(nrows: int, ncols: int, w: float = 2.4, h: float = 1.9):
-    fig, axes = plt.subplots(nrows, ncols, figsize=(max(5.0, w * ncols + 1.6), h * nrows + 0.6),
+    fig, axes = plt.subplots(nrows, ncols, figsize=(max(5.0, w * ncols + 0.6), h * nrows + 1.0),
                              layout="constrained", squeeze=False)
     return fig, axes
 
 
-def compare_png(panels: dict, measures: list[str], title: str) -> bytes | None:
+def _suptitle(fig, text: str) -> None:
+    fig.suptitle(_wrap(text, fig.get_figwidth(), 9), fontsize=9)
+
+
+def compare_figure(panels: dict, measures: list[str], title: str):
     """panels: {(metric, cell): {measure: [values]}}; rows = metrics, columns = cells."""
     metrics = list(dict.fromkeys(k[0] for k in panels))
     cells = list(dict.fromkeys(k[1] for k in panels))
@@ -124,7 +283,7 @@ def compare_png(panels: dict, measures: list[str], title: str) -> bytes | None:
                 if not vals:
                     continue
                 jitter = np.linspace(-0.12, 0.12, len(vals)) if len(vals) > 1 else [0.0]
-                ax.plot(x + np.asarray(jitter), vals, "o", ms=3, color=col[m], alpha=0.55, mec="none")
+                ax.plot(x + np.asarray(jitter), vals, "o", ms=3.2, color=col[m], mec="none")
                 mu, lo, hi = mean_ci(vals)
                 ax.plot([x + 0.28] * 2, [lo, hi], color=col[m], lw=1.6)
                 ax.plot([x + 0.28], [mu], "_", color=col[m], ms=9, mew=1.6)
@@ -134,25 +293,28 @@ def compare_png(panels: dict, measures: list[str], title: str) -> bytes | None:
             ax.tick_params(axis="y", labelsize=7)
             ax.margins(y=0.15)
             if i == 0:
-                ax.set_title(cell, fontsize=8)
+                ax.set_title(_wrap(cell, fig.get_figwidth() / len(cells), 8), fontsize=8)
             if j == 0:
                 ax.set_ylabel(metric, fontsize=7)
     handles = [plt.Line2D([], [], color=col[m], marker="o", ls="", ms=4, label=f"{k + 1} {m}")
                for k, m in enumerate(measures)]
-    fig.legend(handles=handles, loc="outside right upper", fontsize=7, frameon=False, title="measure",
-               title_fontsize=7)
-    fig.suptitle(title + " — per-seed values (dots), mean and 95 % interval (bar)", fontsize=9)
-    return _png(fig)
+    _legend_below(fig, handles, "measure (x-axis number)")
+    _suptitle(fig, title + " — per-seed values (dots), mean and 95 % interval (bar)")
+    return fig
+
+
+def compare_png(panels: dict, measures: list[str], title: str) -> bytes | None:
+    return _png(compare_figure(panels, measures, title))
 
 
 def _band(ax, xs_ys: dict[int, list[float]], colour: str, label: str) -> None:
     xs = sorted(xs_ys)
     stats = [mean_ci(xs_ys[x]) for x in xs]
-    ax.plot(xs, [s[0] for s in stats], color=colour, lw=1.3, label=label)
+    ax.plot(xs, [s[0] for s in stats], color=colour, lw=1.4, label=label)
     ax.fill_between(xs, [s[1] for s in stats], [s[2] for s in stats], color=colour, alpha=0.18, lw=0)
 
 
-def curves_png(by_cell: dict, measures: list[str], title: str) -> bytes | None:
+def curves_figure(by_cell: dict, measures: list[str], title: str):
     """by_cell: {cell: {measure: [runs]}}; final-training epochs only (the phase the rules compare)."""
     col = colour_of(measures)
     cells = list(by_cell)
@@ -176,23 +338,26 @@ def curves_png(by_cell: dict, measures: list[str], title: str) -> bytes | None:
                     ax.set_ylabel(key, fontsize=7)
                     drawn = True
         for ax in axes[i]:
-            ax.set_title(cell, fontsize=8)
+            ax.set_title(_wrap(cell, 3.2, 8), fontsize=8)
             ax.tick_params(labelsize=7)
             ax.set_xlabel("epoch after the last pruning round", fontsize=7)
     if not drawn:
         plt.close(fig)
         return None
     handles = [plt.Line2D([], [], color=col[m], lw=1.5, label=m) for m in measures]
-    fig.legend(handles=handles, loc="outside right upper", fontsize=7, frameon=False,
-               title="measure (band: 95 % over seeds)", title_fontsize=7)
-    fig.suptitle(title, fontsize=9)
-    return _png(fig)
+    _legend_below(fig, handles, "measure (band: 95 % over seeds)")
+    _suptitle(fig, title)
+    return fig
+
+
+def curves_png(by_cell: dict, measures: list[str], title: str) -> bytes | None:
+    return _png(curves_figure(by_cell, measures, title))
 
 
 FIGURE1_MEASURES = ("magnitude", "loss_preservation_elementwise", "loss_preservation", "none")
 
 
-def figure1_png(by_measure: dict, title: str) -> bytes | None:
+def figure1_figure(by_measure: dict, title: str):
     """The paper's Figure 1 view: train and held-out accuracy over every record (pruning rounds, then
     epochs) against data epochs, mean and 95 % band over seeds, the dense baseline ("none") beside
     the pruned models. ``by_measure``: {measure: [runs of one protocol]}."""
@@ -219,10 +384,13 @@ def figure1_png(by_measure: dict, title: str) -> bytes | None:
     handles = [plt.Line2D([], [], color=col[m], lw=1.5,
                           label=("dense baseline" if m == "none" else m) + f" (n={len(by_measure[m])})")
                for m in measures]
-    fig.legend(handles=handles, loc="outside right upper", fontsize=7, frameon=False,
-               title="band: 95 % over seeds", title_fontsize=7)
-    fig.suptitle(title, fontsize=9)
-    return _png(fig)
+    _legend_below(fig, handles, "band: 95 % over seeds")
+    _suptitle(fig, title)
+    return fig
+
+
+def figure1_png(by_measure: dict, title: str) -> bytes | None:
+    return _png(figure1_figure(by_measure, title))
 
 
 def per_event(run, metric: str) -> dict[int, float]:
@@ -266,7 +434,7 @@ def _predictions(runs, pred_key: str, key: str) -> list[tuple[float, float]]:
     return pts
 
 
-def events_png(by_cell: dict, measures: list[str], metrics: list[str], title: str) -> bytes | None:
+def events_figure(by_cell: dict, measures: list[str], metrics: list[str], title: str):
     """Rows: each compared per-event metric (then predicted vs actual if recorded); columns: cells."""
     col = colour_of(measures)
     cells = list(by_cell)
@@ -287,10 +455,10 @@ def events_png(by_cell: dict, measures: list[str], metrics: list[str], title: st
                         pts.setdefault(k, []).append(v)
                 if pts:
                     _band(ax, pts, col[m], m)
-            ax.axhline(0, color="#999", lw=0.6)
+            ax.axhline(0, color="#999999", lw=0.6)
             ax.tick_params(labelsize=7)
             if i == 0:
-                ax.set_title(cell, fontsize=8)
+                ax.set_title(_wrap(cell, 2.5, 8), fontsize=8)
             if j == 0:
                 ax.set_ylabel(metric, fontsize=7)
             ax.set_xlabel("pruning round", fontsize=7)
@@ -299,21 +467,24 @@ def events_png(by_cell: dict, measures: list[str], metrics: list[str], title: st
             for m in measures:
                 pts = _predictions(by_cell[cell].get(m) or [], pk, key)
                 if pts:
-                    ax.plot([p for p, _ in pts], [a for _, a in pts], "o", ms=2.5, color=col[m], alpha=0.6)
+                    ax.plot([p for p, _ in pts], [a for _, a in pts], "o", ms=2.6, color=col[m], mec="none")
             lim = ax.get_xlim()
-            ax.plot(lim, lim, color="#666", lw=0.6, ls="--")
+            ax.plot(lim, lim, color="#666666", lw=0.6, ls="--")
             ax.set_xlabel("predicted", fontsize=7)
             ax.tick_params(labelsize=7)
             if j == 0:
-                ax.set_ylabel(label, fontsize=7)
+                ax.set_ylabel(_wrap(label, 1.6, 7), fontsize=7)
     handles = [plt.Line2D([], [], color=col[m], lw=1.5, label=m) for m in measures]
-    fig.legend(handles=handles, loc="outside right upper", fontsize=7, frameon=False,
-               title="measure (band: 95 % over seeds)", title_fontsize=7)
-    fig.suptitle(title + " — the compared quantity at each pruning event (probe batch)", fontsize=9)
-    return _png(fig)
+    _legend_below(fig, handles, "measure (band: 95 % over seeds)")
+    _suptitle(fig, title + " — the compared quantity at each pruning event (probe batch)")
+    return fig
 
 
-def widths_png(by_cell: dict, measures: list[str], title: str) -> bytes | None:
+def events_png(by_cell: dict, measures: list[str], metrics: list[str], title: str) -> bytes | None:
+    return _png(events_figure(by_cell, measures, metrics, title))
+
+
+def widths_figure(by_cell: dict, measures: list[str], title: str):
     col = colour_of(measures)
     cells = list(by_cell)
     fig, axes = _panel_grid(1, len(cells), w=3.0, h=2.3)
@@ -328,7 +499,7 @@ def widths_png(by_cell: dict, measures: list[str], title: str) -> bytes | None:
             pts = {i: [f[i][1] for f in fr if len(f) == n] for i in range(n)}
             _band(ax, pts, col[m], m)
             drawn = True
-        ax.set_title(cell, fontsize=8)
+        ax.set_title(_wrap(cell, 3.0, 8), fontsize=8)
         ax.set_xlabel("prunable layer (network order)", fontsize=7)
         ax.tick_params(labelsize=7)
         ax.set_ylim(0, 1.05)
@@ -338,7 +509,10 @@ def widths_png(by_cell: dict, measures: list[str], title: str) -> bytes | None:
         plt.close(fig)
         return None
     handles = [plt.Line2D([], [], color=col[m], lw=1.5, label=m) for m in measures]
-    fig.legend(handles=handles, loc="outside right upper", fontsize=7, frameon=False, title="measure",
-               title_fontsize=7)
-    fig.suptitle(title + " — per-layer remaining width after the last round", fontsize=9)
-    return _png(fig)
+    _legend_below(fig, handles, "measure")
+    _suptitle(fig, title + " — per-layer remaining width after the last round")
+    return fig
+
+
+def widths_png(by_cell: dict, measures: list[str], title: str) -> bytes | None:
+    return _png(widths_figure(by_cell, measures, title))
