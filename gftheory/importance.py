@@ -72,7 +72,8 @@ def importance(model: nn.Module, measure, batches, *, unit: str = "filter",
 
         if needs & {"grad", "hvp"}:
             _, g = obj.loss_and_grad(theta)
-            put("grad", g)
+            if "grad" in needs:     # an hvp-only measure gets no grad: it reads what it declares
+                put("grad", g)
             if "hvp" in needs:
                 put("hvp", obj.hvp(g, theta))
         if "grad_sq" in needs:

@@ -189,13 +189,50 @@ class MeasureRegistry(Registry):
             raise ValueError(f"measure {inst.name!r} needs unknown quantities {sorted(unknown)}; "
                              f"choose from {sorted(QUANTITIES)}")
 
+    def __init__(self):
+        super().__init__()
+        self._external: dict[str, Measure] = {}   # module:Class spec / entry-point name -> instance
+
+    def __getitem__(self, name: str) -> Measure:
+        """A registered measure, else a ``module:Class`` spec or an entry point of the group
+        ``gftheory.measures`` (loaded on first use and cached; see ``gftheory.external``).
+        Iterating still gives the registered names only, so listings of "every measure" do not
+        change when a package declares one. Raises ``MeasureLoadError`` (a KeyError and a
+        UsageError) naming the problem and the fix."""
+        if isinstance(name, str) and name in self._items:
+            return self._items[name]
+        if isinstance(name, str) and name in self._external:
+            return self._external[name]
+        from gftheory import external
+        if external.is_spec(name):
+            inst = external.load_measure(name)
+        else:
+            inst = external.load_entry_point(name) if isinstance(name, str) and name else None
+            if inst is None:
+                raise external.MeasureLoadError(
+                    f"unknown measure {name!r}; fix: use one of {', '.join(self.available())}, a "
+                    f"'module:Class' measure, or register your own with gftheory.register_measure")
+        self._external[name] = inst
+        return inst
+
+    def available(self) -> list[str]:
+        """The registered names and the names of the installed ``gftheory.measures`` entry points
+        (read from package metadata; nothing is imported)."""
+        from gftheory.external import entry_points
+        return list(self._items) + [n for n in entry_points() if n not in self._items]
+
+    def problem(self, name) -> str | None:
+        """None if ``name`` resolves to a measure, else the message saying why not and the fix."""
+        try:
+            self[name]
+        except KeyError as exc:
+            return str(exc)
+        return None
+
     def resolve(self, measure) -> Measure:
         if isinstance(measure, Measure):
             return measure
-        if isinstance(measure, str) and measure in self._items:
-            return self._items[measure]
-        raise KeyError(f"unknown measure {measure!r}; known: {', '.join(self._items)} "
-                       f"(or register your own with gftheory.register_measure)")
+        return self[measure]
 
 
 MEASURES = MeasureRegistry()

@@ -5,13 +5,15 @@ never of a layer above; imports inside functions count, lazy or not):
 
 0. ``core`` — the theory library and shared plumbing: the objective, the measures, gradient flow,
    Hessians, importance, integration, the statement table, error types, lazy exports, registries, atomic writes, the run
-   store (run-directory layout, writer and reader), profiles, provenance, and the ``gftheory``
+   store (run-directory layout, writer and reader), profiles, provenance, external measures
+   (``module:Class``, entry points), and the ``gftheory``
    package itself (its public API, loaded lazily).
 1. ``engines`` — ``gftheory.symbolic`` (the Proof/Step machinery, sympy helpers, negative
    controls) and ``gftheory.checks`` (the numeric checks); neither imports the other.
 2. ``proofs`` — one derivation per statement, discovered by ``proofs/__init__.py``.
 3. ``claims`` — ``gftheory.claims``: the registry, the rules, run reading, verdicts, live evidence.
-4. ``report`` — ``gftheory.report``: the claim-by-claim document and its plots.
+4. ``report`` — ``gftheory.report``: the claim-by-claim document and its plots; ``gftheory.assess``:
+   one measure placed in the framework (theory part, its one-page report).
 5. ``empirical`` — the training / pruning / event-study library (imports only ``core`` today).
 6. ``commands`` — ``gftheory.commands`` and ``empirical.commands``: one module per subcommand, a
    thin ``add_arguments`` / ``run`` wrapper over the library.
@@ -36,11 +38,11 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("core", ("gftheory", "gftheory.errors", "gftheory.atomic", "gftheory.lazy", "gftheory.registry", "gftheory.runstore", "gftheory.statements",
               "gftheory.profiles", "gftheory.provenance", "gftheory.state", "gftheory.objective",
               "gftheory.measures", "gftheory.flow", "gftheory.hessian", "gftheory.importance", "gftheory.integrate",
-              "gftheory.spread")),
+              "gftheory.spread", "gftheory.external")),
     ("engines", ("gftheory.symbolic", "gftheory.checks")),
     ("proofs", ("proofs",)),
     ("claims", ("gftheory.claims",)),
-    ("report", ("gftheory.report",)),
+    ("report", ("gftheory.report", "gftheory.assess")),
     ("empirical", ("empirical",)),
     ("commands", ("gftheory.commands", "empirical.commands")),
     ("cli", ("gftheory.cli",)),
