@@ -22,7 +22,7 @@ and verdict colour exactly, black, white and the greys of text and grid) and the
 frequent other colours (anti-aliasing and band blends) up to 64, each pixel mapped to its nearest
 palette colour without dithering. Series and verdict colours are therefore never merged (the old
 adaptive 32-colour reduction merged them); the report's 37 figures on the committed results take
-≈ 0.65 MB (100 dpi) instead of ≈ 0.96 MB (150 dpi, 32 colours).
+≈ 0.64 MB (100 dpi) instead of ≈ 0.96 MB (150 dpi, 32 colours).
 
 - ``forest_png``   the summary: every decided cell's effect D with its 95 % interval, in units of
                    the rule's minimum meaningful difference δ, against 0 and ±δ, coloured by verdict;
@@ -273,7 +273,7 @@ def compare_figure(panels: dict, measures: list[str], title: str):
     if not panels:
         return None
     col = colour_of(measures)
-    fig, axes = _panel_grid(len(metrics), len(cells), w=max(2.0, 0.42 * len(measures) + 1.0))
+    fig, axes = _panel_grid(len(metrics), len(cells), w=max(2.0, 0.42 * len(measures) + 1.0), h=1.65)
     for i, metric in enumerate(metrics):
         for j, cell in enumerate(cells):
             ax = axes[i][j]
@@ -443,7 +443,7 @@ def events_figure(by_cell: dict, measures: list[str], metrics: list[str], title:
     preds = [p for p in PREDICTIONS if _predictions(all_runs, p[0], p[1])]
     if not metrics and not preds:
         return None
-    fig, axes = _panel_grid(len(metrics) + len(preds), len(cells), w=2.5, h=1.75)
+    fig, axes = _panel_grid(len(metrics) + len(preds), len(cells), w=2.5, h=1.55)
     for j, cell in enumerate(cells):
         for i, metric in enumerate(metrics):
             ax = axes[i][j]
