@@ -1,4 +1,7 @@
-"""Decision rules, fixed before any data. Every constant here, and every claim's rules
+"""Decision rules, fixed before any data. Version 4 (the section "rules version 4" at the end;
+engine ``gftheory.claims.decide``) judges stage 2 and describes stage 1; version 3 (below, kept
+verbatim with its digest FROZEN_DIGEST_V3) is how stage 1 was judged and is still shown.
+What follows describes version 3. Every constant here, and every claim's rules
 (``registry``), enter ``rules_digest()``, which the report and ``gftheory claims`` print: a
 change of rule after data is visible as a new digest (and fails ``test_rules_digest_is_frozen``
 until ``FROZEN_DIGEST`` is updated on purpose).

@@ -316,3 +316,68 @@ def test_each_scale_says_its_training_length_and_shows_its_dense_baseline(tmp_pa
     assert "dense resnet56/cifar10: final accuracy 64" in text and "(n=3)" in text
     plant(tmp_path / "c", measures={"magnitude": {"final_acc": 91}}, scale="full", extra_config=full)
     assert "early-training" not in scale_regimes(load_runs([tmp_path / "c"], allow_planted=True))["full"]
+
+
+# ------------------------------------------------------------------ rules version 4: two stages, missing cells
+def test_report_shows_two_stages_and_the_plan(tmp_path, capsys):
+    """Stage 1 keeps its v3 verdicts (stage-2 runs do not enter it), stage 2 reads the plan:
+    incomplete cells say so, seeds beyond the plan are flagged; no plan → 'no confirmatory plan'."""
+    from gftheory.claims import rules
+    root = tmp_path / "results"
+    m = {"magnitude": {"final_acc": 92}, "loss_preservation_elementwise": {"final_acc": 90},
+         "loss_preservation": {"final_acc": 90}}
+    plant(root, measures=m, scale="cpu")
+    out0 = tmp_path / "rep0"
+    assert main(["report", "--out", str(out0), "--results", str(root), "--skip-live", "--quiet", "--allow-planted"]) == 0
+    before = json.loads((out0 / "report.json").read_text())
+    assert "no confirmatory plan committed" in (out0 / "report.md").read_text()
+    plant(root, measures=m, scale="cpu", first_seed=3, seeds=2, rng_seed=9)       # stage 2 (planned 4 seeds)
+    plant(root, measures={"magnitude": {"final_acc": 80}}, scale="cpu", first_seed=50, seeds=1)
+    (root / "plans").mkdir()
+    (root / "plans" / "stage2.json").write_text(json.dumps({
+        "rules_version": "4", "rules_digest": rules.rules_digest(), "stage2_scales": ["cpu"], "protocol": {},
+        "cells": [{"claim": "E1", "rule": "final_acc: magnitude > loss_preservation_elementwise", "arch": "resnet56",
+                   "dataset": "cifar10", "scale": "cpu", "protocol": None,
+                   "measures": ["magnitude", "loss_preservation_elementwise"], "n": 4, "seeds": [3, 4, 5, 6],
+                   "status": "planned", "cost_hours": 0.5, "reason": "80 % power"},
+                  {"claim": "E3", "rule": "final_acc: biased_loss_preservation > loss_preservation", "arch": "vgg13",
+                   "dataset": "cifar10", "scale": "cpu", "protocol": None,
+                   "measures": ["biased_loss_preservation", "loss_preservation"], "n": 40, "seeds": [], "status":
+                   "not decidable", "cost_hours": 300.0, "reason": "needs n = 40, ≈ 300 h"}]}))
+    out = tmp_path / "rep"
+    assert main(["report", "--out", str(out), "--results", str(root), "--skip-live", "--quiet", "--allow-planted"]) == 0
+    after = json.loads((out / "report.json").read_text())
+    md = (out / "report.md").read_text()
+    assert [s["verdict"] for s in after["summary"]] == [s["verdict"] for s in before["summary"]]   # stage 1 unchanged
+    assert "incomplete (2 of 4)" in md and "not decidable on this machine" in md
+    assert "magnitude seed 50" in md and "## Two stages" in md
+    assert after["v4"]["plan"]["digest_matches"] and after["meta"]["stage1_rules_digest"] == rules.FROZEN_DIGEST_V3
+    assert after["v4"]["stage2"]["E1"]["verdict"].startswith("incomplete")
+    assert "stage 2: plan" in capsys.readouterr().out
+
+
+def test_missing_never_says_every_claim_has_evidence_when_cells_lack_it(tmp_path, monkeypatch):
+    """Every claim with some evidence, yet cells missing: the old section printed 'Every claim has
+    evidence.'; v4 lists the cells, why (no data on this machine, needs an accelerator, not run) and the
+    cost from the recorded seconds of the stored runs."""
+    from gftheory.claims.missing import missing_cells
+    from gftheory.report.build import missing_blocks
+    data = tmp_path / "data"
+    (data / "cifar-10-batches-py").mkdir(parents=True)
+    monkeypatch.setenv("GFTHEORY_DATA", str(data))
+    root = tmp_path / "results"
+    plant(root, measures={"magnitude": {"final_acc": 92}, "loss_preservation_elementwise": {"final_acc": 90}},
+          scale="cpu", seconds=600.0)
+    runs = load_runs([root], allow_planted=True)
+    cells = missing_cells(runs.runs, ids=["E1"])
+    e1 = {(c.arch, c.dataset, c.scale): c for c in cells}
+    assert ("resnet56", "cifar10", "cpu") in e1             # loss_preservation not run: still missing there
+    assert e1[("resnet56", "cifar10", "cpu")].why == "not run"
+    assert e1[("resnet56", "cifar10", "cpu")].cost_seconds == pytest.approx(3 * 600.0)
+    assert "median recorded seconds" in e1[("resnet56", "cifar10", "cpu")].constant
+    assert "no data on this machine (cifar100" in e1[("resnet56", "cifar100", "cpu")].why
+    assert "needs an accelerator (full scale)" in e1[("vgg13", "cifar10", "full")].why
+    assert len(cells) == 3 * 2 * 3 - 0                       # 3 archs × 2 datasets × 3 run scales, none tested
+    res = evaluate_claims(runs, LiveEvidence(checks_error="x", proofs_error="x"), ids=["E1"])
+    text = json.dumps(missing_blocks({"E1": res["E1"]}, LiveEvidence(checks=[], proofs=[]), runs, {}, cells))
+    assert "Every claim has evidence." not in text and "cells without evidence" in text
