@@ -18,12 +18,18 @@ Scales (``RunConfig.preset``):
   learning-rate phases in the paper's 80 : 40 : 40 proportion) compressed to 4 data epochs:
   25 rounds × 1/25 epoch of steps at 0.1, then 1 epoch at 0.1, 1 at 0.01, 1 at 0.001
   (lr_phases [[2, 0.1], [1, 0.01], [1, 0.001]]); importance on 256 images, probe batch 64.
+- ``cpu2``  — stage 2 of the cpu scale (docs/protocol.md, "The stage-2 cpu protocol (cpu2)"): the
+  ``cpu`` schedule with importance on 2,560 images (the authors' default), probe batch 64, and the
+  per-round (pruning-record) validation on a fixed 1,000-image subset of the held-out images
+  (``round_val_size``; post-pruning records, the final record and model selection use all of them).
 - ``smoke`` — CPU tests: 512 training images, 256 held out, batch 64, 2 rounds × 1/2 epoch
   (4 steps), then 1 epoch each at 0.1, 0.01, 0.001 (lr_phases [[2, 0.1], [1, 0.01], [1, 0.001]]),
   importance on 128 images, probe batch 32, at most 256 test images.
 
 Every field is a CLI flag (``add_config_arguments`` / ``config_from_args``); the run id is a
-hash of ``canonical()``, which spells out every resolved default.
+hash of ``canonical()``, which spells out every resolved default — except the fields of
+``HASH_OPTIONAL`` (added after stage 1), which enter it only when they differ from their default, so
+every run id stored before they existed stays the same.
 """
 from __future__ import annotations
 
@@ -36,11 +42,13 @@ from dataclasses import dataclass
 
 from gftheory.errors import UsageError
 
-SCALES = ("full", "short", "cpu", "smoke")
+SCALES = ("full", "short", "cpu", "cpu2", "smoke")
 DENSE = "none"   # the measure of a dense baseline run (target 0: same schedule, nothing pruned)
 DATASETS = {"cifar10": 10, "cifar100": 100}
 PRECISIONS = ("auto", "bf16", "fp32")
 EVAL_SPLITS = ("auto", "holdout", "test")
+# fields added after stage 1: left out of canonical() (and so of the run id) at these defaults
+HASH_OPTIONAL = {"cpu_threads": 1, "round_val_size": None, "quota_from": None}
 
 
 class ConfigError(UsageError):
@@ -107,6 +115,12 @@ class RunConfig:
     channels_last: bool = True           # NHWC activations and weights (CPU and CUDA)
     compile: bool = False                # torch.compile the training step (shapes change per round)
     device_independent: bool = False     # deterministic kernels (torch.use_deterministic_algorithms)
+    cpu_threads: int = 1                 # torch intra-op (and inter-op) threads a CPU run sets for itself
+    # stage 2 (HASH_OPTIONAL: out of the run id at their defaults)
+    round_val_size: int | None = None    # pruning records validate on a fixed subset of this many
+                                         # held-out images (None: all); later records on all of them
+    quota_from: str | None = None        # layer-matched arm: per-layer removal counts of each round
+                                         # from this measure's run (same config otherwise)
 
     # -- construction -------------------------------------------------------------------
     def __post_init__(self):
@@ -116,7 +130,8 @@ class RunConfig:
 
     @classmethod
     def preset(cls, scale: str = "full", **overrides) -> "RunConfig":
-        """The paper protocol at ``scale`` ("full" | "short" | "smoke"), then ``overrides``."""
+        """The paper protocol at ``scale`` ("full" | "short" | "cpu" | "cpu2" | "smoke"), then
+        ``overrides``."""
         if scale not in SCALES:
             raise ConfigError(f"unknown scale {scale!r}; fix: use one of {', '.join(SCALES)}")
         base: dict = {"scale": scale}
@@ -125,6 +140,9 @@ class RunConfig:
         elif scale == "cpu":
             base.update(epochs_per_round=0.04, lr_phases=((2, 0.1), (1, 0.01), (1, 0.001)),
                         importance_samples=256, probe_size=64)
+        elif scale == "cpu2":
+            base.update(epochs_per_round=0.04, lr_phases=((2, 0.1), (1, 0.01), (1, 0.001)),
+                        importance_samples=2560, probe_size=64, round_val_size=1000)
         elif scale == "smoke":
             base.update(rounds=2, epochs_per_round=0.5, lr_phases=((2, 0.1), (1, 0.01), (1, 0.001)),
                         batch_size=64, max_train_samples=512, holdout_size=256,
@@ -174,6 +192,25 @@ class RunConfig:
             v = getattr(self, name)
             if v is not None and (not isinstance(v, int) or v < 1):
                 bad(name, f"{v!r} is not a positive integer", f"give --{_flag(name)} N ≥ 1, or none for all")
+        if not isinstance(self.cpu_threads, int) or isinstance(self.cpu_threads, bool) or self.cpu_threads < 1:
+            bad("cpu_threads", f"{self.cpu_threads!r} is not a positive integer",
+                "give --cpu-threads 1 (what every cpu-scale run uses) or more")
+        if self.round_val_size is not None:
+            if not isinstance(self.round_val_size, int) or self.round_val_size < 1:
+                bad("round_val_size", f"{self.round_val_size!r} is not a positive integer",
+                    "give --round-val-size N ≥ 1 (cpu2: 1000), or none for all held-out images")
+            if self.holdout_size < 1:
+                bad("round_val_size", "a validation subset needs a held-out split",
+                    "give --holdout-size ≥ 1, or --round-val-size none")
+            if self.round_val_size > self.holdout_size:
+                bad("round_val_size", f"{self.round_val_size} is more than the {self.holdout_size} held-out "
+                    "images", f"give --round-val-size ≤ {self.holdout_size}, or none for all of them")
+        if self.quota_from is not None:
+            if self.quota_from not in measures():
+                bad("quota_from", f"unknown measure {self.quota_from!r}",
+                    f"name the measure whose run supplies the per-layer counts, one of {', '.join(measures())}")
+            if self.dense:
+                bad("quota_from", "the dense baseline prunes nothing", "drop --quota-from for --measure none")
         if not 0 <= self.momentum < 1:
             bad("momentum", f"{self.momentum!r} is outside [0, 1)", "give e.g. 0.9")
         if self.weight_decay < 0:
@@ -259,10 +296,22 @@ class RunConfig:
                 out.append(("train", j, float(lr)))
         return out
 
+    @property
+    def quota_source(self) -> "RunConfig | None":
+        """The run that supplies a layer-matched arm's per-layer counts: this config with
+        ``measure = quota_from`` (and no quota of its own); None for an ordinary run."""
+        if self.quota_from is None:
+            return None
+        return self.replace(measure=self.quota_from, quota_from=None)
+
     # -- identity -----------------------------------------------------------------------
     def canonical(self) -> dict:
-        """Every field with defaults resolved, JSON-ready (lr_phases as [[epochs, lr], ...])."""
+        """Every field with defaults resolved, JSON-ready (lr_phases as [[epochs, lr], ...]);
+        the ``HASH_OPTIONAL`` fields only where they differ from their default."""
         d = dataclasses.asdict(self)
+        for k, default in HASH_OPTIONAL.items():
+            if d[k] == default:
+                del d[k]
         d["lr_phases"] = [[int(e), float(lr)] for e, lr in self.lr_phases]
         d["importance_temperature"] = self.effective_importance_temperature
         for k in ("target", "epochs_per_round", "floor_fraction", "momentum", "weight_decay",
@@ -312,6 +361,14 @@ class RunConfig:
         if self.scale != "full":
             out.append(f"scale {self.scale!r}: schedule {self.canonical()['lr_phases']} with "
                        f"{self.rounds} rounds × {self.epochs_per_round:g} epoch (not the paper's 160 epochs)")
+        if self.round_val_size is not None:
+            out.append(f"pruning-round records validate on a fixed subset of {self.round_val_size} of the "
+                       f"{self.holdout_size} held-out images (post-pruning records, the final record and "
+                       "model selection on all of them)")
+        if self.quota_from is not None:
+            out.append(f"layer-matched arm: every round removes, in each layer, as many units as the "
+                       f"{self.quota_from!r} run of the same seed removed there, chosen by {self.measure!r} "
+                       "within the layer (not in the paper)")
         if self.max_train_samples is not None:
             out.append(f"training on at most {self.max_train_samples} images")
         if self.precision == "auto":
@@ -383,6 +440,10 @@ _HELP = {
     "lr_phases": "EPOCHS:LR,... whole schedule; rounds take their epochs from phase 1",
     "precision": "auto = bf16 autocast on CUDA, fp32 on CPU; bf16 = bf16 autocast on any device",
     "eval_split": "auto = official test set if present, else the held-out split",
+    "cpu_threads": "torch threads a CPU run sets for itself (recorded; same run id, same numbers)",
+    "round_val_size": "pruning records validate on a fixed subset of N held-out images (none = all)",
+    "quota_from": "layer-matched arm: each round's per-layer removal counts from MEASURE's run "
+                  "(same config; it must be complete in --root)",
 }
 
 
@@ -398,7 +459,8 @@ def _importance_temperature_help() -> str:
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     """One flag per RunConfig field (defaults: the --scale preset; only given flags override)."""
     g = parser.add_argument_group("protocol (defaults: the --scale preset; paper values at full)")
-    g.add_argument("--scale", default="full", choices=SCALES, help="full | short | smoke (default full)")
+    g.add_argument("--scale", default="full", choices=SCALES,
+                   help="full | short | cpu | cpu2 | smoke (default full)")
     hints = {f.name: f for f in dataclasses.fields(RunConfig)}
     for name, f in hints.items():
         if name == "scale":
@@ -411,8 +473,10 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
                            help=help_)
         elif name == "lr_phases":
             g.add_argument(f"--{_flag(name)}", dest=name, default=None, help=help_)
-        elif name in ("max_train_samples", "max_test_samples"):
+        elif name in ("max_train_samples", "max_test_samples", "round_val_size"):
             g.add_argument(f"--{_flag(name)}", dest=name, default=None, type=_optional(int), help=help_)
+        elif name == "quota_from":
+            g.add_argument(f"--{_flag(name)}", dest=name, default=None, type=_optional(str), help=help_)
         elif name == "importance_temperature":
             g.add_argument(f"--{_flag(name)}", dest=name, default=None, type=_optional(float), help=help_)
         else:

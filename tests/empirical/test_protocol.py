@@ -63,7 +63,8 @@ def test_run_id_is_a_hash_of_every_resolved_field():
                "importance_samples": 64, "importance_temperature": 2.0, "class_balanced_hg": False,
                "probe_size": 16, "holdout_size": 100, "eval_split": "holdout", "max_train_samples": None,
                "max_test_samples": 10, "precision": "fp32", "channels_last": False, "compile": True,
-               "device_independent": True, "floor_fraction": 0.1, "coupled_residual": True, "scale": "full"}
+               "device_independent": True, "floor_fraction": 0.1, "coupled_residual": True, "scale": "full",
+               "cpu_threads": 2, "round_val_size": 10, "quota_from": "random"}
     assert set(changes) == {f.name for f in dataclasses.fields(RunConfig)}
     ids = {base.replace(**{k: v}).run_id() for k, v in changes.items()}
     assert len(ids) == len(changes) and base.run_id() not in ids
