@@ -12,6 +12,26 @@ class-balanced (floor(importance_samples / num_classes) per class) for measures 
 ``class_balanced_hg`` — seeded by (seed, k), with the training augmentation (crop + flip, as the
 authors' augmented loader) applied by the device pipeline; scored in eval mode at the importance
 temperature via gftheory.importance(..., unit="filter").
+
+Stage 2 (docs/protocol.md, "The stage-2 cpu protocol (cpu2)"):
+- threads: a CPU run sets torch's intra-op (and, where torch still allows it, inter-op) thread
+  count to ``cpu_threads`` before it loads anything, records it in config.json's provenance and
+  restores the caller's count when it ends — the same run id gives the same numbers whatever
+  OMP_NUM_THREADS or torch.set_num_threads the launching process had;
+- validation: with ``round_val_size`` the pruning records (all but a last record) validate on a
+  fixed subset of the held-out images (a permutation with seed ``VAL_SUBSET_SEED``, the same for
+  every run seed and measure); the other records on all of them; every epoch record names its
+  set (``val_set`` "subset" | "full", ``val_n``); ``best`` is chosen among full-set records only;
+- every prune event also records the probe loss with BatchNorm in train mode
+  (``before_train_mode_loss`` / ``after_train_mode_loss``: batch statistics, running statistics
+  restored, nothing else changed) and, at rounds ``AGREEMENT_ROUNDS``, the Spearman ρ between the
+  measure's eval-mode and train-mode unit scores on the same importance batches
+  (``score_rank_agreement_train_eval``; null with ``score_rank_agreement_note`` elsewhere and for
+  data-free measures). Both are descriptive: BN buffers and every RNG are restored, so the run's
+  numbers are those it would have without them;
+- ``quota_from``: a layer-matched arm takes each round's per-layer removal counts from the
+  complete run of ``config.quota_source`` in the same root (checked before any data loads) and
+  ranks its own scores within each layer only (empirical.pruning.quota).
 """
 from __future__ import annotations
 
@@ -36,6 +56,9 @@ from gftheory.state import bn_mode, preserved_modes
 EVAL_BATCH = 500
 COMPILE_BACKEND = "inductor"  # torch.compile backend of --compile (tests use "eager")
 HOLDOUT_SEED = 0  # the validation split is the same for every run seed (paired comparisons)
+VAL_SUBSET_SEED = 0  # the per-round validation subset: one permutation of the held-out split, for every run
+AGREEMENT_ROUNDS = (1, 5, 25)  # rounds at which the train/eval rank agreement is computed (its cost:
+                               # one more scoring pass; docs/protocol.md, "The stage-2 cpu protocol")
 
 
 def resolve_device(device=None) -> torch.device:
@@ -172,6 +195,13 @@ def arrays_digest(splits: Splits) -> str:
     return h.hexdigest()
 
 
+def val_subset_indices(n_val: int, size: int) -> torch.Tensor:
+    """The fixed per-round validation subset: ``size`` of the ``n_val`` held-out positions (a
+    permutation seeded by VAL_SUBSET_SEED, independent of the run seed), sorted."""
+    g = torch.Generator().manual_seed(VAL_SUBSET_SEED)
+    return torch.sort(torch.randperm(n_val, generator=g)[:size]).values
+
+
 def _loader(images, labels, *, batch_size, train, seed, device, channels_last):
     from empirical.pipeline import PAPER_MEAN, PAPER_STD, DeviceLoader
     return DeviceLoader(images, labels, batch_size=batch_size, train=train, seed=seed, device=device,
@@ -183,8 +213,9 @@ class Run:
     """One run's state machine (see module docstring)."""
 
     def __init__(self, config: RunConfig, run_dir: Path, splits: Splits, device: torch.device,
-                 progress: bool = True):
+                 progress: bool = True, quota: dict | None = None):
         self.cfg, self.dir, self.data, self.device, self.progress = config, Path(run_dir), splits, device, progress
+        self.quota = quota  # {round: {group: count}} of a layer-matched arm (load_quota), else None
         self.channels_last = bool(config.channels_last)
         self.records = config.records()
         self.measure = None if config.dense else MEASURES.resolve(config.measure)
@@ -257,9 +288,15 @@ class Run:
         return x.float(), t
 
     def _eval(self, split: str):
-        x, y = getattr(self.data, f"{split}_x"), getattr(self.data, f"{split}_y")
+        """(loss, acc) on ``split``: "val" (all held-out images), "val_subset" (the fixed
+        per-round subset) or "test"; (None, None) where the split does not exist."""
+        sub = split == "val_subset"
+        x, y = getattr(self.data, "val_x" if sub else f"{split}_x"), getattr(self.data, "val_y" if sub else f"{split}_y")
         if x is None:
             return None, None
+        if sub:
+            idx = val_subset_indices(len(y), self.cfg.round_val_size)
+            x, y = x[idx], y[idx]
         if split not in self._eval_loaders:
             self._eval_loaders[split] = _loader(x, y, batch_size=EVAL_BATCH, train=False, seed=0,
                                                 device=self.device, channels_last=self.channels_last)
@@ -335,13 +372,18 @@ class Run:
                 event = self.prune(k, epoch)
                 self.optimizer = self._optimizer(lr)  # fresh optimiser after every round
                 step_fn = self._step_fn()
-            val_loss, val_acc = self._eval("val")
+            subset = (self.cfg.round_val_size is not None and phase == "prune"
+                      and epoch < len(self.records) and self.data.val_y is not None)
+            val_loss, val_acc = self._eval("val_subset" if subset else "val")
             test_loss, test_acc = self._eval("test")
             self._sync()
             seconds = time.perf_counter() - t0
             rec = {"kind": "epoch", "epoch": epoch, "phase": phase, "lr": float(lr),
                    "train_loss": finite(tot.loss), "train_acc": tot.acc, "val_loss": val_loss,
                    "val_acc": val_acc, "test_loss": test_loss, "test_acc": test_acc, "seconds": seconds,
+                   "val_set": "subset" if subset else "full",
+                   "val_n": (self.cfg.round_val_size if subset else
+                             None if self.data.val_y is None else len(self.data.val_y)),
                    "steps": tot.steps,
                    "data_epochs": self._data_epochs(epoch)}
             if phase == "prune":
@@ -376,6 +418,9 @@ class Run:
         """Round k: probe, score, prune, probe; return the prune_event record."""
         from empirical.architectures import widths_of
         before = probe_quantities(self.model, self.probe, temperature=self.cfg.temperature)
+        t_tm = time.perf_counter()
+        before_tm = self._train_mode_loss()
+        tm_seconds = time.perf_counter() - t_tm
         batches = self.importance_batches(k)
         self._sync()
         t0 = time.perf_counter()
@@ -387,13 +432,22 @@ class Run:
                                 seed=self.cfg.seed * 1_000_003 + k)
         self._sync()
         score_seconds = time.perf_counter() - t0
+        agreement = self._rank_agreement(scores, batches, k)
         widths_before = widths_of(self.model)
-        model, report = self.pruner.prune_round(self.model, scores, k)
+        if self.quota is not None:
+            from empirical.pruning.quota import prune_round_with_quota
+            model, report = prune_round_with_quota(self.pruner, self.model, scores, k, self.quota[k])
+        else:
+            model, report = self.pruner.prune_round(self.model, scores, k)
         self.model = self._place(model)
         self.pruner.enforce_masks(self.model)
         after = probe_quantities(self.model, self.probe, temperature=self.cfg.temperature)
+        t_tm = time.perf_counter()
+        after_tm = self._train_mode_loss()
+        tm_seconds += time.perf_counter() - t_tm
         rep = report.as_dict()
-        return {"kind": "prune_event", "round": k, "epoch": epoch, "measure": self.cfg.measure,
+        extra = {"quota_from": self.cfg.quota_from} if self.cfg.quota_from is not None else {}
+        return {**extra,"kind": "prune_event", "round": k, "epoch": epoch, "measure": self.cfg.measure,
                 "before": {a: finite(b) for a, b in before.items()},
                 "after": {a: finite(b) for a, b in after.items()},
                 "widths_before": rep.get("widths_before", widths_before),
@@ -407,7 +461,69 @@ class Run:
                 "score_seconds": score_seconds, "score_bn_mode": score_mode,
                 "probe_temperature": self.cfg.temperature, "probe_bn_mode": "eval",
                 "importance_samples": sum(int(t.shape[0]) for _, t in batches),
-                "importance_temperature": self.cfg.effective_importance_temperature}
+                "importance_temperature": self.cfg.effective_importance_temperature,
+                "before_train_mode_loss": before_tm, "after_train_mode_loss": after_tm,
+                "train_mode_loss_seconds": tm_seconds, **agreement}
+
+    # ---- descriptive train-mode quantities (no effect on the run: buffers and RNGs restored)
+    def _restoring(self):
+        """Context: on exit every buffer of the model (BN running statistics, counters) and every
+        RNG state are what they were on entry."""
+        import contextlib
+
+        @contextlib.contextmanager
+        def ctx():
+            bufs = [(b, b.detach().clone()) for b in self.model.buffers()]
+            rng = rng_state()
+            try:
+                with preserved_modes(self.model):
+                    yield
+            finally:
+                with torch.no_grad():
+                    for b, saved in bufs:
+                        b.copy_(saved)
+                set_rng_state(rng)
+        return ctx()
+
+    def _train_mode_loss(self) -> float | None:
+        """Mean CE(f(x)/T, y) on the probe batch with BatchNorm in train mode (batch statistics),
+        fp32, no gradient; the running statistics are restored afterwards."""
+        import torch.nn.functional as F
+        x, y = self.probe
+        with self._restoring(), torch.no_grad():
+            self.model.train()
+            loss = F.cross_entropy(self.model(x).float() / self.cfg.temperature, y)
+        return finite(loss)
+
+    def _rank_agreement(self, eval_scores, batches, k: int) -> dict:
+        """Spearman ρ between the measure's eval-mode unit scores (what the run ranks) and the
+        same measure's train-mode scores on the same batches, over the active units; computed at
+        rounds AGREEMENT_ROUNDS for measures that read data (see module docstring)."""
+        out = {"score_rank_agreement_train_eval": None, "train_mode_score_seconds": None}
+        if self.measure.needs <= {"generator"}:
+            return {**out, "score_rank_agreement_note": f"not computed: {self.cfg.measure} reads no data, so its "
+                    "scores do not depend on the BatchNorm mode (ρ = 1 trivially)"}
+        if k not in AGREEMENT_ROUNDS:
+            return {**out, "score_rank_agreement_note": "not computed at this round (rounds "
+                    f"{', '.join(map(str, AGREEMENT_ROUNDS))} only: one more scoring pass each)"}
+        from scipy.stats import spearmanr
+        self._sync()
+        t0 = time.perf_counter()
+        with self._restoring():
+            self.model.train()
+            train_scores = importance(self.model, self.measure, batches, unit="filter",
+                                      temperature=self.cfg.effective_importance_temperature,
+                                      seed=self.cfg.seed * 1_000_003 + k)
+        self.model.zero_grad(set_to_none=True)
+        self._sync()
+        seconds = time.perf_counter() - t0
+        a, b = self.pruner.unit_scores(self.model, eval_scores), self.pruner.unit_scores(self.model, train_scores)
+        act = _active_positions(self.pruner)
+        ea = np.concatenate([a[g][act[g]] for g in act])
+        tb = np.concatenate([b[g][act[g]] for g in act])
+        rho = spearmanr(ea, tb).statistic if len(ea) > 1 else float("nan")
+        return {"score_rank_agreement_train_eval": finite(rho), "train_mode_score_seconds": seconds,
+                "score_rank_agreement_note": f"Spearman ρ over the {len(ea)} active units, same importance batches"}
 
     def finish(self, elapsed: float) -> None:
         metrics = runstore.read_metrics(self.dir)
@@ -421,15 +537,27 @@ class Run:
                       "val_acc": last["val_acc"], "test_acc": last["test_acc"]},
             "best": best, "eval_data": self.data.eval_data,
             "precision": self.cfg.precision, "fingerprint": self.fingerprint,
-            "provenance": {**provenance(self.device), "data": self.data.integrity}})
+            "validation": _validation_record(self.cfg, self.data),
+            "provenance": {**provenance(self.device), **_thread_record(self.cfg, self.device),
+                           "data": self.data.integrity,
+                           **({"quota_source_run": self.cfg.quota_source.run_id()} if self.quota else {})}})
         self.log(f"complete: final val {_fmt(last['val_acc'])} test {_fmt(last['test_acc'])}, "
                  f"best val {_fmt(best['val_acc'])} (record {best['epoch']}), {elapsed:.1f}s")
 
 
+def _active_positions(pruner) -> dict[str, np.ndarray]:
+    """{group: positions of its active units in ``unit_scores`` order} (physical groups: all
+    current positions; mask groups: the still-alive original indices)."""
+    return {g.name: (np.arange(len(pruner.alive[g.name])) if g.kind == "physical"
+                     else np.asarray(pruner.alive[g.name], dtype=np.int64)) for g in pruner.groups}
+
+
 def _best_of(metrics: list[dict]) -> dict:
-    """Best record by val_acc among the post-pruning epochs (all epochs if there are none);
-    never selected on test. Ties: the earliest."""
-    epochs = [m for m in metrics if m.get("kind") == "epoch" and m.get("val_acc") is not None]
+    """Best record by val_acc among the post-pruning epochs (all epochs if there are none),
+    on the full validation set only (records with ``val_set`` "subset" never compete); never
+    selected on test. Ties: the earliest."""
+    epochs = [m for m in metrics if m.get("kind") == "epoch" and m.get("val_acc") is not None
+              and m.get("val_set", "full") == "full"]
     train = [m for m in epochs if m.get("phase") == "train"]
     pool = train or epochs
     if not pool:
@@ -477,6 +605,72 @@ def _check_same_precision(run_dir: Path, cfg: RunConfig, device) -> None:
                               f"the processor kind it started on, or delete {run_dir} to start again")
 
 
+def _validation_record(cfg: RunConfig, splits: Splits) -> dict:
+    """Which validation set the records use (config.json / summary.json ``validation``)."""
+    n = None if splits.val_y is None else len(splits.val_y)
+    out = {"full": n, "round_subset": None, "best_on": "full", "final_on": "full"}
+    if cfg.round_val_size is not None and n:
+        idx = val_subset_indices(n, cfg.round_val_size)
+        import hashlib
+        out["round_subset"] = {"n": int(cfg.round_val_size), "seed": VAL_SUBSET_SEED,
+                               "positions_sha256": hashlib.sha256(idx.numpy().astype("<i8").tobytes()).hexdigest()[:16],
+                               "records": "pruning rounds except a last record"}
+    return out
+
+
+def _thread_record(cfg: RunConfig, dev) -> dict:
+    """The thread counts the run computes with (provenance)."""
+    return {"threads": torch.get_num_threads(), "interop_threads": torch.get_num_interop_threads(),
+            "cpu_threads_fixed_by_run": cfg.cpu_threads if torch.device(dev).type == "cpu" else None}
+
+
+def fix_threads(n: int) -> None:
+    """torch's intra-op threads := n; inter-op too where torch still allows it (it refuses once
+    inter-op work has started in this process — then the count it has stays and is recorded)."""
+    torch.set_num_threads(int(n))
+    if torch.get_num_interop_threads() != n:
+        try:
+            torch.set_num_interop_threads(int(n))
+        except RuntimeError:
+            pass
+
+
+def load_quota(cfg: RunConfig, root: Path) -> tuple[str, dict[int, dict[str, int]]]:
+    """(source run id, {round: {group: units removed}}) of a layer-matched arm's source run
+    ``cfg.quota_source`` in ``root``: it must be complete and record every round. Read from each
+    prune_event's ``removed`` (or, for networks whose unit groups are all physical, from
+    ``widths_before`` − ``widths_after``). Raises ConfigError (exit 2) naming the fix."""
+    from empirical.pruning.units import unit_groups
+    src = cfg.quota_source
+    sid = src.run_id()
+    sdir = Path(root) / sid
+    if not runstore.is_complete(sdir):
+        state = "incomplete (no summary.json)" if sdir.exists() else "absent"
+        raise ConfigError(f"quota_from {cfg.quota_from!r}: its source run {sid} ({src.arch} {src.measure} seed "
+                          f"{src.seed}, scale {src.scale}) is {state} in {root}; fix: run it to completion "
+                          f"first (gftheory run --scale {src.scale} --arch {src.arch} --measure {src.measure} "
+                          f"--seed {src.seed} ...), or let the sweep / campaign order it before this arm")
+    groups = unit_groups(cfg.arch, cfg.coupled_residual)
+    events = {int(e["round"]): e for e in runstore.read_metrics(sdir) if e.get("kind") == "prune_event"}
+    quota: dict[int, dict[str, int]] = {}
+    for k in range(1, cfg.rounds + 1):
+        e = events.get(k)
+        if e is None:
+            raise ConfigError(f"quota_from: source run {sid} has no prune_event for round {k}; fix: rerun the "
+                              f"source run ({sdir}) with this code")
+        if e.get("removed") is not None:
+            quota[k] = {g: len(v) for g, v in e["removed"].items() if len(v)}
+        elif all(g.kind == "physical" for g in groups):
+            wb, wa = e["widths_before"], e["widths_after"]
+            quota[k] = {g.name: int(wb[g.space]) - int(wa[g.space]) for g in groups
+                        if int(wb[g.space]) != int(wa[g.space])}
+        else:
+            raise ConfigError(f"quota_from: source run {sid} predates the per-round 'removed' records and "
+                              f"{cfg.arch} has masked unit groups whose counts its widths do not show; fix: "
+                              f"rerun the source run with this code")
+    return sid, quota
+
+
 def ensure_run(config: RunConfig, root, *, device=None, data_dir=None, progress: bool = True) -> Path:
     """Run ``config`` in ``root/<run_id>`` — resume from its checkpoint if one exists, skip it if
     summary.json says it completed — and return the run directory."""
@@ -488,6 +682,17 @@ def ensure_run(config: RunConfig, root, *, device=None, data_dir=None, progress:
         if progress:
             print(f"[{run_dir.name}] complete; skipped", file=sys.stderr, flush=True)
         return run_dir
+    quota_src, quota = load_quota(cfg, root) if cfg.quota_from is not None else (None, None)
+    previous = torch.get_num_threads()
+    if dev.type == "cpu":
+        fix_threads(cfg.cpu_threads)
+    try:
+        return _ensure_run(cfg, root, run_dir, dev, data_dir, progress, quota_src, quota)
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _ensure_run(cfg, root, run_dir, dev, data_dir, progress, quota_src, quota) -> Path:
     splits = prepare_data(cfg, data_dir)  # bad data → error before the run dir exists
     from empirical.data import integrity_warning
     warning = integrity_warning(splits.integrity)
@@ -508,5 +713,7 @@ def ensure_run(config: RunConfig, root, *, device=None, data_dir=None, progress:
                          "test": None if splits.test_y is None else len(splits.test_y),
                          "eval_data": splits.eval_data,
                          "status": (splits.integrity or {}).get("status")},
-                "provenance": {**provenance(dev), "data": splits.integrity}})
-        return Run(cfg, run_dir, splits, dev, progress).execute()
+                "validation": _validation_record(cfg, splits),
+                "provenance": {**provenance(dev), **_thread_record(cfg, dev), "data": splits.integrity,
+                               **({"quota_source_run": quota_src} if quota_src else {})}})
+        return Run(cfg, run_dir, splits, dev, progress, quota=quota).execute()

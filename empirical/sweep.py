@@ -6,6 +6,10 @@ lock is held) is left to that process ("running in another process"). ``jobs == 
 ``jobs > 1`` starts up to ``jobs`` subprocesses ``python -m gftheory run <every config flag>``
 (each child's stderr goes to ``<root>/.logs/<run_id>.log``). Progress (stderr): one line per run
 — done / running / queued / failed, record reached, last validation accuracy.
+
+Layer-matched arms (``quota_from``) need their source run complete: the sweep adds a source that
+the grid lacks just before its first arm, and starts an arm only once its source is complete (an
+arm whose source failed fails with the runner's message, exit 2 of its child).
 """
 from __future__ import annotations
 
@@ -80,6 +84,19 @@ def _check_data(configs: list[RunConfig], data_dir) -> None:
         load_cifar(name, data_dir)
 
 
+def with_quota_sources(configs: list[RunConfig]) -> list[RunConfig]:
+    """``configs`` with each layer-matched arm's source run inserted before the arm, unless the
+    list already has it earlier (an arm listed before its source has the source moved up)."""
+    out: list[RunConfig] = []
+    for c in configs:
+        src = c.quota_source
+        if src is not None and src not in out:
+            out.append(src)
+        if c not in out:
+            out.append(c)
+    return out
+
+
 def run_grid(configs, root, *, jobs: int = 1, device=None, data_dir=None, progress: bool = True,
              refresh_s: float = 30.0) -> list[Path]:
     """Run every config (skipping completed ones); return their run directories in order.
@@ -92,8 +109,11 @@ def run_grid(configs, root, *, jobs: int = 1, device=None, data_dir=None, progre
     configs = [effective_config(c, dev) for c in configs]
     paths = [root / c.run_id() for c in configs]
     unique: dict[Path, RunConfig] = {}
-    for p, c in zip(paths, configs):
-        unique.setdefault(p, c)
+    for c in with_quota_sources(configs):
+        unique.setdefault(root / c.run_id(), c)
+
+    def source_of(c: RunConfig) -> Path | None:
+        return None if c.quota_from is None else root / c.quota_source.run_id()
     state = {p: ("done" if runstore.is_complete(p) else "elsewhere" if runstore.is_busy(p) else "queued")
              for p in unique}
     pending = [(p, c) for p, c in unique.items() if state[p] == "queued"]
@@ -133,7 +153,13 @@ def run_grid(configs, root, *, jobs: int = 1, device=None, data_dir=None, progre
         while queue or running:
             changed = False
             while queue and len(running) < jobs:
-                p, c = queue.pop(0)
+                # the first queued run whose source (layer-matched arms) is complete or not running
+                pick = next((i for i, (_, c) in enumerate(queue)
+                             if source_of(c) is None or runstore.is_complete(source_of(c))
+                             or (source_of(c) not in running and state.get(source_of(c)) != "queued")), None)
+                if pick is None:
+                    break
+                p, c = queue.pop(pick)
                 if runstore.is_complete(p) or runstore.is_busy(p):  # another process took it meanwhile
                     state[p], changed = ("done" if runstore.is_complete(p) else "elsewhere"), True
                     continue
