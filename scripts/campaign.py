@@ -5,6 +5,7 @@ each completed run into results/ as soon as it finishes.
     python scripts/campaign.py run resnet56-cpu mobilenet_v1-cpu ...   (one after another)
     python scripts/campaign.py collect --root /work/runs --dest results [--commit]
     python scripts/campaign.py list resnet56-cpu
+    python scripts/campaign.py run stage2-cpu2 --root /work/runs --jobs 2 --data-dir DATA
 
 ``run`` is `gftheory sweep` over the campaign's configs (completed runs skipped, killed runs
 resumed, one torch thread per run on CPU). ``collect`` copies config.json, metrics.jsonl and
@@ -12,6 +13,16 @@ summary.json (never checkpoints) of every *completed* run under --root into --de
 (event studies: --dest/events/<id>/, with events.jsonl), and
 with --commit makes one git commit per newly collected run (only those paths). The order of a
 campaign is its priority: the comparisons the paper's headline claims need come first.
+
+``stage2-cpu2`` (issue 25) is generated from the committed plan file results/plans/stage2.json
+(``gftheory plan``): the unique (arch, measure, seed) runs of its cells with status "planned" and
+scale "cpu2", at the plan's ``protocol.cpu2.precision``; ordered by architecture (as the plan
+first names it), then seed-major (seeds in the plan's order, so each seed's pairs complete
+early), the layer-matched arms (a measure written "MEASURE@SOURCE", or {"measure": M,
+"quota_from": S}) after the ordinary runs of their seed, each arm's source run added if no cell
+names it. It refuses (exit 2, nothing started) when the plan file is absent, not committed, changed
+since its commit, or written under other rules (``rules_digest`` ≠ gftheory.claims.rules.rules_digest()).
+``stage2-events`` runs the plan's event studies when the event study has an ``edition`` field.
 """
 from __future__ import annotations
 
@@ -77,7 +88,125 @@ def bf16_equivalence() -> list[RunConfig]:
     return out
 
 
+STAGE2_PLAN = REPO / "results" / "plans" / "stage2.json"
+PLAN_PRECISIONS = ("fp32", "bf16")
+
+
+class PlanError(Exception):
+    """The stage-2 plan file cannot be used; the message names the fix (exit 2)."""
+
+
+def load_plan(path: Path | None = None) -> dict:
+    """The committed, unchanged plan file (default STAGE2_PLAN) written under the current rules,
+    or PlanError."""
+    import json
+    path = Path(STAGE2_PLAN if path is None else path)
+    rel = path.relative_to(REPO) if path.is_relative_to(REPO) else path
+    if not path.is_file():
+        raise PlanError(f"{rel} does not exist; fix: write it with `gftheory plan` and commit it before "
+                        "the first stage-2 run")
+    tracked = subprocess.run(["git", "ls-files", "--error-unmatch", "--", str(rel)], cwd=REPO,
+                             capture_output=True, text=True)
+    if tracked.returncode != 0:
+        raise PlanError(f"{rel} is not committed; fix: `git add {rel} && git commit` before the first "
+                        "stage-2 run (the plan is registered before its data)")
+    if subprocess.run(["git", "diff", "--quiet", "HEAD", "--", str(rel)], cwd=REPO).returncode != 0:
+        raise PlanError(f"{rel} differs from its committed version; fix: commit the change (a new "
+                        f"registration) or restore it with `git checkout HEAD -- {rel}`")
+    try:
+        plan = json.loads(path.read_text())
+    except ValueError as exc:
+        raise PlanError(f"{rel} is not JSON ({exc}); fix: rewrite it with `gftheory plan`") from None
+    from gftheory.claims.rules import rules_digest
+    if plan.get("rules_digest") != rules_digest():
+        raise PlanError(f"{rel} was written under rules {plan.get('rules_digest')!r}, the code's rules are "
+                        f"{rules_digest()!r}; fix: rewrite and commit the plan under the current rules "
+                        "(`gftheory plan`), or run the code the plan was written under")
+    return plan
+
+
+def _measure_spec(entry) -> tuple[str, str | None]:
+    """(measure, quota_from) of a cell's measure entry: "magnitude", "random@magnitude" or
+    {"measure": "random", "quota_from": "magnitude"}."""
+    if isinstance(entry, dict):
+        return entry["measure"], entry.get("quota_from")
+    m, _, q = str(entry).partition("@")
+    return m, (q or None)
+
+
+def stage2_cpu2(plan: dict | None = None) -> list[RunConfig]:
+    """The stage-2 cpu2 runs of the plan (see the module docstring for the order)."""
+    from empirical.config import ConfigError
+    plan = load_plan() if plan is None else plan
+    precision = ((plan.get("protocol") or {}).get("cpu2") or {}).get("precision")
+    if precision not in PLAN_PRECISIONS:
+        raise PlanError(f"stage-2 plan: protocol.cpu2.precision is {precision!r}; fix: the plan must name "
+                        f"one of {', '.join(PLAN_PRECISIONS)}")
+    cells = [c for c in plan.get("cells", []) if c.get("status") == "planned" and c.get("scale") == "cpu2"]
+    archs: list[str] = []
+    runs: dict[tuple, tuple] = {}       # (arch, measure, quota_from, seed) -> sort key
+    for ci, c in enumerate(cells):
+        arch = c["arch"]
+        if c.get("dataset", "cifar10") != "cifar10":
+            raise PlanError(f"stage-2 plan: cell {c.get('claim')}/{c.get('rule')} is on {c['dataset']}; fix: "
+                            "stage-2 cpu2 runs are CIFAR-10 only")
+        if arch not in archs:
+            archs.append(arch)
+        seeds = c.get("seeds") or (plan.get("seeds") or {}).get(f"{arch}/cpu2")
+        if not seeds:
+            raise PlanError(f"stage-2 plan: cell {c.get('claim')}/{c.get('rule')} ({arch}) names no seeds and "
+                            f"seeds['{arch}/cpu2'] is absent; fix: give the cell's seeds in the plan")
+        bad = [s for s in seeds if not isinstance(s, int) or 0 <= s <= 2]
+        if bad:
+            raise PlanError(f"stage-2 plan: cell {c.get('claim')}/{c.get('rule')} has seeds {bad}: stage 2 uses "
+                            "fresh seeds only (never 0–2, which stage 1 used); fix: the plan's seeds")
+        for mi, entry in enumerate(c.get("measures", [])):
+            m, q = _measure_spec(entry)
+            for s in seeds:
+                order = (archs.index(arch), s)
+                if q is not None:
+                    runs.setdefault((arch, q, None, s), (*order, 0, ci, mi))   # the source, if no cell names it
+                    runs[(arch, m, q, s)] = min(runs.get((arch, m, q, s), (9e9,)), (*order, 1, ci, mi))
+                else:
+                    runs[(arch, m, None, s)] = min(runs.get((arch, m, None, s), (9e9,)), (*order, 0, ci, mi))
+    seed_pos = {}
+    for c in cells:
+        for s in c.get("seeds") or (plan.get("seeds") or {}).get(f"{c['arch']}/cpu2") or []:
+            seed_pos.setdefault(s, len(seed_pos))
+    out = []
+    for (arch, m, q, s), key in sorted(runs.items(), key=lambda kv: (kv[1][0], seed_pos[kv[1][1]], *kv[1][2:])):
+        extra = {"target": 0.0} if m == "none" else {}
+        try:
+            out.append(RunConfig.preset("cpu2", arch=arch, dataset="cifar10", measure=m, seed=s,
+                                        precision=precision, quota_from=q, **extra))
+        except ConfigError as exc:
+            raise PlanError(f"stage-2 plan: {arch} {m}{'@' + q if q else ''} seed {s}: {exc}") from None
+    return out
+
+
+def stage2_events(plan: dict | None = None):
+    """The plan's event studies (cells with scale "events" and status "planned"), one per
+    (arch, seed), at the event study's stage-2 edition."""
+    import dataclasses
+    from empirical.events import EventConfig
+    if "edition" not in {f.name for f in dataclasses.fields(EventConfig)}:
+        raise PlanError("stage2-events: the event study has no 'edition' field yet; fix: wait for the "
+                        "stage-2 event study (issue 24) to land")
+    plan = load_plan() if plan is None else plan
+    out, seen = [], set()
+    for c in plan.get("cells", []):
+        if c.get("status") != "planned" or c.get("scale") != "events":
+            continue
+        for s in c.get("seeds") or (plan.get("seeds") or {}).get(f"{c['arch']}/events") or []:
+            if (c["arch"], s) not in seen:
+                seen.add((c["arch"], s))
+                out.append(EventConfig(arch=c["arch"], dataset=c.get("dataset", "cifar10"), seed=s, edition=2))
+    return out
+
+
 CAMPAIGNS = {
+    "stage2-cpu2": stage2_cpu2,
+    "stage2-events": stage2_events,
     "mobilenet_v1-stage1-completion": stage1_completion,
     "bf16-equivalence": bf16_equivalence,
     "resnet56-cpu": lambda: cpu_grid("resnet56"),
@@ -174,23 +303,31 @@ def main(argv=None) -> int:
     ls = sub.add_parser("list")
     ls.add_argument("name", choices=sorted(CAMPAIGNS))
     args = p.parse_args(argv)
-    if args.cmd == "list":
-        for cfg in CAMPAIGNS[args.name]():
-            print(cfg.run_id(), cfg.arch, getattr(cfg, "measure", "events"), cfg.seed, getattr(cfg, "scale", ""))
-        return 0
     if args.cmd == "collect":
         collect(args.root, args.dest.resolve(), args.commit)
         return 0
+    names = [args.name] if args.cmd == "list" else args.name
+    try:                            # every campaign's configs (and the plan's checks) before any run
+        built = {name: CAMPAIGNS[name]() for name in names}
+    except PlanError as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return 2
+    if args.cmd == "list":
+        for cfg in built[args.name]:
+            q = getattr(cfg, "quota_from", None)
+            print(cfg.run_id(), cfg.arch, getattr(cfg, "measure", "events") + (f"@{q}" if q else ""), cfg.seed,
+                  getattr(cfg, "scale", ""))
+        return 0
     ok = True
-    for name in args.name:          # campaigns in the order given: no idle cores between them
+    for name in names:              # campaigns in the order given: no idle cores between them
         print(f"campaign {name}: starting", file=sys.stderr, flush=True)
-        ok = run_campaign(name, args) and ok
+        ok = run_campaign(name, args, built[name]) and ok
     return 0 if ok else 1
 
 
-def run_campaign(name: str, args) -> bool:
+def run_campaign(name: str, args, configs=None) -> bool:
     """Run one campaign to the end; whether every run / study of it is complete."""
-    configs = CAMPAIGNS[name]()
+    configs = CAMPAIGNS[name]() if configs is None else configs
     if name.endswith("-events"):
         from empirical.events import ensure_study
         ok = True
