@@ -1,7 +1,7 @@
 """The ``gftheory`` command line: a thin dispatcher.
 
 Each subcommand ``gftheory X`` is the module ``gftheory.commands.X`` (theory: check, prove, claims,
-confirm, report, plan) or ``empirical.commands.X`` (data, run, events, sweep, bench, spread), exposing
+confirm, report, plan, assess) or ``empirical.commands.X`` (data, run, events, sweep, bench, spread), exposing
 ``add_arguments(parser)`` and ``run(args) -> int``; the module is imported only when its command is
 used, so theory commands never import the empirical package. The CLI is the top of the layering
 (tests/project/test_layering.py): nothing but ``gftheory.__main__`` and the tests imports it.
@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "confirm": ("gftheory.commands.confirm", "run the runs a claim needs, then print its verdict"),
     "claims": ("gftheory.commands.claims", "list the claim registry"),
     "plan": ("gftheory.commands.plan", "the stage-2 plan: seeds per rule x cell for 80 % power, cost, budget"),
+    "assess": ("gftheory.commands.assess", "place one importance measure (name, module:Class, entry point) in the theory"),
     "data": ("empirical.commands.data", "download / verify CIFAR data"),
     "run": ("empirical.commands.run", "one prune-while-training run"),
     "events": ("empirical.commands.events", "the pruning-event study: every measure on the same checkpoints (paired)"),
