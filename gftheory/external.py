@@ -66,8 +66,9 @@ def load_object(spec: str, *, what: str = "measure"):
     obj = mod
     for part in attr.split("."):
         if not hasattr(obj, part):
+            hint = f", e.g. one of {_candidates(mod) or 'none found'}" if what == "measure" else ""
             raise MeasureLoadError(f"{what} {spec!r}: module {module!r} has no attribute {attr!r}; fix: "
-                                   f"name one of its {what}s, e.g. one of {_candidates(mod) or 'none found'}")
+                                   f"name one of its {what}s{hint}")
         obj = getattr(obj, part)
     return obj
 

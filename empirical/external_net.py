@@ -1,0 +1,121 @@
+"""Networks from outside the registry: ``module:factory`` and coupled unit groups from Torch-Pruning.
+
+``load_network("pkg.mod:factory", num_classes)`` calls the factory (with ``num_classes=`` when it
+takes that keyword, else with no argument) and checks that it returns an ``nn.Module``.
+
+``coupled_groups(model, example_inputs)`` asks Torch-Pruning's ``DependencyGraph`` (the optional
+extra ``pip install 'gftheory[prune]'``) which output channels of which Conv2d / Linear layers must
+be removed together — the producers of a residual add, a depthwise conv and the conv feeding it, the
+inputs of a concatenation — one ``CoupledGroup`` per set. The classifier (the last Linear, whose
+outputs are the classes) is ignored. ``group_scores`` sums a measure's filter scores over a group's
+members, the rule the hand-written physical groups use (``empirical.pruning.units``).
+
+``hand_coupled_sets(arch)`` states the hand-written groups of a registered network the same way (the
+convs whose outputs are one channel space), so the two can be compared; tests/empirical/
+test_torch_pruning_groups.py does, for the three registered networks.
+"""
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from gftheory.errors import UsageError
+from gftheory.external import load_object
+
+
+@dataclass(frozen=True)
+class CoupledGroup:
+    """Output channels of ``members`` (module names, Conv2d / Linear) that are removed together;
+    ``channels`` of them; ``root`` is the module Torch-Pruning grouped from."""
+    root: str
+    members: frozenset
+    channels: int
+
+
+def load_network(spec: str, num_classes: int = 10) -> nn.Module:
+    """The nn.Module a ``module:factory`` spec builds (checked before any work)."""
+    factory = load_object(spec, what="network")
+    if not callable(factory):
+        raise UsageError(f"network {spec!r} is not callable; fix: name a function or class that returns an nn.Module")
+    try:
+        takes = "num_classes" in inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        takes = False
+    try:
+        model = factory(num_classes=num_classes) if takes else factory()
+    except Exception as exc:
+        raise UsageError(f"network {spec!r}: calling it raised {type(exc).__name__}: {exc}; fix: the factory "
+                         f"must build the network with no arguments (or num_classes=)") from exc
+    if not isinstance(model, nn.Module):
+        raise UsageError(f"network {spec!r} returned {type(model).__name__}, not a torch.nn.Module; fix: return the model")
+    return model
+
+
+def _torch_pruning():
+    try:
+        import torch_pruning
+    except ImportError as exc:
+        raise UsageError("unit groups for a network outside the registry need Torch-Pruning; fix: "
+                         "pip install 'gftheory[prune]' (or pip install --no-deps torch-pruning)") from exc
+    return torch_pruning
+
+
+def _classifier(model: nn.Module) -> list[nn.Module]:
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    return linears[-1:]
+
+
+def coupled_groups(model: nn.Module, example_inputs: torch.Tensor, *, ignored=None) -> list[CoupledGroup]:
+    """Torch-Pruning's coupled output-channel groups of every Conv2d / Linear of ``model`` (the last
+    Linear and ``ignored`` modules excluded). The model is traced once on ``example_inputs`` in eval
+    mode and left as it was."""
+    tp = _torch_pruning()
+    names = {m: n for n, m in model.named_modules()}
+    was = model.training
+    model.eval()
+    try:
+        dg = tp.DependencyGraph().build_dependency(model, example_inputs=example_inputs)
+        skip = _classifier(model) + list(ignored or [])
+        out = []
+        for g in dg.get_all_groups(ignored_layers=skip, root_module_types=[nn.Conv2d, nn.Linear]):
+            members, root, channels = set(), None, 0
+            for dep, idxs in g:
+                mod = dep.target.module
+                if isinstance(mod, (nn.Conv2d, nn.Linear)) and getattr(dep.handler, "__name__", "") == "prune_out_channels":
+                    members.add(names[mod])
+                    if root is None:
+                        root, channels = names[mod], len(idxs)
+            if members:
+                out.append(CoupledGroup(root, frozenset(members), channels))
+    finally:
+        model.train(was)
+    return out
+
+
+def group_scores(groups: list[CoupledGroup], filter_scores: dict) -> dict[str, torch.Tensor]:
+    """{group root: per-channel score} = Σ over members of their filter scores (``importance``'s
+    unit="filter" output, keyed by weight name)."""
+    return {g.root: sum(filter_scores[f"{m}.weight"] for m in sorted(g.members)) for g in groups}
+
+
+def hand_coupled_sets(arch: str, coupled_residual: bool = True) -> dict[str, frozenset]:
+    """(``coupled_residual`` where the network supports it.) {group name: the Conv2d / depthwise-conv / Linear modules whose outputs that hand-written unit
+    group removes}: a physical group's channel space's producers; a mask group's conv alone."""
+    from empirical.architectures import channel_layout, get_architecture
+    from empirical.pruning.units import unit_groups
+    layout = channel_layout(arch)
+    out = {}
+    coupled = coupled_residual and get_architecture(arch).supports_coupled_residual
+    for g in unit_groups(arch, coupled_residual=coupled):
+        if g.kind == "physical":
+            out[g.name] = frozenset(e.module for e in layout if e.out_space == g.space
+                                    and e.kind in ("conv", "dwconv", "linear"))
+        else:
+            out[g.name] = frozenset({g.conv})
+    return out
+
+
+__all__ = ["CoupledGroup", "coupled_groups", "group_scores", "hand_coupled_sets", "load_network"]
