@@ -135,7 +135,9 @@ class _SafeUnpickler(pickle.Unpickler):
 
 def _fix_hint(spec: CifarSpec, data_dir: Path) -> str:
     return (f"fix: run `gftheory data download {spec.name} --data-dir {data_dir}` (needs internet), "
-            f"or point --data-dir / ${ENV_DATA_DIR} at a directory holding {spec.folder}/")
+            f"or point --data-dir / ${ENV_DATA_DIR} at a directory holding {spec.folder}/; to try the "
+            f"commands without internet: `gftheory data demo --out DIR` (synthetic, never evidence), then "
+            f"--data-dir DIR")
 
 
 def read_batch(path: Path, spec: CifarSpec, data_dir: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -203,6 +205,8 @@ def load_cifar(name: str, data_dir=None) -> CifarData:
         test_x, test_y = read_batch(folder / spec.test_file, spec, data_dir)
         read.append(spec.test_file)
     source = f"{folder} ({', '.join(read)})" + ("" if test_x is not None else "; no test set")
+    if is_demo_folder(folder):
+        source = f"{DEMO_LABEL}: {source}"
     integrity = data_integrity(spec, folder, {
         "train": (list(spec.train_files), train_x, train_y),
         "test": None if test_x is None else ([spec.test_file], test_x, test_y)})
@@ -219,6 +223,7 @@ def load_cifar(name: str, data_dir=None) -> CifarData:
 OFFICIAL_FILES = "official files"
 OFFICIAL_ARRAYS = "official arrays, repackaged"
 NOT_OFFICIAL = "NOT the official data"
+SYNTHETIC_DEMO = "synthetic demo data"          # `gftheory data demo`: generated, never evidence
 
 # sha256 of the arrays as loaded (array_digest: the uint8 images (N, 3, 32, 32) C-order, then the
 # labels as little-endian int64), per dataset and split. How the CIFAR-10 training digest was
@@ -244,9 +249,11 @@ def data_integrity(spec: CifarSpec, folder: Path, splits: dict) -> dict:
     """What was loaded, per split: the files' md5 sums, the arrays' sha256, and a status —
     "official files" (every file's md5 is the official one), "official arrays, repackaged" (the
     arrays' digest is a known digest of the official arrays, e.g. the filename-less offline copy),
-    or "NOT the official data" (neither). The overall status is the worst of the splits'."""
+    or "NOT the official data" (neither), or "synthetic demo data" (a folder written by
+    ``make_demo``, marked by its DEMO_MARKER file). The overall status is the worst of the splits'."""
     out: dict = {"status": None, "splits": {}}
-    rank = {OFFICIAL_FILES: 0, OFFICIAL_ARRAYS: 1, NOT_OFFICIAL: 2}
+    rank = {OFFICIAL_FILES: 0, OFFICIAL_ARRAYS: 1, NOT_OFFICIAL: 2, SYNTHETIC_DEMO: 3}
+    demo = is_demo_folder(folder)
     worst = OFFICIAL_FILES
     for split, entry in splits.items():
         if entry is None:
@@ -260,6 +267,8 @@ def data_integrity(spec: CifarSpec, folder: Path, splits: dict) -> dict:
             status = OFFICIAL_ARRAYS
         else:
             status = NOT_OFFICIAL
+        if demo:
+            status = SYNTHETIC_DEMO
         out["splits"][split] = {"status": status, "images": int(len(y)), "arrays_sha256": digest,
                                 "files_md5": md5s}
         worst = max(worst, status, key=rank.__getitem__)
@@ -269,6 +278,10 @@ def data_integrity(spec: CifarSpec, folder: Path, splits: dict) -> dict:
 
 def integrity_warning(integrity: dict | None) -> str | None:
     """A one-paragraph warning when the loaded data is not the official data, else None."""
+    if integrity and integrity.get("status") == SYNTHETIC_DEMO:
+        return (f"note: {DEMO_LABEL} — generated images with a planted class structure, not CIFAR; "
+                f"a run on it only shows the commands work. It is never evidence about the paper: "
+                f"its results say 'synthetic demo data' and the report sets them aside.")
     if not integrity or integrity.get("status") != NOT_OFFICIAL:
         return None
     bad = [s for s, e in integrity["splits"].items() if e["status"] == NOT_OFFICIAL]
@@ -482,7 +495,100 @@ def _fetch(url: str, dest: Path, progress: bool) -> None:
                         f"the extracted folder into the data directory by hand") from None
 
 
+# -- synthetic demo data -------------------------------------------------------------------
+DEMO_MARKER = "SYNTHETIC_DEMO.json"     # in the dataset folder: everything loaded from it is synthetic
+DEMO_LABEL = "synthetic demo data (gftheory data demo, not CIFAR)"
+DEMO_TRAIN = 1000
+DEMO_TEST = 500
+
+
+def is_demo_folder(folder) -> bool:
+    """True for a dataset folder written by ``make_demo`` (it holds DEMO_MARKER)."""
+    return (Path(folder) / DEMO_MARKER).is_file()
+
+
+def demo_images(n: int, seed: int, num_classes: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` CIFAR-shaped uint8 images (n, 3, 32, 32) with balanced labels and a planted class
+    structure a small network learns in a few hundred steps: class c is a grating at angle
+    c·180°/num_classes with its own colour tint, under strong pixel noise and random phase,
+    contrast and brightness (so no single pixel gives the class away). Deterministic in
+    (n, seed, num_classes); the class prototypes depend on num_classes only."""
+    rng = np.random.default_rng(seed)
+    proto = np.random.default_rng(12345 + num_classes)
+    tints = proto.uniform(-1.0, 1.0, size=(num_classes, 3))
+    angles = np.pi * np.arange(num_classes) / num_classes
+    labels = np.arange(n) % num_classes
+    rng.shuffle(labels)
+    yy, xx = np.mgrid[0:32, 0:32].astype(np.float64)
+    phase = rng.uniform(0, 2 * np.pi, size=n)[:, None, None]
+    contrast = rng.uniform(30, 60, size=n)[:, None, None, None]
+    brightness = rng.uniform(-20, 20, size=n)[:, None, None, None]
+    a = angles[labels][:, None, None]
+    wave = np.sin(2 * np.pi * (np.cos(a) * xx + np.sin(a) * yy) / 8.0 + phase)[:, None]
+    img = 128 + brightness + contrast * wave + 25 * tints[labels][:, :, None, None] \
+        + rng.normal(0, 35, size=(n, 3, 32, 32))
+    out = np.clip(np.rint(img), 0, 255).astype(np.uint8)
+    return out, labels.astype(np.int64)
+
+
+def make_demo(out_dir, *, train: int = DEMO_TRAIN, test: int = DEMO_TEST, seed: int = 0,
+              force: bool = False) -> Path:
+    """Write a synthetic CIFAR-10-shaped dataset in the official pickle layout under
+    ``out_dir/cifar-10-batches-py/`` (data_batch_1..5, test_batch, batches.meta) with DEMO_MARKER and a
+    README, atomically; returns the folder. Deterministic: the same arguments give byte-identical
+    files. Refuses (DataError) to replace an existing folder unless ``force``, and never writes
+    into a folder that holds real CIFAR data."""
+    spec = CIFAR10
+    if train < len(spec.train_files) or test < 1:
+        raise DataError(f"demo sizes train={train}, test={test}: give train ≥ {len(spec.train_files)} and test ≥ 1")
+    out_dir = Path(out_dir).expanduser()
+    folder = out_dir / spec.folder
+    if folder.exists():
+        if not is_demo_folder(folder):
+            raise DataError(f"{folder} exists and is not a demo folder (real data?); fix: choose another --out")
+        if not force:
+            raise DataError(f"{folder} exists; fix: --force to write it again, or use it as it is "
+                            f"(--data-dir {out_dir})")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".demo.", dir=out_dir))
+    try:
+        x_train, y_train = demo_images(train, seed)
+        x_test, y_test = demo_images(test, seed + 1_000_003)
+        parts = np.array_split(np.arange(train), len(spec.train_files))
+        files = [(name, x_train[idx], y_train[idx]) for name, idx in zip(spec.train_files, parts)]
+        files.append((spec.test_file, x_test, y_test))
+        for name, x, y in files:
+            obj = {b"batch_label": f"{DEMO_LABEL}: {name}".encode(), b"labels": [int(v) for v in y],
+                   b"data": np.ascontiguousarray(x.reshape(len(x), -1))}
+            with open(tmp / name, "wb") as f:
+                pickle.dump(obj, f, protocol=4)
+        with open(tmp / "batches.meta", "wb") as f:
+            pickle.dump({b"label_names": [f"demo class {c}".encode() for c in range(spec.num_classes)],
+                         b"num_cases_per_batch": len(parts[0]), b"num_vis": PIXELS}, f, protocol=4)
+        import json
+        (tmp / DEMO_MARKER).write_text(json.dumps({
+            "what": DEMO_LABEL, "generator": "empirical.data.make_demo", "seed": seed,
+            "train": train, "test": test, "classes": spec.num_classes,
+            "structure": "class c: a grating at angle c*18 degrees with its own colour tint, pixel noise sd 35",
+            "train_arrays_sha256": array_digest(x_train, y_train),
+            "test_arrays_sha256": array_digest(x_test, y_test)}, indent=1) + "\n")
+        (tmp / "README.txt").write_text(
+            f"{DEMO_LABEL}\n\nGenerated by `gftheory data demo` (seed {seed}): {train} training and {test} test "
+            f"images, 32x32 RGB, {spec.num_classes} classes with a planted structure. NOT CIFAR-10. Runs on it "
+            f"show that the commands work; their results say 'synthetic demo data' and are never counted as "
+            f"evidence. Real data: `gftheory data download cifar10`.\n")
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(tmp, folder)
+        folder.chmod(0o755)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return folder
+
+
 __all__ = ["DataError", "CifarData", "CifarSpec", "DATASETS", "CIFAR10", "CIFAR100",
            "default_data_dir", "resolve_data_dir", "load_cifar", "read_batch", "holdout_split",
            "download", "archive_url", "verify", "md5_of", "channel_stats", "array_digest",
-           "data_integrity", "integrity_warning", "OFFICIAL_ARRAY_SHA256"]
+           "data_integrity", "integrity_warning", "OFFICIAL_ARRAY_SHA256", "make_demo", "demo_images",
+           "is_demo_folder", "DEMO_LABEL", "DEMO_MARKER", "SYNTHETIC_DEMO"]
