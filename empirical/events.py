@@ -666,6 +666,8 @@ class EventStudy:
                "flop_sparsity": rep["flop_sparsity"], "widths_before": rep["widths_before"],
                "widths_after": rep["widths_after"], "original_widths": dict(pruner.original_widths),
                "group_units": rep["group_units"], "units_total": rep["units_total"]}
+        if ed2:                                   # which units (original indices per group)
+            out["removed"] = {g: list(v) for g, v in rep["removed"].items() if v}
         if base == "profile" and not ed2:
             return out
         if recovery is None:
