@@ -50,7 +50,7 @@ def test_channel_set_is_exactly_what_surgery_removes(arch):
 
 
 def _tiny(**kw):
-    base = dict(arch="resnet56", checkpoints=(1,), measures=("magnitude", "grasp"), importance_samples=32,
+    base = dict(arch="resnet56", edition=1, checkpoints=(1,), measures=("magnitude", "grasp"), importance_samples=32,
                 probe_size=16, val_size=50, holdout_size=100, recovery_steps=4, recovery_eval=(2, 4),
                 batch_size=32, max_train_samples=192, later_rounds=(2,))
     base.update(kw)
