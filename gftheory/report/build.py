@@ -393,10 +393,18 @@ def missing_cell_blocks(cells) -> list:
     if not cells:
         return [("p", "Every cell of every claim's primary evidence has been tested.")]
     total, priced = distinct_cost(cells)
-    rows = [[f"[{m.claim}](#{_anchor(m.claim)})", f"{m.arch}/{m.dataset}", m.scale, str(len(m.rules)), m.why,
-             ", ".join(f"{k} × {v}" for k, v in m.seeds_needed.items() if v) or "—",
-             costs.human(m.cost_seconds) if m.cost_seconds is not None else "not measured", m.constant]
-            for m in cells]
+    grouped: dict = {}
+    for m in cells:
+        g = grouped.setdefault((m.claim, m.scale, m.why), {"cells": [], "cost": 0.0, "priced": 0, "const": set()})
+        g["cells"].append(f"{m.arch}/{m.dataset}")
+        if m.cost_seconds is not None:
+            g["cost"] += m.cost_seconds
+            g["priced"] += 1
+        g["const"].add(m.constant)
+    rows = [[f"[{cid}](#{_anchor(cid)})", scale, ", ".join(g["cells"]), why,
+             (costs.human(g["cost"]) + ("" if g["priced"] == len(g["cells"]) else " + not measured"))
+             if g["priced"] else "not measured", "; ".join(sorted(g["const"]))]
+            for (cid, scale, why), g in grouped.items()]
     why = defaultdict(int)
     for m in cells:
         for w in m.why.split("; "):
@@ -406,9 +414,9 @@ def missing_cell_blocks(cells) -> list:
                   f"every architecture × dataset it is about): {len(cells)} (claim, cell, scale) row(s); by reason: "
                   + "; ".join(f"{k} {v}" for k, v in sorted(why.items())) + f". Distinct cost of the priced rows "
                   f"(runs shared by claims counted once): {costs.human(total) if priced else 'not measured'} of CPU "
-                  f"time; GPU time: not measured."),
-            ("details", f"the {len(cells)} cells without evidence, why, and their measured cost",
-             [("table", ["claim", "cell", "scale", "rules", "why", "seeds needed", "cost", "constant used"], rows)])]
+                  f"time; GPU time: not measured. Per cell: report.json `v4.missing`."),
+            ("details", f"the {len(cells)} cells without evidence, grouped by claim, scale and reason",
+             [("table", ["claim", "scale", "cells", "why", "cost of the missing seeds", "constant used"], rows)])]
 
 
 def _missing_claims_blocks(results: dict, live: LiveEvidence, runset: RunSet | None,
@@ -876,22 +884,28 @@ def _interval4(c) -> str:
     return f"{fmt(c.estimate)} [{fmt(c.low)}, {fmt(c.high)}]"
 
 
+def _short_test(test: str) -> str:
+    if test.startswith("paired t"):
+        kind = "by construction" if "by construction" in test else ("fallback fp" if "fallback" in test else "recorded fp")
+        return f"paired ({kind}{', seeds left out' if 'left out' in test else ''})"
+    if test.startswith("Welch"):
+        return "Welch (" + test[test.find("(") + 1:].rstrip(")")[:40] + ")" if "(" in test else "Welch"
+    return test.replace(" t", "") or "—"
+
+
 def _cell4_rows(cells, holm_by: dict | None = None) -> list:
     rows = []
     for c in cells:
-        h = (holm_by or {}).get((c.rule, c.arch, c.dataset), "")
-        rows.append([f"`{c.rule}`", f"{c.arch}/{c.dataset}", c.scale, c.test or "—", mean_std(c.a),
-                     mean_std(c.b) if c.b is not None else "(vs 0)", _interval4(c), fmt(c.delta, 3), fmt(c.mde, 3),
-                     f"{fmt(c.p_confirm, 2)} / {fmt(c.p_contra, 2)}" + (f" / {fmt(c.p_equiv, 2)}"
-                                                                         if c.p_equiv is not None else ""),
-                     h, f"[[{_cls4(c.verdict)}]]{c.verdict}" + (f" ({c.reason})" if c.reason else "")])
+        h = (holm_by or {}).get((c.rule, c.arch, c.dataset))
+        p = f"{fmt(c.p_confirm, 2)}/{fmt(c.p_contra, 2)}" + (f"/{fmt(c.p_equiv, 2)}" if c.p_equiv is not None else "")
+        rows.append([f"`{c.rule}`", f"{c.arch}/{c.dataset}", c.scale, _short_test(c.test), str(c.n), _interval4(c),
+                     fmt(c.delta, 3), fmt(c.mde, 3), p + (f" (Holm {h})" if h else ""),
+                     f"[[{_cls4(c.verdict)}]]{c.verdict}" + (f" ({c.reason})" if c.reason else "")])
     return rows
 
 
-CELL4_HEADER = ["rule", "cell", "scale", "test", "A: mean ± std (n)", "B: mean ± std (n)",
-                "D [one-sided 95 % bounds = 90 % interval]", "δ", "MDE (80 %, exact nct)",
-                "p confirm / contra / TOST (one test each, α = 0.05)", "Holm p contra (claim's rules here)",
-                "rule verdict"]
+CELL4_HEADER = ["rule", "cell", "scale", "test", "n", "D [one-sided 95 % bounds]", "δ", "MDE (nct)",
+                "p confirm/contra/TOST (Holm contra: claim's rules here)", "verdict"]
 
 
 def v4_claim_blocks(claim, v4: dict) -> list:
