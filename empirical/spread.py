@@ -72,7 +72,7 @@ def _study(cfg: SpreadConfig):
     if not runstore.is_event_study(meta):
         raise ConfigError(f"study: {study} is a prune-while-training run, not an event study; fix: pass a "
                           f"directory made by `gftheory events`")
-    ecfg = EventConfig(**{k: v for k, v in meta["config"].items() if k != "kind"})
+    ecfg = EventConfig.from_canonical(meta["config"])   # a stored config without 'edition' is edition 1
     ck = study / runstore.study_checkpoint(cfg.checkpoint)
     if not ck.is_file():
         have = sorted(p.name for p in study.glob("checkpoint_e*.pt"))

@@ -107,7 +107,7 @@ def test_a_sweep_leaves_a_held_run_to_its_process_and_runs_the_rest(data_dir, tm
 def test_an_event_study_held_by_another_process_is_refused(tmp_path):
     from empirical import events as ev
     data = write_cifar10(tmp_path / "data", per_batch=120)
-    cfg = ev.EventConfig(arch="resnet56", checkpoints=(1,), measures=("magnitude",), importance_samples=32,
+    cfg = ev.EventConfig(arch="resnet56", edition=1, checkpoints=(1,), measures=("magnitude",), importance_samples=32,
                          probe_size=16, val_size=50, holdout_size=100, recovery_steps=4, recovery_eval=(2, 4),
                          batch_size=32, max_train_samples=192, later_rounds=(2,))
     study = tmp_path / "runs" / cfg.run_id()

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.usefixtures("single_thread")   # tests/conftest.py
 def study(tmp_path_factory):
     root = tmp_path_factory.mktemp("spread")
     data = write_cifar10(root / "data", per_batch=120)
-    cfg = ev.EventConfig(arch="resnet56", checkpoints=(1,), measures=("magnitude",), importance_samples=16,
+    cfg = ev.EventConfig(arch="resnet56", edition=1, checkpoints=(1,), measures=("magnitude",), importance_samples=16,
                          probe_size=8, val_size=50, holdout_size=100, recovery_steps=2, recovery_eval=(2,),
                          batch_size=32, max_train_samples=192, later_rounds=(2,))
     return ev.ensure_study(cfg, root / "runs", data_dir=data, progress=False), data
