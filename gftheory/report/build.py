@@ -70,6 +70,7 @@ class FigureCache:
     def __init__(self):
         self._cache: dict = {}
         self.derivations: dict = {}        # proof id -> claim id where its derivation is shown
+        self.configs: dict = {}            # protocol key -> claim id where its config is shown
 
     def get(self, ident: tuple, draw):
         """(png, filename, first) — ``first`` False when this figure was already placed."""
@@ -167,7 +168,9 @@ def _cells_blocks(result: ClaimResult) -> list:
     return blocks
 
 
-def _provenance_blocks(runs) -> list:
+def _provenance_blocks(runs, figures: "FigureCache | None" = None, cid: str = "") -> list:
+    """Provenance of the claim's runs; each protocol's config is printed once per report (under the
+    first claim that shows it) and referenced after (``figures.configs``)."""
     if not runs:
         return []
     prov = [r.provenance or (r.summary or {}).get("provenance") or {} for r in runs]
@@ -186,6 +189,12 @@ def _provenance_blocks(runs) -> list:
         cfg = {k: v for k, v in sorted(rs[0].config.items()) if k not in WITHIN_CELL_KEYS}
         configs.append(("p", f"protocol `{key}` — measures {', '.join(sorted({r.measure for r in rs}))}; "
                              f"seeds {', '.join(sorted({str(r.config.get('seed')) for r in rs}))}"))
+        seen = getattr(figures, "configs", None)
+        if seen is not None and key in seen:
+            configs.append(("p", f"config of protocol `{key}`: shown under [{seen[key]}](#{_anchor(seen[key])})."))
+            continue
+        if seen is not None:
+            seen[key] = cid
         configs.append(("code", json.dumps(cfg, indent=1, sort_keys=True, default=str)))
     return [("details", "provenance of the stored runs and their configs",
              [("ul", items), *configs])]
@@ -314,7 +323,7 @@ def claim_blocks(result: ClaimResult, live: LiveEvidence, runset: RunSet | None,
         if result.cells:
             b.extend(_cells_blocks(result))
         b.extend(_figure_blocks(result, runset, figures))
-        b.extend(_provenance_blocks(_scope_runs(c, runset)))
+        b.extend(_provenance_blocks(_scope_runs(c, runset), figures, c.id))
     b.append(("p", "**Reproduce:**"))
     b.append(("code", "\n".join(c.commands()) or "(no command)"))
     return b
@@ -908,8 +917,17 @@ CELL4_HEADER = ["rule", "cell", "scale", "test", "n", "D [one-sided 95 % bounds]
                 "p confirm/contra/TOST (Holm contra: claim's rules here)", "verdict"]
 
 
+def _rule_entry(c) -> str:
+    if c is None:
+        return "—"
+    return (f"[[{_cls4(c.verdict)}]]{c.verdict} ({c.scale}; {_short_test(c.test)}; n={c.n}; D {_interval4(c)}; "
+            f"MDE {fmt(c.mde, 3)})" if c.testable else f"[[{_cls4(c.verdict)}]]{c.verdict} ({c.scale})")
+
+
 def v4_claim_blocks(claim, v4: dict) -> list:
-    """Stage 2 (if planned) then stage 1 under v4 (a description), for one claim."""
+    """Stage 2 (if planned) then stage 1 under v4 (a description), for one claim: the claim in each
+    cell, each rule's deciding cell (scale, test, D with its one-sided 95 % bounds, MDE); the other
+    evidence counted below it (every rule × cell, primary or not, is in report.json ``v4``)."""
     out = []
     for stage, title in (("stage2", "Stage 2, rules version 4 (confirmatory)"),
                          ("stage1", "Stage 1 under rules version 4 (a description, not a confirmation)")):
@@ -921,15 +939,20 @@ def v4_claim_blocks(claim, v4: dict) -> list:
             continue
         out.append(("p", f"**{title}:** {_v4(res)}" + (f" — {res.detail}" if res.detail and not res.claim_cells else "")))
         if res.claim_cells:
-            rows = [[f"{cc.arch}/{cc.dataset}", f"[[{_cls4(cc.verdict)}]]{cc.verdict}", cc.detail or "—",
-                     "; ".join(f"`{k}` {v} ({cc.scales.get(k, '—')})" for k, v in cc.rules.items())]
-                    for cc in res.claim_cells]
-            out.append(("table", ["cell", "claim in the cell", "why", "rules (primary scale)"], rows))
-        holm_by = {(lab, cc.arch, cc.dataset): fmt(p, 2) for cc in res.claim_cells for lab, p in cc.p_contra_holm.items()}
-        if res.cells:
-            out.append(("details", f"{claim.id}: primary evidence, every rule × cell ({title.split(',')[0].lower()})",
-                        [("table", CELL4_HEADER, _cell4_rows(res.cells, holm_by))]))
+            prim = {(c.rule, c.arch, c.dataset): c for c in res.cells}
+            rows = []
+            for cc in res.claim_cells:
+                rows.append([f"**{cc.arch}/{cc.dataset}**", f"[[{_cls4(cc.verdict)}]]{cc.verdict}", cc.detail or "—"])
+                for lab in cc.rules:
+                    h = cc.p_contra_holm.get(lab)
+                    rows.append(["", f"`{lab}`", _rule_entry(prim.get((lab, cc.arch, cc.dataset)))
+                                 + (f"; Holm p contra {fmt(h, 2)}" if h is not None and h < 1 else "")])
+            out.append(("table", ["cell", "claim / rule (primary evidence)", "verdict: why, or scale; test; n; "
+                                  "D [one-sided 95 % bounds]; MDE"], rows))
         if res.other:
-            out.append(("details", f"{claim.id}: other evidence (not primary: shown, never decides)",
-                        [("table", CELL4_HEADER, _cell4_rows(res.other))]))
+            count = defaultdict(int)
+            for c in res.other:
+                count[(c.scale, c.verdict)] += 1
+            out.append(("p", "Other evidence (not primary: shown, never decides): " + "; ".join(
+                f"{scale} {word} {k}" for (scale, word), k in sorted(count.items())) + " rule × cell(s)."))
     return out
