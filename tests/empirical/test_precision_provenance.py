@@ -77,7 +77,7 @@ def bf16_and_fp32(tmp_path_factory):
 def test_bf16_run_trains_in_bf16_but_scores_and_probes_in_fp32(bf16_and_fp32):
     _, calls, _, _ = bf16_and_fp32
     assert calls["train_forward"] and {c["dtype"] for c in calls["train_forward"]} == {"torch.bfloat16"}
-    assert len(calls["importance"]) == 2 and len(calls["probe"]) >= 4
+    assert len(calls["importance"]) >= 2 and len(calls["probe"]) >= 4   # 2 rounds (+ the train-mode rescoring)
     for c in calls["importance"] + calls["probe"]:
         assert c["autocast"] is False, c
         assert c["param_dtypes"] == ["torch.float32"], c
