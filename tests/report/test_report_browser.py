@@ -2,11 +2,21 @@
 planted runs and a theory-only one, both with this session's real proofs. The page loads without
 errors, maths is rendered as MathML (no LaTeX left in the visible text), every image loads, every
 internal link resolves, a screenshot is not blank; a full planted grid stays ≤ 2 MB with each
-figure embedded once. Each report is built once per module; four Chromium launches in all."""
+figure embedded once. Each report is built once per module; four Chromium launches in all.
+
+The real page: ``gftheory report`` on the repository's own committed ``results/`` (the session's
+proofs, numeric checks run live) is ≤ 2 MB, and its embedded PNGs keep every verdict colour the
+forest plot draws and every measure colour a figure's caption names (tests/report/test_plots.py
+holds the colour rules)."""
+import base64
+import html as html_lib
+import io
+import json
 import os
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from browser import blank_fraction, chromium, inspect_page, screenshot
@@ -17,6 +27,9 @@ from gftheory.report.document import render_files, write_atomically
 from planted import plant
 
 MAX_HTML = 2 * 1024 * 1024
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = ROOT / "results"
+FIGURE = re.compile(r'<figure id="fig-([^"]+)"><img alt="([^"]*)" src="data:image/png;base64,([^"]+)">')
 GRID = {"magnitude": {"final_acc": 92, "train_loss": 0.3, "early_keep": 0.6, "converge": 0.6},
         "loss_preservation": {"final_acc": 90, "d_theta_g": 0.0, "d_loss": 0.0},
         "loss_preservation_elementwise": {"final_acc": 90.5, "d_loss": 0.02},
@@ -97,3 +110,90 @@ def test_pages_render_in_headless_chromium(grid_report, theory_report, tmp_path)
         png = screenshot(rep / "report.html", tmp_path / f"top-{rep.name}.png")
         ink, spread = blank_fraction(png)
         assert ink > 0.02 and spread > 10, (ink, spread)
+
+
+# ---------------------------------------------------------------- the real page
+@pytest.fixture(scope="module")
+def real_report(tmp_path_factory, proof_results):
+    """`gftheory report` on the committed results/, as a user runs it (the proofs are the session's
+    own, computed once by the conftest fixture; the numeric checks run live)."""
+    import gftheory.claims.live as live_mod
+    from gftheory.cli import main
+    if not any(RESULTS.rglob("summary.json")):
+        pytest.skip("no committed runs under results/")
+    out = tmp_path_factory.mktemp("real") / "rep"
+    real_runner = live_mod._runner
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(live_mod, "_runner", lambda name: (lambda **kw: list(proof_results.values()))
+                   if name == "proofs" else real_runner(name))
+        assert main(["report", "--out", str(out), "--results", str(RESULTS), "--quiet"]) == 0
+    return out
+
+
+def _size_breakdown(page: str) -> str:
+    total = len(page.encode())
+    images = sum(len(m.group(3)) for m in FIGURE.finditer(page))
+    details = sum(len(d.encode()) for d in re.findall(r"<details.*?</details>", page, re.S))
+    maths = sum(len(m.encode()) for m in re.findall(r"<math.*?</math>", page, re.S))
+    return (f"report.html {total / 2**20:.2f} MiB: embedded figures {images / 2**20:.2f} MiB, the rest "
+            f"{(total - images) / 2**20:.2f} MiB (of which <details> blocks {details / 2**20:.2f} MiB, "
+            f"MathML {maths / 2**20:.2f} MiB)")
+
+
+def test_real_results_page_is_at_most_2mb(real_report):
+    page = (real_report / "report.html").read_text(encoding="utf-8")
+    assert len(FIGURE.findall(page)) > 10
+    assert len(page.encode()) <= MAX_HTML, _size_breakdown(page)
+
+
+def test_real_results_figures_keep_their_colours(real_report):
+    from matplotlib.colors import to_rgb
+    from PIL import Image
+
+    from gftheory.report import plots
+
+    def pixels_of(rgb, colour) -> int:
+        want = np.round(np.asarray(to_rgb(colour)) * 255).astype(np.uint8)
+        return int(np.all(rgb == want, axis=-1).sum())
+    page = (real_report / "report.html").read_text(encoding="utf-8")
+    figures = {name: (html_lib.unescape(alt), np.asarray(Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB")))
+               for name, alt, data in FIGURE.findall(page)}
+    forest = [rgb for name, (_, rgb) in figures.items() if name.startswith("forest")]
+    rows = json.loads((real_report / "report.json").read_text())["forest"]
+    verdicts = {p["verdict"] for r in rows for p in r["points"]}
+    MIN_PIXELS = 8
+    if rows:
+        (rgb,) = forest
+        for v in verdicts:
+            c = plots.verdict_colour(v)
+            assert pixels_of(rgb, c) >= MIN_PIXELS, f"the forest plot lost verdict {v!r} ({c})"
+    named = 0
+    for name, (alt, rgb) in figures.items():
+        drawn = [m for m in plots.MEASURE_COLOURS
+                 if re.search(rf"(?<![\w`]){m}(?![\w`])" + (r" \(n=" if m == "none" else ""), alt)]
+        for m in drawn:
+            assert pixels_of(rgb, plots.MEASURE_COLOURS[m]) >= MIN_PIXELS, f"{name}: {m}'s colour is missing"
+        named += bool(drawn)
+    assert named >= 2, "no caption names its measures: nothing was checked"
+
+
+def test_readme_table_generator_reads_a_report(grid_report, tmp_path):
+    """docs/make_readme_assets.py turns report.json into the README's table: every claim once, with
+    exactly the report's verdict, scale and coverage; replacing the block is idempotent."""
+    import sys
+    sys.path.insert(0, str(ROOT / "docs"))
+    try:
+        import make_readme_assets as assets
+    finally:
+        sys.path.remove(str(ROOT / "docs"))
+    report = json.loads((grid_report / "report.json").read_text())
+    block = assets.verdict_table(report)
+    assert "PLANTED DATA" in block.splitlines()[0]
+    rows = {row[0]: row for row in assets.table_rows(block)}
+    assert list(rows) == [s["id"] for s in report["summary"]] == list(CLAIMS)
+    for s in report["summary"]:
+        assert rows[s["id"]][1:5] == [s["verdict"], s["scale"], s["seeds"], s["coverage"]]
+    readme = "intro\n<!-- verdicts:begin x -->\nold\n<!-- verdicts:end -->\nrest\n"
+    once = assets.replace_block(readme, block)
+    assert assets.replace_block(once, block) == once and "old" not in once and once.endswith("rest\n")
+    assert assets.read_block(once) == block
