@@ -61,9 +61,12 @@ def architectures() -> tuple[str, ...]:
     return tuple(ARCHITECTURES)
 
 
-def measures() -> tuple[str, ...]:
+def measures():
+    """The measure registry as a read-only mapping: iterating lists the registered names; ``in``
+    also accepts a measure from outside the package (``module:Class`` or an entry point of the
+    group ``gftheory.measures``, loaded and checked on first use — gftheory.external)."""
     from gftheory.measures import MEASURES
-    return tuple(MEASURES)
+    return MEASURES
 
 
 def config_error(name: str, problem: str, fix: str):
@@ -161,7 +164,10 @@ class RunConfig:
     def validate(self) -> None:
         bad = config_error
         check_arch_and_dataset(self.arch, self.dataset)
-        if self.measure not in measures() and self.measure != DENSE:
+        if self.measure != DENSE and self.measure not in measures():
+            why = measures().problem(self.measure) if ":" in str(self.measure) else None
+            if why:
+                raise ConfigError(f"measure: {why}")
             bad("measure", f"unknown measure {self.measure!r}",
                 f"use one of {', '.join(measures())}, or {DENSE!r} with --target 0 for the dense baseline")
         if (self.measure == DENSE) != (self.target == 0):
