@@ -84,8 +84,10 @@ def _seeds(runs: list[Run], arch, dataset, scale, measure) -> set:
 
 
 def missing_cells(runs: list[Run], data_dir: str | None = None, schedules: dict | None = None,
-                  ids=None) -> list[MissingCell]:
-    """Every (claim, arch, dataset, scale) of a rule's primary evidence without a tested cell."""
+                  ids=None, run_seconds=None) -> list[MissingCell]:
+    """Every (claim, arch, dataset, scale) of a rule's primary evidence without a tested cell.
+    ``run_seconds(arch, measure, schedule)`` prices a run that no stored run measured (the report
+    passes ``gftheory.report.costs.run_seconds``; claims never import the report layer)."""
     rec = _recorded(runs)
     out: list[MissingCell] = []
     for cid in (ids or CLAIMS):
@@ -107,11 +109,11 @@ def missing_cells(runs: list[Run], data_dir: str | None = None, schedules: dict 
                             continue
                         groups[(a, d, s)].append((rule, cells))
         for (a, d, s), items in groups.items():
-            out.append(_row(claim, a, d, s, items, runs, rec, data_dir, schedules))
+            out.append(_row(claim, a, d, s, items, runs, rec, data_dir, schedules, run_seconds))
     return out
 
 
-def _row(claim, a, d, s, items, runs, rec, data_dir, schedules) -> MissingCell:
+def _row(claim, a, d, s, items, runs, rec, data_dir, schedules, run_seconds=None) -> MissingCell:
     labels = [r.label() for r, _ in items]
     measures = list(dict.fromkeys(m for r, _ in items for m in r.measures()))
     train, test = data_status(d, data_dir)
@@ -159,9 +161,8 @@ def _row(claim, a, d, s, items, runs, rec, data_dir, schedules) -> MissingCell:
                           + ("" if rec.get((a, s, m)) else " (all measures)"))
             continue
         sec = None
-        if schedules and s in schedules:
-            from gftheory.report import costs
-            sec = costs.run_seconds(a, m, schedules[s])
+        if schedules and s in schedules and run_seconds is not None:
+            sec = run_seconds(a, m, schedules[s])
         if sec is not None:
             total += k * sec
             consts.append("per-step CPU constants of gftheory/report/costs.py (one thread)")

@@ -390,7 +390,8 @@ def missing_blocks(results: dict, live: LiveEvidence, runset: RunSet | None,
     (``gftheory.claims.missing``: registry × cells × scales, rules version 4); "Every claim has
     evidence." only when neither has a row."""
     if cells is None:
-        cells = missing_cells(runset.runs if runset is not None else [], schedules=schedules)
+        cells = missing_cells(runset.runs if runset is not None else [], schedules=schedules,
+                              run_seconds=costs.run_seconds)
     claims = _missing_claims_blocks(results, live, runset, schedules)
     if not claims and not cells:
         return [("p", "Every claim has evidence in every cell and scale of its primary evidence.")]
