@@ -131,7 +131,11 @@ def test_verdict_table_is_generated_not_typed():
         return                                  # placeholder: the table waits for the next report
     assert block.startswith("Generated from `report.json`") and re.search(r"digest `[0-9a-f]{16}`", block)
     cells = assets.table_rows(block)
-    assert [row[0] for row in cells] == list(CLAIMS), "the table must list every claim, in order"
+    ids = [row[0] for row in cells]
+    # registered claims in registry order (a claim registered after the table was made is missing
+    # until `python docs/make_readme_assets.py REPORT_DIR` is rerun; the block says when it was made)
+    assert ids and len(ids) == len(set(ids)) and set(ids) <= set(CLAIMS), sorted(set(ids) - set(CLAIMS))
+    assert ids == [c for c in CLAIMS if c in ids], "the table's claims are out of registry order"
     # rebuilt from the fields of its own rows, the generator gives the same text: nothing edited by hand
     summary = [dict(zip(("id", "verdict", "scale", "seeds", "coverage"), row[:5])) for row in cells]
     head = block.splitlines()[0]
