@@ -176,6 +176,9 @@ def prepare_data(config: RunConfig, data_dir=None) -> Splits:
                      "in place of the test set")
     if len(tr) < 1:
         raise ConfigError("the training split is empty; fix: lower --holdout-size")
+    from empirical.data import DEMO_LABEL, SYNTHETIC_DEMO
+    if (data.integrity or {}).get("status") == SYNTHETIC_DEMO:
+        eval_data = f"{DEMO_LABEL}: {eval_data}"     # starts with "synthetic": never counted as evidence
     return Splits(x[tr].contiguous(), y[tr].contiguous(), val_x, val_y, test_x, test_y,
                   data.num_classes, data.source, eval_data, data.integrity)
 

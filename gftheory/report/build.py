@@ -113,7 +113,8 @@ def _identity_blocks(claim, live: LiveEvidence, figures: FigureCache) -> list:
     for sid in claim.statements:
         for r in live.proofs_for(sid):
             st = r.get("status")
-            prows.append([str(r.get("id")), ("[[positive]]" if st == "proved" else "[[negative]]") + str(st),
+            prows.append([str(r.get("id")), {"proved": "[[positive]]", "identity-tested": "[[tested]]"}.get(
+                st, "[[negative]]") + str(st),
                           str(r.get("generality", "")), "; ".join(map(str, r.get("assumptions") or [])),
                           fmt(r.get("steps_checked")), fmt(r.get("seconds"), 3)])
             pid = str(r.get("id"))
@@ -762,7 +763,7 @@ def build_document(results: dict, live: LiveEvidence, runset: RunSet | None, met
                ("h", 2, "Evidence sources", "sources"), ("ul", src), *study_cost_blocks(study_cost_data),
                ("h", 2, "How verdicts are decided", "rules"),
                ("p", f"Rules version {rules.RULES_VERSION}, digest `{rules.rules_digest()}`: any change of a rule "
-                     f"changes the digest. Verdict colours: green positive, red negative, yellow open, grey missing.")]
+                     f"changes the digest. Verdict colours: green positive, red-orange negative, orange open, sky blue identity-tested (a proof step only evaluated at random points: evidence, not a failure), grey missing.")]
     for anchor, title, text in (
             ("rule-identity", "Identity and approximation claims", rules.IDENTITY_RULE_TEXT),
             ("rule-proof-steps", "Proof steps", _proof_method_text(live)),

@@ -26,15 +26,19 @@ from pathlib import Path
 
 from gftheory.errors import UsageError
 
-_MARK = re.compile(r"\[\[(positive|negative|open|missing)\]\]")
+_MARK = re.compile(r"\[\[(positive|negative|open|tested|missing)\]\]")
+# The markers' colours: the figures' (gftheory/report/plots.py MARK_COLOURS; a test keeps them equal)
+MARK_COLOURS = {"positive": "#009E73", "negative": "#D55E00", "open": "#E69F00", "tested": "#56B4E9",
+                "missing": "#999999"}
+_CELL_TINT = {"positive": "#d5efe6", "negative": "#f6dccb", "open": "#fbecd0", "tested": "#dceefb",
+              "missing": "#ececec"}
 
 CSS = """body{font-family:system-ui,sans-serif;max-width:1180px;margin:1.5em auto;padding:0 1em;line-height:1.45;color:#222}
 table{border-collapse:collapse;margin:.6em 0;font-size:.85em}th,td{border:1px solid #ccc;padding:3px 6px;vertical-align:top}
 th{background:#f3f3f3}code,pre{background:#f6f6f6;font-size:.88em}pre{padding:.6em;overflow-x:auto}
 .vm{display:inline-block;width:.75em;height:.75em;border-radius:50%;margin-right:.35em;vertical-align:-.05em}
-.vm.positive{background:#2e8b3e}.vm.negative{background:#c0392b}.vm.open{background:#d4a017}.vm.missing{background:#999}
-td:has(>.vm.positive){background:#d9f2d9}td:has(>.vm.negative){background:#f7d4d4}
-td:has(>.vm.open){background:#fff3c4}td:has(>.vm.missing){background:#ececec}
+""" + "".join(f".vm.{k}{{background:{c}}}" for k, c in MARK_COLOURS.items()) + "\n" + "".join(
+    f"td:has(>.vm.{k}){{background:{c}}}" for k, c in _CELL_TINT.items()) + """
 details{margin:.5em 0;border-left:3px solid #dde;padding-left:.6em}summary{cursor:pointer;color:#345}
 figure{margin:.8em 0}img{max-width:100%;height:auto}figcaption{font-size:.85em;color:#444}
 h1{font-size:1.7em}h2{font-size:1.4em;border-top:1px solid #ddd;padding-top:.6em}h3{font-size:1.15em}

@@ -265,7 +265,7 @@ def real_cifar10_dir() -> Path | None:
 def test_real_cifar10_smoke_run(tmp_path):
     d = real_cifar10_dir()
     if d is None:
-        pytest.skip("real CIFAR-10 not found (set GFTHEORY_DATA or put it in <repo>/../shared/data)")
+        pytest.skip("real CIFAR-10 not found: get it with `gftheory data download cifar10 --data-dir DIR` and set GFTHEORY_DATA=DIR")
     root = tmp_path / "runs"
     assert cli("run", "--scale", "smoke", "--arch", "mobilenet_v1", "--measure", "magnitude", "--root", root,
                "--data-dir", d, "--device", "cpu", "--quiet") == 0

@@ -111,10 +111,6 @@ def test_a_run_on_the_demo_records_it(demo_run):
     assert summary["provenance"]["data"]["status"] == data.SYNTHETIC_DEMO
 
 
-@pytest.mark.xfail(strict=True, reason="needs the one-line change in gftheory/claims/runs.py Run.planted "
-                                       "(provenance.data.status == 'synthetic demo data') or in "
-                                       "empirical/runner.py prepare_data (eval_data prefixed with DEMO_LABEL); "
-                                       "remove this mark with that change")
 def test_a_run_on_the_demo_is_never_evidence(demo_run):
     from gftheory.claims import load_runs
     runset = load_runs([demo_run])

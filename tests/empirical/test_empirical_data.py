@@ -370,7 +370,7 @@ def _real_data_dir() -> Path | None:
 def test_real_cifar10_training_set():
     root = _real_data_dir()
     if root is None:
-        pytest.skip("real CIFAR-10 not found (set GFTHEORY_DATA to a directory with cifar-10-batches-py/)")
+        pytest.skip("real CIFAR-10 not found: get it with `gftheory data download cifar10 --data-dir DIR` and set GFTHEORY_DATA=DIR")
     d = D.load_cifar("cifar10", root)
     assert d.train_images.shape == (50000, 3, 32, 32) and d.train_images.dtype == torch.uint8
     assert torch.equal(torch.bincount(d.train_labels, minlength=10), torch.full((10,), 5000))

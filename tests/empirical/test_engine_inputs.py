@@ -188,7 +188,7 @@ def test_shared_cifar10_copy_is_the_official_arrays_repackaged():
     from test_cli_empirical import real_cifar10_dir
     d = real_cifar10_dir()
     if d is None:
-        pytest.skip("real CIFAR-10 not found (set GFTHEORY_DATA)")
+        pytest.skip("real CIFAR-10 not found: get it with `gftheory data download cifar10 --data-dir DIR` and set GFTHEORY_DATA=DIR")
     integ = D.load_cifar("cifar10", d).integrity
     md5s = integ["splits"]["train"]["files_md5"]
     official = all(D.CIFAR10.known_md5[f].get(m) == "official" for f, m in md5s.items())

@@ -229,3 +229,16 @@ def test_the_old_adaptive_reduction_would_fail_the_colour_check(planted_runs):
     assert lost, "the adaptive reduction kept every colour: the check above proves nothing"
     new = rgb_of(plots.encode_png(rgb))
     assert all(pixels_of(new, plots.MEASURE_COLOURS[m]) >= MIN_PIXELS for m in lost)
+
+
+def test_html_markers_use_the_figures_colours_and_identity_tested_is_not_negative():
+    """The report's HTML verdict markers are drawn in the figures' colours, and an identity-tested
+    proof row is marked [[tested]] (sky blue), not [[negative]] (the refuted colour)."""
+    from gftheory.report import build, document
+    assert document.MARK_COLOURS == plots.MARK_COLOURS
+    for k, c in plots.MARK_COLOURS.items():
+        assert f".vm.{k}{{background:{c}}}" in document.CSS
+    src = open(build.__file__).read()
+    assert '"identity-tested": "[[tested]]"' in src
+    html = document.render_inline("[[tested]]identity-tested") if hasattr(document, "render_inline") else None
+    assert html is None or "vm tested" in html
