@@ -163,3 +163,81 @@ def write_event_study(root, *, arch="resnet56", dataset="cifar10", seed=0, measu
                                    "complete": True, "events": len(recs), "seconds": seconds,
                                    "eval_data": "synthetic held-out", "provenance": prov})
     return d
+
+
+def write_event_study_v2(root, *, arch="resnet56", dataset="cifar10", seed=0, checkpoints=(1, 3),
+                         measures: dict | None = None, unit_agreement: float = 1.0, n_units: int = 20,
+                         so_agreement: float = 1.0, fo_agreement: float = 0.0, quota: dict | None = None,
+                         layer_random: dict | None = None, draws: int = 3, seed_shift: float = 0.0,
+                         rng_seed: int = 0) -> Path:
+    """One planted edition-2 event study (the fields empirical.events / events_units write):
+    ``measures`` maps a measure to {"d_loss", "d_grad_norm_sq", "recovery_loss"} at its round-1 event;
+    per checkpoint one ``units`` record of ``n_units`` single-unit removals whose predictions are
+    ``unit_agreement`` × actual + (1 − ``unit_agreement``) × noise (both removal sets); round-1
+    predictions: first order = ``fo_agreement`` × actual + (1 − ``fo_agreement``) × noise, second order
+    likewise with ``so_agreement``; ``quota`` maps a quota arm's measure to its planted changes
+    (events round1_quota / profile_quota, reference magnitude); ``layer_random`` maps a matched measure
+    to the planted changes of its random draws (events round1_layer_random, ``draws`` draws, the
+    first with the recovery). ``seed_shift`` is added to every ΔL (a paired comparison cancels it)."""
+    rng = np.random.default_rng(rng_seed * 1009 + seed)
+    measures = measures or {"magnitude": {}}
+    config = {"kind": runstore.EVENT_STUDY, "arch": arch, "dataset": dataset, "seed": seed,
+              "checkpoints": list(checkpoints), "measures": list(measures), "edition": 2,
+              "quota_reference": "magnitude", "synthetic": True}
+    run_id = "ev-" + hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:13]
+    d = Path(root) / run_id
+    prov = {"code_version": "synthetic", "device": "none", "time_utc": "2026-01-01T00:00:00+00:00"}
+    runstore.write_config(d, {"run_id": run_id, "kind": runstore.EVENT_STUDY, "config": config, "provenance": prov})
+    widths0 = {n: 64 for n in LAYERS}
+
+    def mix(actual, agreement):
+        return agreement * actual + (1 - agreement) * float(rng.normal(0, 0.05))
+
+    def event(m, ev, kw, e, before):
+        dl = (kw.get("d_loss", 0.05) + seed_shift) * (1 + 0.05 * rng.normal())
+        dg = kw.get("d_grad_norm_sq", 0.01) * (1 + 0.05 * rng.normal())
+        after = {"loss": before["loss"] + dl, "norm_sq": 90.0, "theta_dot_grad": 1.0,
+                 "grad_norm_sq": before["grad_norm_sq"] + dg, "theta_dot_hvp": 0.1}
+        pred = {"dloss_weights": mix(dl, fo_agreement), "dgrad_norm_sq_weights": mix(dg, fo_agreement),
+                "dloss_weights_second_order": mix(dl, so_agreement), "theta_hess_theta_weights": 0.1}
+        return {"kind": "event", "checkpoint": e, "measure": m, "event": ev, "before": before, "after": after,
+                "pred": pred, "edition": 2,
+                "recovery": {"steps": [0, 50], "probe_loss": [2.0 + dl, 1.5 + kw.get("recovery_loss", 0.0)
+                                                              + seed_shift + 0.005 * rng.normal()]}}
+
+    recs = []
+    for e in checkpoints:
+        before = {"loss": 2.0, "norm_sq": 100.0, "theta_dot_grad": 1.0, "grad_norm_sq": 0.5, "theta_dot_hvp": 0.1}
+        recs.append({"kind": "event", "checkpoint": e, "measure": "none", "event": "control", "before": before,
+                     "recovery": {"steps": [0, 50], "probe_loss": [2.0, 1.5]}})
+        units = []
+        for i in range(n_units):
+            u = {"group": LAYERS[i % len(LAYERS)], "index": i, "panel": "layout"}
+            for s in ("weights", "channel"):
+                dl, dg = float(rng.lognormal(-3, 1)), float(rng.normal(0, 0.05))
+                u[s] = {"removed_norm_sq": 1.0, "pred_dloss": mix(dl, unit_agreement),
+                        "pred_dgrad_norm_sq": mix(dg, unit_agreement), "dloss": dl, "dgrad_norm_sq": dg,
+                        "dgrad_norm_sq_surviving": dg, "n_params": 10}
+            units.append(u)
+        recs.append({"kind": "event", "checkpoint": e, "measure": "none", "event": "units", "before": before,
+                     "units": units, "n_units": n_units, "edition": 2})
+        for m, kw in measures.items():
+            recs.append(event(m, "round1", kw, e, before))
+            recs.append({"kind": "event", "checkpoint": e, "measure": m, "event": "profile",
+                         "original_widths": widths0, "widths_after": {n: 16 for n in LAYERS}})
+        for m, kw in (quota or {}).items():
+            recs.append({**event(m, "round1_quota", kw, e, before), "quota_reference": "magnitude"})
+        for m, kw in (layer_random or {}).items():
+            ds = []
+            for k in range(draws):
+                r = event(m, "round1", kw, e, before)
+                ds.append({"draw": k, "after": r["after"], "pred": r["pred"],
+                           **({"recovery": r["recovery"]} if k == 0 else {})})
+            recs.append({"kind": "event", "checkpoint": e, "measure": m, "event": "round1_layer_random",
+                         "before": before, "matched_measure": m, "matched_event": "round1", "draws": ds,
+                         "n_draws": draws, "mean": {}})
+    runstore.write_events(d, recs)
+    runstore.write_summary(d, {"run_id": run_id, "kind": runstore.EVENT_STUDY, "config": config, "complete": True,
+                               "events": len(recs), "seconds": 1.0, "edition": 2, "eval_data": "synthetic held-out",
+                               "provenance": prov})
+    return d

@@ -280,6 +280,121 @@ for _q in AGREEMENT_QUANTITY:
                                                            _rel_error_margin(_q, _e))
 
 
+# -- stage-2 rules (issues 24, 25; rules.ARM_TEXT): per-unit T1/T2, the second-order term --------------
+from gftheory.claims.rules import (SECOND_ORDER_EVENT, SECOND_ORDER_PRED, UNIT_EVENT, UNIT_QUANTITY,  # noqa: E402
+                                   UNIT_SETS)
+
+
+def _finite(*xs) -> bool:
+    import math
+    return all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in xs)
+
+
+def _unit_pairs(run: Run, quantity: str, unit_set: str) -> dict:
+    """{checkpoint: [(predicted, actual), ...]} over the study's single-unit removals (edition 2's
+    ``units`` records; ``unit_set`` "weights" or "channel")."""
+    act_key, pred_key = UNIT_QUANTITY[quantity]
+    out: dict = {}
+    for r in run.metrics:
+        if r.get("kind") != "study_event" or r.get("event") != UNIT_EVENT:
+            continue
+        pts = out.setdefault(r.get("checkpoint"), [])
+        for u in r.get("units") or []:
+            d = u.get(unit_set) if isinstance(u, dict) else None
+            if isinstance(d, dict) and _finite(d.get(pred_key), d.get(act_key)):
+                pts.append((float(d[pred_key]), float(d[act_key])))
+    return out
+
+
+def _spearman(pred, act) -> float | None:
+    from scipy.stats import spearmanr
+    if len(pred) < 3:
+        return None
+    rho = spearmanr(pred, act).statistic
+    return None if rho != rho else float(rho)
+
+
+def _median_rel_error(pairs) -> float | None:
+    import numpy as np
+    errs = [abs(p - a) / abs(a) for p, a in pairs if a != 0]
+    return float(np.median(errs)) if len(errs) >= 3 else None
+
+
+def _unit_metric(quantity: str, unit_set: str, stat: str):
+    def fn(run: Run):
+        per = _unit_pairs(run, quantity, unit_set)
+        if not per:
+            return None, "no per-unit events (event study edition 2)"
+        vals = []
+        for pts in per.values():
+            v = (_spearman([p for p, _ in pts], [a for _, a in pts]) if stat == "rank_corr"
+                 else _median_rel_error(pts))
+            if v is not None:
+                vals.append(v)
+        if not vals:
+            return None, f"no checkpoint with ≥ 3 usable single-unit removals ({unit_set})"
+        mean = sum(vals) / len(vals)
+        n_units = sum(len(p) for p in per.values())
+        if stat == "rank_corr":
+            return mean - RANK_CORR_MIN, (f"Spearman ρ − {RANK_CORR_MIN} per checkpoint over {n_units} single-unit "
+                                          f"removals ({unit_set}), mean over {len(vals)} checkpoints")
+        return REL_ERROR_MAX - mean, (f"{REL_ERROR_MAX} − median relative error per checkpoint over {n_units} "
+                                      f"single-unit removals ({unit_set}), mean over {len(vals)} checkpoints")
+    return fn
+
+
+def _second_order_pairs(run: Run, event: str = SECOND_ORDER_EVENT) -> list[tuple[float, float, float]]:
+    """[(first-order prediction, second-order prediction, actual ΔL)] over every measure's ``event``
+    events holding both predictions."""
+    out = []
+    for r in run.metrics:
+        if r.get("kind") != "study_event" or r.get("event") != event:
+            continue
+        pred, b, a = r.get("pred") or {}, r.get("before") or {}, r.get("after") or {}
+        p1, p2, lb, la = pred.get("dloss_weights"), pred.get(SECOND_ORDER_PRED), b.get("loss"), a.get("loss")
+        if _finite(p1, p2, lb, la):
+            out.append((float(p1), float(p2), float(la) - float(lb)))
+    return out
+
+
+def so_rank_corr_margin(run: Run):
+    """Spearman ρ of the second-order ΔL prediction and the actual ΔL at the first-round events − 0.8."""
+    t = _second_order_pairs(run)
+    rho = _spearman([p2 for _, p2, _ in t], [a for _, _, a in t])
+    if rho is None:
+        return None, f"fewer than 3 {SECOND_ORDER_EVENT} events with a second-order prediction (or ρ undefined)"
+    return rho - RANK_CORR_MIN, f"Spearman ρ − {RANK_CORR_MIN} over {len(t)} {SECOND_ORDER_EVENT} events (second order)"
+
+
+def so_rel_error_margin(run: Run):
+    """0.5 − median relative error of the second-order ΔL prediction at the first-round events."""
+    t = _second_order_pairs(run)
+    err = _median_rel_error([(p2, a) for _, p2, a in t])
+    if err is None:
+        return None, f"fewer than 3 {SECOND_ORDER_EVENT} events with a second-order prediction and a non-zero ΔL"
+    return REL_ERROR_MAX - err, (f"{REL_ERROR_MAX} − median relative error over {len(t)} {SECOND_ORDER_EVENT} events "
+                                 f"(second order)")
+
+
+def so_rank_corr_gain(run: Run):
+    """ρ(second-order prediction, ΔL) − ρ(first-order prediction, ΔL) over the same first-round events."""
+    t = _second_order_pairs(run)
+    act = [a for _, _, a in t]
+    r1, r2 = _spearman([p1 for p1, _, _ in t], act), _spearman([p2 for _, p2, _ in t], act)
+    if r1 is None or r2 is None:
+        return None, f"fewer than 3 {SECOND_ORDER_EVENT} events with both predictions (or ρ undefined)"
+    return r2 - r1, f"second-order ρ − first-order ρ over the same {len(t)} {SECOND_ORDER_EVENT} events"
+
+
+STAGE2_METRICS = {
+    **{f"{q}_unit_{stat}_margin_{u}": (METRIC_NOUN[f"{q}_unit_{stat}_margin_{u}"], _unit_metric(q, u, stat))
+       for q in UNIT_QUANTITY for u in UNIT_SETS for stat in ("rank_corr", "rel_error")},
+    "t1_so_rank_corr_margin_round1": (METRIC_NOUN["t1_so_rank_corr_margin_round1"], so_rank_corr_margin),
+    "t1_so_rel_error_margin_round1": (METRIC_NOUN["t1_so_rel_error_margin_round1"], so_rel_error_margin),
+    "so_rank_corr_gain_round1": (METRIC_NOUN["so_rank_corr_gain_round1"], so_rank_corr_gain),
+}
+
+
 METRICS: dict[str, Metric] = {m.name: m for m in [
     Metric("final_acc", "final accuracy in percent: 100 × summary.final.test_acc if present, else 100 × summary.final.val_acc",
            final_acc),
@@ -312,4 +427,5 @@ METRICS: dict[str, Metric] = {m.name: m for m in [
     Metric("recovery_gap", "event study: (L_pruned − L_control)/L_control on the probe after the recovery steps "
            "following the round-1 event, mean over checkpoints", recovery_gap),
     *(Metric(name, noun, fn) for name, (noun, fn) in AGREEMENT_METRICS.items()),
+    *(Metric(name, noun, fn) for name, (noun, fn) in STAGE2_METRICS.items()),
 ]}

@@ -6,7 +6,8 @@ evidence) × (architecture, dataset) on the rule's *primary* evidence, mapped to
 protocol (STAGE2): stage-1 runs at scale ``cpu`` → ``cpu2`` (the cpu protocol with the importance
 computed on 2,560 images instead of 256); event studies (scale ``events``) → ``events`` edition 2.
 Cells on non-primary evidence never decide under rules v4 and are not planned (the plan counts
-them). Stage-1 cells come from ``decide.rule_cells4`` (rules v4's own cells: pairing proven by
+them). A rule × cell without a stage-1 estimate rides on the seed list its (architecture, protocol)
+gets (``RIDE_TEXT``). Stage-1 cells come from ``decide.rule_cells4`` (rules v4's own cells: pairing proven by
 fingerprints, 'not applicable' metrics) or, where that module is absent, ``verdicts.rule_cells``.
 
 **Effect and spread.** D = the stage-1 difference in the claimed direction; its sd is the sd of
@@ -85,6 +86,11 @@ PROTOCOL = {
 TARGET_TEXT = ("the test the stage-1 effect points to: confirmation (D > confirm threshold) at α, each rule of a claim "
                "at α (intersection–union); contradiction (D < contradict threshold) and equivalence (|D| < δ, TOST, "
                "where the rule allows it) at α/k, k = the claim's rules in the cell (Holm's first step)")
+RIDE_TEXT = ("a rule × cell without a stage-1 estimate (a rule registered after stage 1, or a cell stage 1 never ran) "
+             "has no effect to power from: it takes the seed list the plan gives its (architecture, protocol) for the "
+             "cells with an estimate (an event study records every rule's data at no added cost; prune-while-training "
+             "arms add their runs, included per claim cell when they fit the budget), and never drives n; with no "
+             f"such seed list of ≥ {rules.MIN_SEEDS} seeds it is not decidable on this machine")
 WALL_TEXT = (f"wall-hours = process-hours / {PARALLEL}: runs share the machine's {PARALLEL} cores {PARALLEL} at a time, "
              f"one torch thread each")
 
@@ -158,6 +164,20 @@ def _stage1_cells_v3(runs) -> list[Stage1Cell]:
                                       None if c.b is None else {"values": list(c.b["values"]),
                                                                 "seeds": list(c.b.get("seeds", []))},
                                       paired, "paired t (same seeds)" if paired else ("Welch t" if c.b else "one-sample t")))
+    return out
+
+
+def run_measures(rule, protocol: str) -> list:
+    """The measures whose runs a rule needs on a protocol: its own, and on prune-while-training
+    protocols the quota source of every arm ('grasp@magnitude' needs the same seed's magnitude run,
+    rules.ARM_TEXT); an event study holds its arms itself."""
+    out = list(rule.measures())
+    if protocol != "events":
+        for m in rule.measures():
+            if rules.ARM_SEP in m:
+                src = m.split(rules.ARM_SEP, 1)[1]
+                if src not in out:
+                    out.append(src)
     return out
 
 
@@ -277,6 +297,8 @@ class Costs:
             s = self.events.get(arch)
             return s, ("" if s is not None else f"no recorded event-study seconds for {arch}")
         per = self.cpu2.get(arch) or {}
+        if measure not in per and rules.ARM_SEP in measure:   # an arm ("random@magnitude") costs its own measure's run
+            measure = measure.split(rules.ARM_SEP, 1)[0]
         if measure in per:
             return per[measure], ""
         if per:
@@ -490,7 +512,7 @@ def make_plan(runset, *, budget_hours: float = DEFAULT_BUDGET_HOURS, costs_obj: 
     # ---- per cell: estimate, target, n
     for c in prim:
         protocol = STAGE2[c.scale]
-        pc = PlanCell(c.claim, c.label, c.arch, c.dataset, protocol, c.protocol, list(c.rule.measures()), None, None,
+        pc = PlanCell(c.claim, c.label, c.arch, c.dataset, protocol, c.protocol, run_measures(c.rule, protocol), None, None,
                       c.paired, None, [], "not decidable", None, "", threshold=None, delta=c.rule.delta,
                       stage1_n=len(c.a["values"]), stage1_test=c.test)
         k = len(k_rules[(c.claim, c.arch, c.dataset)])
@@ -525,23 +547,11 @@ def make_plan(runset, *, budget_hours: float = DEFAULT_BUDGET_HOURS, costs_obj: 
         c_rule = c.rule
         pc._rule = c_rule      # noqa: SLF001  (kept for power_at; dropped from the output)
 
-    # ---- default n for cells without a stage-1 estimate: the max needed n of their arch's other cells
-    default_n = defaultdict(int)
-    for pc in out:
-        if pc.status == "candidate":
-            default_n[(pc.arch, pc.scale)] = max(default_n[(pc.arch, pc.scale)], pc.n_needed)
-    for pc in out:
-        if pc.stage1_estimate or pc.reason.startswith("not applicable"):
-            continue
-        dn = default_n.get((pc.arch, pc.scale))
-        if dn:
-            pc.n_needed = pc.n = dn
-            pc.status = "candidate"
-            pc.reason = (f"planned (no stage-1 estimate): {pc.reason}; registered default n = {dn}, the largest n of "
-                         f"{pc.arch}'s other {pc.scale} cells")
-        else:
-            pc.reason = (f"not decidable on this machine: {pc.reason} and no other {pc.arch} {pc.scale} cell to take "
-                         f"a default n from")
+    # ---- cells without a stage-1 estimate (RIDE_TEXT): nothing to power from; they take, after the selection,
+    # the seed list the plan gives their (architecture, protocol), never drive it
+    riders = [pc for pc in out if not pc.stage1_estimate and not pc.reason.startswith("not applicable")]
+    for pc in riders:
+        pc.status = "rides"
 
     # ---- costs of each cell at its n (standalone), and of the groups
     def per_seed_seconds(arch, protocol, measures) -> tuple[float | None, list]:
@@ -649,6 +659,49 @@ def make_plan(runset, *, budget_hours: float = DEFAULT_BUDGET_HOURS, costs_obj: 
                          "n ≥ its need (no added cost)")
             pc._added = 0.0
 
+    # ---- riders (RIDE_TEXT): per claim cell, in group order, at the n the plan gives their (arch, protocol)
+    ride_groups = defaultdict(list)
+    for pc in riders:
+        ride_groups[(pc.claim, pc.arch, pc.dataset, pc.scale)].append(pc)
+    for key in sorted(ride_groups, key=_group_order):
+        cells = ride_groups[key]
+        cid, arch, ds, protocol = key
+        ap = (arch, protocol)
+        n = n_ap.get(ap, 0)
+        if n < rules.MIN_SEEDS:
+            for pc in cells:
+                pc.status = "not decidable"
+                pc.reason = (f"not decidable on this machine: {pc.reason} and no planned {arch} {protocol} seed list to "
+                             f"take its n from")
+            continue
+        trial_m = {k: set(v) for k, v in meas_ap.items()}
+        trial_m.setdefault(ap, set()).update((ds, m) for pc in cells for m in pc.measures)
+        before, after = total_seconds(n_ap, meas_ap), total_seconds(n_ap, trial_m)
+        added = after - before
+        s_seed = [per_seed_seconds(arch, protocol, pc.measures)[0] for pc in cells]
+        for pc, sec in zip(cells, s_seed):
+            pc.n_needed = pc.n = n
+            pc.cost_hours = None if sec is None else round(_hours(n * sec), 2)
+        if any(sec is None for sec in s_seed):
+            for pc in cells:
+                pc.status = "not decidable"
+                pc.reason = (f"not decidable on this machine: {pc.reason}; "
+                             f"{per_seed_seconds(arch, protocol, pc.measures)[1][0]} (give it in --costs)")
+        elif after <= budget_s + 1e-9:
+            meas_ap = defaultdict(set, trial_m)
+            for pc in cells:
+                pc.status = "planned"
+                pc.reason = f"planned (no stage-1 estimate): {pc.reason}"
+                pc._route = (f"rides on the {arch} {protocol} seed list (n = {n}) planned for the cells with an "
+                             f"estimate")
+                pc._added = added
+        else:
+            for pc in cells:
+                pc.status = "does not fit"
+                pc.reason = (f"does not fit the budget: needs n = {n} (the planned {arch} {protocol} seed list; "
+                             f"{pc.reason}), ≈ {pc.cost_hours:g} h; its claim cell's runs add ≈ {_hours(added):.2f} h "
+                             f"to {_hours(before):.2f} h of a {budget_hours:g} h budget")
+
     # ---- seeds: cpu2 block first, events next, each architecture from its protocol's block start
     n_cpu2 = max([n for (a, p), n in n_ap.items() if p == "cpu2"] or [0])
     blocks = {"cpu2": free[:n_cpu2]}
@@ -703,6 +756,7 @@ def make_plan(runset, *, budget_hours: float = DEFAULT_BUDGET_HOURS, costs_obj: 
         "power": GOAL,
         "n_max": N_MAX,
         "target_rule": TARGET_TEXT + ("; --confirm-only: confirmation only" if confirm_only else ""),
+        "no_estimate_rule": RIDE_TEXT,
         "protocol": PROTOCOL,
         "stage2_scales": sorted({p for (_, p) in n_ap}, key=["cpu2", "events"].index),
         "seeds": seeds,

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gftheory.claims.rules import (AGREEMENT_EVENTS, COMBINATIONS, RANK_CORR_MIN, REL_ERROR_MAX, Comparison,
-                                   NonInferior, OneSample)
+from gftheory.claims.rules import (AGREEMENT_EVENTS, ARM_SEP, COMBINATIONS, RANK_CORR_MIN, REL_ERROR_MAX,
+                                   UNIT_SETS, Comparison, NonInferior, OneSample)
 from gftheory.claims.runs import ALL_MEASURES
 from gftheory.measures import PAPER_MEASURES  # noqa: F401 - re-exported (Measure.in_paper)
 
@@ -43,6 +43,7 @@ class Claim:
     plots: tuple = ()               # "curves" | "events" | "widths"
     combine: str = "all"            # how the rules combine (rules.COMBINATIONS), from the formal statement
     evidence: tuple = ("runs",)     # "runs" (prune-while-training, gftheory confirm) and/or "events" (gftheory events)
+    registered: str = "3"           # the rules version the claim was registered under (v3's manifest holds only "3")
 
     @property
     def rules(self) -> tuple:
@@ -107,6 +108,116 @@ def _id_claim(cid, title, words, source, formal, statements, kind="identity", no
 
 _UNIFY = ("reconstructed (v1 abstract: importance measures unified as 'an order of time-derivative of "
           "the norm of model parameters')")
+
+def arm(measure: str, reference: str) -> str:
+    """The stage-2 arm's measure name (``rules.ARM_TEXT``): arm("grasp", "magnitude") = "grasp@magnitude"
+    (quota-matched), arm("random", "magnitude") = "random@magnitude" (magnitude's layer-matched random arm)."""
+    return f"{measure}{ARM_SEP}{reference}"
+
+
+_QUOTA_REF = "magnitude"            # whose per-layer counts the quota arms keep (issue 24)
+_LMR_LOSS = ("magnitude", LP, LPE, GNP)            # |ΔL| lower than random at the measure's own layer profile
+# the measures whose layer profile the event study gives random arms (empirical.events.PAPER_MEASURES; the theory
+# layer never imports ``empirical``): the paper's five, biased loss preservation is the paper's open question (E3)
+LMR_MEASURES = ("magnitude", LP, LPE, "grasp", GNP)
+_UNIT_CLAIM_NOTE = {
+    "weights": "θ_p = the unit's filter weights, as in the paper",
+    "channel": "θ_p = the filter with its BatchNorm γ and β: what surgery removes (a statement beyond the paper's θ_p)"}
+
+
+def _unit_claim(q: str, unit_set: str) -> Claim:
+    t1 = q == "t1"
+    cid = f"{q.upper()}U" + ("" if unit_set == "weights" else "C")
+    noun = "ΔL" if t1 else "Δ‖g‖²"
+    pred = "−θ_pᵀg" if t1 else "−2θ_pᵀHg"
+    return Claim(
+        cid, f"the first-order {'loss' if t1 else 'gradient-norm'} prediction per unit"
+        + ("" if unit_set == "weights" else ", physical removal"), "empirical",
+        f"(reconstructed) removing unit p changes {'the loss' if t1 else '‖g‖²'} by {pred} + O(‖θ_p‖²)",
+        f"docs/paper.md §2 {q.upper()}, per unit on real networks (issue 24)",
+        f"event study (edition 2): at each checkpoint, single units removed one at a time; predicted {noun} = {pred} "
+        f"against the actual {noun} on the per-unit probe, removal set: {_UNIT_CLAIM_NOTE[unit_set]}; Spearman ρ ≥ "
+        f"{RANK_CORR_MIN} and median relative error ≤ {REL_ERROR_MAX} (each by δ; per checkpoint, mean over the "
+        f"study's checkpoints, one value per seed; both rules)",
+        comparisons=tuple(OneSample(ALL_MEASURES, f"{q}_unit_{stat}_margin_{unit_set}", "higher")
+                          for stat in ("rank_corr", "rel_error")),
+        datasets=("cifar10",), evidence=("events",), plots=(), registered="4",
+        notes="the T1S/T2S thresholds (RANK_CORR_MIN, REL_ERROR_MAX) and δ; units stratified over layers and over "
+              "magnitude × loss-preservation deciles (empirical.events_units)")
+
+
+_STAGE2_CLAIMS = (
+    *(_unit_claim(q, u) for q in ("t1", "t2") for u in UNIT_SETS),
+    Claim("SO1", "the second-order loss prediction at the first-round event", "empirical",
+          "(reconstructed) L(θ − θ_S) − L(θ) = −θ_Sᵀg + ½θ_SᵀHθ_S + O(‖θ_S‖³)",
+          "docs/paper.md §2 T0/T1 (the next Taylor term), at scale (issue 24)",
+          f"event study (edition 2): at the first-round events (≈ 10.7 % of the units), where the first-order "
+          f"prediction fails in stage 1, the second-order prediction −θ_Sᵀg + ½θ_SᵀHθ_S against the actual ΔL over "
+          f"every measure's events: Spearman ρ ≥ {RANK_CORR_MIN} and median relative error ≤ {REL_ERROR_MAX} (each by "
+          f"δ), and its ρ higher than the first-order ρ on the same events by more than δ (all three rules). Either "
+          f"outcome is reported as it is: confirmed = the curvature term θ_SᵀHθ_S accounts for what first order "
+          f"misses at the paper's round size; contradicted or equivalent = it does not, and the first-order picture "
+          f"fails there for a reason beyond second order",
+          comparisons=(OneSample(ALL_MEASURES, "t1_so_rank_corr_margin_round1", "higher"),
+                       OneSample(ALL_MEASURES, "t1_so_rel_error_margin_round1", "higher"),
+                       OneSample(ALL_MEASURES, "so_rank_corr_gain_round1", "higher",
+                                 note="per seed: second-order ρ − first-order ρ on the same events (paired by seed)")),
+          datasets=("cifar10",), evidence=("events",), plots=(), registered="4",
+          notes="θ_S = the removed filters' weights (the paper's θ_p); one Hessian-vector product per event"),
+    Claim("E5Q", "with layer widths matched, GraSP still raises ‖g‖² more than gradient-norm preservation",
+          "empirical", "Preserving gradient-norm maintains second-order model evolution dynamics and results in "
+          "better-performing models than increasing gradient-norm.", "Observation 5; E5 with layer collapse removed "
+          "(issue 24)",
+          f"event study (edition 2), quota-matched arms: GraSP and gradient-norm preservation each rank units only "
+          f"within each layer, every layer's removal count fixed to magnitude's at the same event ("
+          f"'{arm('grasp', _QUOTA_REF)}', '{arm(GNP, _QUOTA_REF)}'); at the first-round events GraSP's log ‖g‖² ratio "
+          f"is above 0 (as E5's ‖g‖² rule) and above gradient-norm preservation's (both rules)",
+          comparisons=(OneSample(arm("grasp", _QUOTA_REF), "event_log_grad_norm_ratio", "higher"),
+                       Comparison(arm("grasp", _QUOTA_REF), arm(GNP, _QUOTA_REF), "event_log_grad_norm_ratio",
+                                  "higher")),
+          datasets=("cifar10",), evidence=("events",), plots=(), registered="4",
+          notes="E5's confound: GraSP empties early layers (E6); identical layer widths remove it"),
+    Claim("E5QF", "with layer widths matched, GraSP still ends worse than gradient-norm preservation", "empirical",
+          "Preserving gradient-norm maintains second-order model evolution dynamics and results in "
+          "better-performing models than increasing gradient-norm.", "Observation 5; E5's accuracy rule with layer "
+          "collapse removed (issue 24), MobileNet-V1 at the stage-2 cpu scale",
+          f"prune-while-training, quota-matched on both sides: final accuracy of '{arm(GNP, _QUOTA_REF)}' (gradient-norm "
+          f"preservation ranking within layers at magnitude's per-layer counts, every round) higher than that of "
+          f"'{arm('grasp', _QUOTA_REF)}'",
+          comparisons=(Comparison(arm(GNP, _QUOTA_REF), arm("grasp", _QUOTA_REF), "final_acc",
+                                  note="both quota-matched to the same seed's magnitude run"),),
+          archs=("mobilenet_v1",), datasets=("cifar10",), evidence=("runs",), plots=(), registered="4",
+          notes="both arms need the same seed's magnitude run (their quota source, planned for E1); GraSP's 19-point "
+                "loss on MobileNet-V1 at the cpu scale came with layer collapse"),
+    Claim("LMR", "each paper measure against random at its own layer profile (pruning events)", "empirical",
+          "(the layer-wise ratio, not the choice of units inside a layer, carries most of a method's effect: "
+          "'The Unreasonable Effectiveness of Random Pruning'; not in the paper)", "beyond the paper (issue 24)",
+          "event study (edition 2): each paper measure against its layer-matched random arm ('random@<measure>', "
+          "random units within each layer at the measure's per-layer counts, mean over draws) at the first-round "
+          "events: magnitude, both loss preservations and gradient-norm preservation change the loss less (|log "
+          "L ratio| lower); GraSP raises the loss (log L ratio higher, Observation 4) and ‖g‖² more (log ‖g‖² ratio "
+          "higher) and gradient-norm preservation changes ‖g‖² less (|log ‖g‖² ratio| lower), as their theory says; "
+          "every measure recovers closer to the unpruned network (recovery gap lower) (all rules; a rule that fails "
+          "says the argument lives only in the layer profile)",
+          comparisons=(*(Comparison(m, arm("random", m), "event_abs_log_loss_ratio", "lower") for m in _LMR_LOSS),
+                       Comparison("grasp", arm("random", "grasp"), "event_log_loss_ratio", "higher"),
+                       Comparison("grasp", arm("random", "grasp"), "event_log_grad_norm_ratio", "higher"),
+                       Comparison(GNP, arm("random", GNP), "event_abs_log_grad_norm_ratio", "lower"),
+                       *(Comparison(m, arm("random", m), "recovery_gap", "lower") for m in LMR_MEASURES)),
+          datasets=("cifar10",), evidence=("events",), plots=(), registered="4",
+          notes="paired by construction (same checkpoint, importance sample and probe); GraSP's |ΔL| is not asked to "
+                "be lower: Observation 4 says GraSP removes the parameters that raise the loss most"),
+    Claim("LMRF", "magnitude and loss preservation against random at their own layer profile (final accuracy)",
+          "empirical", "(not in the paper; the random-pruning literature: layer-wise ratios carry most of a "
+          "method's effect)", "beyond the paper (issue 25), ResNet-56 and MobileNet-V1 at the stage-2 cpu scale",
+          "prune-while-training: final accuracy of magnitude higher than that of 'random@magnitude' (random units "
+          "within each layer at the same seed's magnitude run's per-layer counts, every round), and of loss "
+          "preservation higher than that of 'random@loss_preservation' (both rules)",
+          comparisons=(Comparison("magnitude", arm("random", "magnitude"), "final_acc"),
+                       Comparison(LP, arm("random", LP), "final_acc")),
+          archs=("resnet56", "mobilenet_v1"), datasets=("cifar10",), evidence=("runs",), plots=(), registered="4",
+          notes="paired by fingerprint: the arm and its source share seed, initialisation and data order"),
+)
 
 _CLAIMS = [
     # ---- formal identities and approximations (docs/paper.md §2) ----
@@ -219,6 +330,8 @@ _CLAIMS = [
           comparisons=tuple(OneSample(ALL_MEASURES, f"t2_{stat}_margin_{e}", "higher")
                             for e in AGREEMENT_EVENTS for stat in ("rank_corr", "rel_error")),
           datasets=("cifar10",), evidence=("events",), plots=("events",)),
+    # ---- stage 2 (issues 24, 25): registered under rules version 4 before their first data ----
+    *_STAGE2_CLAIMS,
     # ---- Observations (verbatim) ----
     Claim("O1", "large-magnitude parameters: lower loss, faster decrease after pruning", "composite",
           "The larger the magnitude of parameters at a particular instant, the smaller the model loss at "

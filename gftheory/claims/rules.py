@@ -252,8 +252,11 @@ FROZEN_DIGEST_V3 = "8b5f45d4ac90f52b"    # rules_manifest_v3() digest: version 3
 
 def rules_manifest_v3() -> dict:
     """Rules version 3 as it was frozen (digest FROZEN_DIGEST_V3): every v3 constant and every
-    claim's v3 rules. Stage 1 (exploratory) is judged and shown under it, unchanged."""
-    from gftheory.claims.registry import CLAIMS
+    claim's v3 rules (the claims registered under version 3: ``Claim.registered == "3"``; the
+    stage-2 claims added under version 4 are not part of it). Stage 1 (exploratory) is judged and
+    shown under it, unchanged."""
+    from gftheory.claims.registry import CLAIMS as _ALL
+    CLAIMS = {cid: c for cid, c in _ALL.items() if c.registered == RULES_VERSION_V3}
     return {"version": RULES_VERSION_V3, "min_seeds": MIN_SEEDS, "alpha": ALPHA, "degenerate_se": DEGENERATE_SE, "level": LEVEL, "power": POWER,
             "confirm_fraction": CONFIRM_FRACTION, "contradict_fraction": CONTRADICT_FRACTION,
             "scale_order": list(SCALE_ORDER), "non_evidence_scales": list(NON_EVIDENCE_SCALES),
@@ -322,6 +325,53 @@ METRIC_NOUN.update({
     "event_log1p_rel_abs_daccel": "log(1 + relative change of the second-order norm dynamics ‖g‖² + θᵀHg (F4)) "
                                   "at the pruning events",
 })
+
+# ---- stage-2 rules (issues 24, 25): registered before their first data, with no stage-1 data of their own.
+# Every δ below is a priori: the agreement margins keep the v3 margins' δ (0.05 of ρ or of relative error);
+# the event and accuracy rules reuse the metrics (and δ) already registered. Nothing was tuned to data.
+UNIT_EVENT = "units"                 # edition 2: the per-checkpoint record of single-unit removals (measure "none")
+UNIT_SETS = ("weights", "channel")   # the filter alone (the paper's θ_p) / filter + BatchNorm γ, β (physical removal)
+UNIT_QUANTITY = {"t1": ("dloss", "pred_dloss"), "t2": ("dgrad_norm_sq", "pred_dgrad_norm_sq")}   # actual, predicted
+SECOND_ORDER_EVENT = "round1"        # the event at which first order fails in stage 1 (issue 24)
+SECOND_ORDER_PRED = "dloss_weights_second_order"     # −θ_Sᵀg + ½θ_SᵀHθ_S
+ARM_SEP = "@"                        # "grasp@magnitude": grasp ranked within layers at magnitude's per-layer counts
+_UNIT_NOUN = {"weights": "the filter alone (the paper's θ_p)", "channel": "filter + BatchNorm γ, β (physical)"}
+MIN_EFFECT_V4.update({
+    **{f"{q}_unit_{stat}_margin_{u}": 0.05      # as the v3 agreement margins (ρ − 0.8, 0.5 − median rel. error)
+       for q in UNIT_QUANTITY for stat in ("rank_corr", "rel_error") for u in UNIT_SETS},
+    "t1_so_rank_corr_margin_round1": 0.05,     # as the v3 agreement margins
+    "t1_so_rel_error_margin_round1": 0.05,     # as the v3 agreement margins
+    "so_rank_corr_gain_round1": 0.05,          # a ρ difference of 0.05: the margins' own unit of a meaningful ρ change
+})
+METRIC_NOUN.update({
+    **{f"{q}_unit_rank_corr_margin_{u}": f"the Spearman rank correlation of predicted and actual {_QUANTITY_NOUN[q]} "
+                                         f"over single-unit removals of {_UNIT_NOUN[u]} (per checkpoint, mean over "
+                                         f"checkpoints), minus {RANK_CORR_MIN}"
+       for q in UNIT_QUANTITY for u in UNIT_SETS},
+    **{f"{q}_unit_rel_error_margin_{u}": f"{REL_ERROR_MAX} minus the median relative error |predicted − actual|/|actual| "
+                                         f"of {_QUANTITY_NOUN[q]} over single-unit removals of {_UNIT_NOUN[u]} (per "
+                                         f"checkpoint, mean over checkpoints)"
+       for q in UNIT_QUANTITY for u in UNIT_SETS},
+    "t1_so_rank_corr_margin_round1": "the Spearman rank correlation of the second-order prediction −θ_Sᵀg + ½θ_SᵀHθ_S "
+                                     f"and the actual ΔL over every measure's {_EVENT_NOUN['round1']}, minus "
+                                     f"{RANK_CORR_MIN}",
+    "t1_so_rel_error_margin_round1": f"{REL_ERROR_MAX} minus the median relative error of the second-order prediction "
+                                     f"−θ_Sᵀg + ½θ_SᵀHθ_S of ΔL over every measure's {_EVENT_NOUN['round1']}",
+    "so_rank_corr_gain_round1": "the Spearman ρ of the second-order ΔL prediction minus that of the first-order one "
+                                f"(−θ_Sᵀg), against the actual ΔL over the same {_EVENT_NOUN['round1']}",
+})
+ARM_TEXT = (
+    f"Stage-2 arms as measures: an event study of edition 2 gives, besides one run per measure, one per quota arm "
+    f"('<measure>{ARM_SEP}<reference>': the measure ranks units only within each layer, every layer's removal count "
+    f"fixed to the reference measure's at the same event; its round1_quota events) and one per layer-matched random "
+    f"arm ('random{ARM_SEP}<measure>': random units within each layer at the measure's per-layer counts; every draw "
+    f"of its round1_layer_random events is one event, so its value is the mean over the draws, and the recovery gap "
+    f"is read on the draws that ran the recovery). A prune-while-training run with quota_from = <reference> is the "
+    f"measure '<measure>{ARM_SEP}<reference>' ('random{ARM_SEP}magnitude' is magnitude's layer-matched random arm) and "
+    f"has its source's protocol key: same seed, same initialisation and data order, so a cell pairs them by "
+    f"fingerprint. Per-unit agreement is computed per checkpoint over its single-unit removals (Spearman ρ; median "
+    f"relative error over the units with a non-zero actual change; at least 3 units) and averaged over the study's "
+    f"checkpoints: one value per study (seed), decided by the one-sample rule.")
 
 # Primary evidence: metrics only a prune-while-training run has are decided on runs; every other metric of a
 # claim that names event studies is decided on the event study (paired by construction, the designed test).
@@ -427,7 +477,7 @@ COMPOSITE_RULE_TEXT_V4 = (
     "empirical part has evidence; otherwise the empirical parts' own word (inconclusive, equivalent, not applicable "
     "at this scale, incomplete). A calculus identity true for every measure is never the positive part.")
 
-FROZEN_DIGEST = "187e9689aa609ddd"    # rules_digest() as frozen for version 4, before any stage-2 run
+FROZEN_DIGEST = "100ad9192b8f8868"    # rules_digest() as frozen for version 4 with the stage-2 rules of issues 24, 25 (previously 187e9689aa609ddd), before any stage-2 run
 
 
 def rule_v4_manifest(rule, primary: str) -> dict:
@@ -452,6 +502,9 @@ def rules_manifest() -> dict:
             "speed": [list(SPEED_METRICS), SPEED_MIN_RECORDS, SPEED_MIN_RECORDS_PER_LR],
             "agreement": {"events": list(AGREEMENT_EVENTS), "rank_corr_min": RANK_CORR_MIN,
                           "rel_error_max": REL_ERROR_MAX, "quantities": AGREEMENT_QUANTITY},
+            "stage2_rules": {"unit_event": UNIT_EVENT, "unit_sets": list(UNIT_SETS), "unit_quantity": UNIT_QUANTITY,
+                             "second_order": [SECOND_ORDER_EVENT, SECOND_ORDER_PRED], "arm_sep": ARM_SEP,
+                             "arms": ARM_TEXT},
             "texts": [STAGE_TEXT, PAIRING_TEXT, DECISION_TEXT, CLAIM_CELL_TEXT, INTERVAL_TEXT, PRIMARY_TEXT,
                       NOT_APPLICABLE_TEXT, HEADLINE_TEXT, IDENTITY_RULE_TEXT, COMPOSITE_RULE_TEXT_V4],
             "words": WORDS,

@@ -22,7 +22,8 @@ from gftheory.errors import UsageError
 # config keys that vary *within* a comparison cell; every other key defines the protocol.
 # importance_temperature is resolved per measure by the protocol (GraSP's Hg at T = 200,
 # gradient-norm preservation at T = 1, as in the authors' code), so it is part of the measure.
-WITHIN_CELL_KEYS = ("measure", "seed", "importance_temperature")
+# quota_from (stage 2) makes a run the arm "<measure>@<quota_from>" of its source: the same protocol.
+WITHIN_CELL_KEYS = ("measure", "seed", "importance_temperature", "quota_from")
 from gftheory.claims.rules import SCALE_ORDER  # noqa: F401  (re-exported)
 
 
@@ -78,10 +79,19 @@ class RunSet:
     planted_in_use: bool = False                           # planted runs are among ``runs``
 
 
+def arm_name(measure, reference) -> str:
+    """'<measure>@<reference>' (``rules.ARM_TEXT``): a quota-matched or layer-matched random arm."""
+    from gftheory.claims.rules import ARM_SEP
+    return f"{measure}{ARM_SEP}{reference}"
+
+
 def run_of(stored: runstore.StoredRun) -> Run:
     """A prune-while-training run as claim evidence."""
     meta = stored.meta
-    return Run(path=stored.path, run_id=stored.run_id, config=dict(meta.get("config", meta)),
+    config = dict(meta.get("config", meta))
+    if config.get("quota_from") is not None:      # rules.ARM_TEXT: the arm is a measure of its own
+        config["measure"] = arm_name(config.get("measure"), config["quota_from"])
+    return Run(path=stored.path, run_id=stored.run_id, config=config,
                summary=stored.summary, metrics=stored.records, provenance=meta.get("provenance") or {},
                deviations=list(meta.get("deviations") or []))
 
@@ -127,11 +137,77 @@ def event_study_runs(stored: runstore.StoredRun) -> list[Run]:
             metrics.append(rec)
         runs.append(Run(path=path, run_id=f"{cfg.get('run_id', path.name)}:{m}", config={**base, "measure": m},
                         summary=summary, metrics=metrics, provenance=cfg.get("provenance") or {}))
+    runs += _arm_runs(stored, records, base, control)
     runs.append(Run(path=path, run_id=f"{cfg.get('run_id', path.name)}:*", config={**base, "measure": ALL_MEASURES},
                     summary=summary, metrics=[{**r, "kind": "study_event"} for r in records]
                     + [r for r in stored.records if r.get("kind") == "trajectory_epoch"],
                     provenance=cfg.get("provenance") or {}))
     return runs
+
+
+def _recovery_gap(rec: dict, ctl: dict | None) -> float | None:
+    try:
+        return ((rec["recovery"]["probe_loss"][-1] - ctl["recovery"]["probe_loss"][-1])
+                / ctl["recovery"]["probe_loss"][-1])
+    except (KeyError, TypeError, IndexError, ZeroDivisionError):
+        return None
+
+
+def _widths_of(rec: dict | None) -> dict:
+    if rec is None:
+        return {}
+    src = rec if rec.get("widths_after") is not None else next(iter(rec.get("draws") or []), {}) or {}
+    out = {"widths_before": src.get("original_widths") or src.get("widths_before"),
+           "widths_after": src.get("widths_after")}
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def _arm_runs(stored: runstore.StoredRun, records: list[dict], base: dict, control: dict) -> list[Run]:
+    """Edition 2's arms as virtual runs (``rules.ARM_TEXT``): '<m>@<reference>' from the
+    ``round1_quota`` events (widths from ``profile_quota``), 'random@<m>' from the
+    ``round1_layer_random`` events, one prune_event per draw (before: the checkpoint's; widths from
+    ``profile_layer_random``; recovery gap on the draws that ran the recovery). Same config as the
+    study's measures (paired by construction)."""
+    path, cfg = stored.path, stored.meta
+    arms: dict[str, list[dict]] = {}
+    widths: dict[tuple, dict] = {}
+    for r in records:
+        ev, m = r.get("event"), r.get("measure")
+        if ev in ("round1_quota", "profile_quota"):
+            name = arm_name(m, r.get("quota_reference") or base.get("quota_reference"))
+        elif ev in ("round1_layer_random", "profile_layer_random"):
+            name = arm_name("random", r.get("matched_measure") or m)
+        else:
+            continue
+        if ev.startswith("profile"):
+            widths[(name, r.get("checkpoint"))] = _widths_of(r)
+            continue
+        ctl = control.get(r.get("checkpoint"))
+        if ev == "round1_quota":
+            rec = {"kind": "prune_event", "round": r.get("checkpoint"), "before": r.get("before"),
+                   "after": r.get("after"), "pred": r.get("pred")}
+            gap = _recovery_gap(r, ctl)
+            evs = [rec if gap is None else {**rec, "recovery_gap": gap}]
+        else:
+            draws = r.get("draws") or []
+            if not draws and isinstance(r.get("mean"), dict):        # only the mean recorded: one event
+                mean = r["mean"]
+                draws = [{"after": {"loss": mean.get("after_loss"), "grad_norm_sq": mean.get("after_grad_norm_sq")},
+                          **({"recovery": {"probe_loss": mean["recovery_probe_loss"]}}
+                             if mean.get("recovery_probe_loss") else {})}]
+            evs = []
+            for d in draws:
+                rec = {"kind": "prune_event", "round": r.get("checkpoint"), "draw": d.get("draw"),
+                       "before": d.get("before") or r.get("before"), "after": d.get("after"), "pred": d.get("pred")}
+                gap = _recovery_gap(d, ctl)
+                evs.append(rec if gap is None else {**rec, "recovery_gap": gap})
+        arms.setdefault(name, []).extend(evs)
+    out = []
+    for name, evs in sorted(arms.items()):
+        evs = [{**e, **widths.get((name, e["round"]), {})} for e in evs]
+        out.append(Run(path=path, run_id=f"{cfg.get('run_id', path.name)}:{name}", config={**base, "measure": name},
+                       summary=stored.summary, metrics=evs, provenance=cfg.get("provenance") or {}))
+    return out
 
 
 def read_runs(path: Path) -> list[Run]:

@@ -8,7 +8,7 @@ from gftheory.claims import CLAIMS, REQUIRED_IDS, get_claim, runs_needed
 from gftheory.claims.metrics import METRICS
 from gftheory.claims.registry import KINDS
 from gftheory.claims.runs import ALL_MEASURES
-from gftheory.claims.rules import COMBINATIONS, MIN_EFFECT, Comparison, NonInferior, OneSample
+from gftheory.claims.rules import ARM_SEP, COMBINATIONS, MIN_EFFECT, MIN_EFFECT_V4, Comparison, NonInferior, OneSample
 from gftheory.cli import main
 from gftheory.errors import UsageError
 from gftheory.measures import MEASURES
@@ -33,9 +33,13 @@ def test_claim_is_complete_and_resolvable(cid):
         assert s in STATEMENTS, f"{cid}: unknown statement {s}"
     for comp in c.comparisons:
         assert isinstance(comp, (Comparison, NonInferior, OneSample)) and comp.metric in METRICS
-        assert comp.direction in ("higher", "lower") and comp.delta > 0 and comp.metric in MIN_EFFECT
+        assert comp.direction in ("higher", "lower") and comp.delta > 0
+        # v3 claims on v3 metrics; claims registered under v4 (stage 2) on v4 metrics
+        assert comp.metric in (MIN_EFFECT if c.registered == "3" else {**MIN_EFFECT, **MIN_EFFECT_V4})
         for m in comp.measures():
-            assert m in MEASURES or (m == ALL_MEASURES and c.evidence == ("events",)), f"{cid}: unknown measure {m}"
+            parts = m.split(ARM_SEP) if c.registered == "4" else [m]      # stage-2 arms: "grasp@magnitude"
+            assert all(p in MEASURES for p in parts) and len(parts) <= 2 or (
+                m == ALL_MEASURES and c.evidence == ("events",)), f"{cid}: unknown measure {m}"
     assert c.combine in COMBINATIONS
     for sub in c.components:
         assert sub in CLAIMS and sub != cid
