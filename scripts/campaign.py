@@ -134,15 +134,60 @@ def _measure_spec(entry) -> tuple[str, str | None]:
     return m, (q or None)
 
 
+BF16_ANALYSIS = REPO / "results" / "side" / "bf16-equivalence" / "analysis.json"
+CONDITIONAL_BF16 = "bf16-if-equivalent"
+
+
+def bf16_decision(path: Path | None = None) -> str | None:
+    """The registered bf16 equivalence check's decision, from its committed analysis
+    (scripts/bf16_equivalence.py --replay --json …): "bf16" when the verdict is "equivalent" with
+    every pair's pairing proven, "fp32" when it is "not shown equivalent", None while the analysis is
+    absent, uncommitted or incomplete (no decision yet)."""
+    import json
+    path = Path(BF16_ANALYSIS if path is None else path)
+    if not path.is_file():
+        return None
+    if path.is_relative_to(REPO):
+        rel = str(path.relative_to(REPO))
+        if subprocess.run(["git", "ls-files", "--error-unmatch", "--", rel], cwd=REPO,
+                          capture_output=True).returncode != 0:
+            return None
+    a = json.loads(path.read_text())
+    verdict = str(a.get("verdict", ""))
+    if verdict == "equivalent" and a.get("pairs") and all(p.get("paired_proven") is True for p in a["pairs"]):
+        return "bf16"
+    if verdict.startswith("not shown equivalent"):
+        return "fp32"
+    return None
+
+
+def precision_for(spec, arch: str, decision=None) -> str | None:
+    """The training precision of ``arch``'s cpu2 runs from the plan's protocol.cpu2.precision:
+    "fp32" / "bf16", or a per-architecture mapping of those or "bf16-if-equivalent" (bf16 only if
+    the registered equivalence check decided so; fp32 if it decided against; None = not decided
+    yet, the architecture's runs wait)."""
+    value = spec.get(arch) if isinstance(spec, dict) else spec
+    if value == CONDITIONAL_BF16:
+        return (decision or bf16_decision)()
+    if value not in PLAN_PRECISIONS:
+        raise PlanError(f"stage-2 plan: protocol.cpu2.precision for {arch} is {value!r}; fix: the plan must name "
+                        f"one of {', '.join(PLAN_PRECISIONS)} or {CONDITIONAL_BF16!r}, or a mapping arch → one of them")
+    return value
+
+
 def stage2_cpu2(plan: dict | None = None) -> list[RunConfig]:
     """The stage-2 cpu2 runs of the plan (see the module docstring for the order)."""
     from empirical.config import ConfigError
     plan = load_plan() if plan is None else plan
     precision = ((plan.get("protocol") or {}).get("cpu2") or {}).get("precision")
-    if precision not in PLAN_PRECISIONS:
-        raise PlanError(f"stage-2 plan: protocol.cpu2.precision is {precision!r}; fix: the plan must name "
-                        f"one of {', '.join(PLAN_PRECISIONS)}")
     cells = [c for c in plan.get("cells", []) if c.get("status") == "planned" and c.get("scale") == "cpu2"]
+    arch_precision = {c["arch"]: precision_for(precision, c["arch"]) for c in cells}
+    deferred = sorted(a for a, p in arch_precision.items() if p is None)
+    if deferred:
+        print(f"stage2-cpu2: {', '.join(deferred)} deferred: its precision waits for the registered bf16 "
+              f"equivalence decision ({BF16_ANALYSIS.relative_to(REPO)} not committed or incomplete)",
+              file=sys.stderr, flush=True)
+        cells = [c for c in cells if arch_precision[c["arch"]] is not None]
     archs: list[str] = []
     runs: dict[tuple, tuple] = {}       # (arch, measure, quota_from, seed) -> sort key
     for ci, c in enumerate(cells):
@@ -178,7 +223,7 @@ def stage2_cpu2(plan: dict | None = None) -> list[RunConfig]:
         extra = {"target": 0.0} if m == "none" else {}
         try:
             out.append(RunConfig.preset("cpu2", arch=arch, dataset="cifar10", measure=m, seed=s,
-                                        precision=precision, quota_from=q, **extra))
+                                        precision=arch_precision[arch], quota_from=q, **extra))
         except ConfigError as exc:
             raise PlanError(f"stage-2 plan: {arch} {m}{'@' + q if q else ''} seed {s}: {exc}") from None
     return out

@@ -304,3 +304,32 @@ def test_the_plan_file_must_be_committed_unchanged_and_under_the_current_rules(t
     err = capsys.readouterr().err
     assert "rules" in err and "fix:" in err and not (tmp_path / "runs").exists()
     assert {"resnet56-cpu", "mobilenet_v1-cpu", "mobilenet_v1-stage1-completion", "bf16-equivalence"} <= set(camp.CAMPAIGNS)
+
+
+def test_cpu2_precision_per_architecture_and_conditional_on_the_bf16_decision(tmp_path):
+    """protocol.cpu2.precision may name a precision per architecture, and "bf16-if-equivalent"
+    follows the registered bf16 equivalence decision: bf16 only when it is 'equivalent' with every
+    pair proven, fp32 when 'not shown equivalent', and no runs (deferred) while undecided."""
+    import json
+    camp = _campaign()
+    assert camp.precision_for({"mobilenet_v1": "fp32", "resnet56": "bf16"}, "resnet56") == "bf16"
+    assert camp.precision_for("fp32", "resnet56") == "fp32"
+    with pytest.raises(camp.PlanError):
+        camp.precision_for({"resnet56": "fp16"}, "resnet56")
+    f = tmp_path / "analysis.json"
+    assert camp.bf16_decision(f) is None
+    f.write_text(json.dumps({"verdict": "equivalent", "pairs": [{"paired_proven": True}] * 3}))
+    assert camp.bf16_decision(f) == "bf16"
+    f.write_text(json.dumps({"verdict": "equivalent", "pairs": [{"paired_proven": True}, {"paired_proven": None}]}))
+    assert camp.bf16_decision(f) is None
+    f.write_text(json.dumps({"verdict": "not shown equivalent", "pairs": []}))
+    assert camp.bf16_decision(f) == "fp32"
+    f.write_text(json.dumps({"verdict": "incomplete (3 of 12 pairs)", "pairs": []}))
+    assert camp.bf16_decision(f) is None
+    spec = {"mobilenet_v1": "fp32", "resnet56": "bf16-if-equivalent"}
+    assert camp.precision_for(spec, "resnet56", decision=lambda: None) is None
+    assert camp.precision_for(spec, "resnet56", decision=lambda: "bf16") == "bf16"
+    assert camp.precision_for(spec, "mobilenet_v1", decision=lambda: None) == "fp32"
+    camp.bf16_decision = lambda path=None: None          # undecided: resnet56's runs wait
+    cfgs = camp.stage2_cpu2(_plan(protocol={"cpu2": {"precision": spec}}))
+    assert cfgs and {c.arch for c in cfgs} == {"mobilenet_v1"} and {c.precision for c in cfgs} == {"fp32"}
