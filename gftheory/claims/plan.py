@@ -68,18 +68,30 @@ EVIDENCE_SCALE = {"runs": "cpu", "events": "events"}  # primary evidence → the
 PLAN_DATASETS = ("cifar10",)       # CIFAR-100 has no data on this machine: no stage-1 cell, nothing to plan
 COSTS_FILE = Path("timing") / "stage2_costs.json"    # under --results
 # the order in which groups are considered: the paper's headline claims first, then the registry's order
-PRIORITY = (("E1", "cpu2"), ("E7", "cpu2"), ("E4", "events"), ("E5", "events"), ("T1S", "events"),
-            ("T2S", "events"))
+# (issue 25's order for cpu2: E1 and E7's cells, then the layer-matched random arms (LMRF) and issue 24's
+# quota-matched MobileNet-V1 control (E5QF); then the event studies' headline claims)
+PRIORITY = (("E1", "cpu2"), ("E7", "cpu2"), ("LMRF", "cpu2"), ("E5QF", "cpu2"), ("E4", "events"),
+            ("E5", "events"), ("T1S", "events"), ("T2S", "events"))
 PROTOCOL = {
     "cpu2": {"stage1_scale": "cpu", "name": "cpu2",
              "description": "the stage-1 cpu scale (docs/protocol.md, 'The cpu scale') with the importance computed on "
                             "2,560 class-balanced training images instead of 256; every other setting unchanged",
              "pairing": "every measure of an architecture runs the same seed list; each run records its pairing "
                         "fingerprint (init, data order, probe), and a cell pairs the seeds whose fingerprints match "
-                        "(rules.PAIRING_TEXT)"},
+                        "(rules.PAIRING_TEXT)",
+             "precision": {"resnet56": "bf16-if-equivalent", "mobilenet_v1": "fp32", "vgg13": "fp32"},
+             "precision_rule": "training precision per architecture, fixed before the data: MobileNet-V1 (and VGG-13) "
+                               "fp32 — bf16 is not faster there (results/timing/bf16_step_costs.json); ResNet-56 bf16 "
+                               "autocast only if the registered bf16/fp32 equivalence check "
+                               "(results/plans/bf16-equivalence.json) reads 'equivalent' with every pair's pairing "
+                               "proven, fp32 if it reads 'not shown equivalent'; its runs wait until it is decided "
+                               "(scripts/campaign.py precision_for). Scoring, probes and every gradient-flow quantity "
+                               "are fp32 in every run. Costs are priced at fp32 (an upper bound)"},
     "events": {"stage1_scale": "events", "name": "events", "edition": 2,
                "description": "the event study (gftheory events, docs/protocol.md) as in stage 1, edition 2, on fresh "
-                              "seeds; each study's config records its exact settings",
+                              "seeds; each study's config records its exact settings; the dense trajectory trains in "
+                              "fp32 (the bf16 check tests final accuracy of prune-while-training runs, not the "
+                              "checkpoint states an event study measures)",
                "pairing": "every measure prunes the same checkpoints with the same importance sample and probe: paired "
                           "by construction"},
 }
@@ -622,7 +634,9 @@ def make_plan(runset, *, budget_hours: float = DEFAULT_BUDGET_HOURS, costs_obj: 
         return sum(max([n for (a, p), n in n_map.items() if p == proto] or [0]) for proto in ("cpu2", "events"))
 
     free = [s for s in range(SEED_MIN, SEED_MAX + 1) if s not in used]
-    for key in sorted(groups, key=lambda k: (k[4],) + _group_order(k[:4])):
+
+    def place_group(key):
+        nonlocal n_ap, meas_ap
         cid, arch, ds, protocol, _part = key
         cells = groups[key]
         n_g = max(pc.n_needed for pc in cells)
@@ -647,23 +661,16 @@ def make_plan(runset, *, budget_hours: float = DEFAULT_BUDGET_HOURS, costs_obj: 
                                        f"({'its claim cell’s decision' if _part == 0 else 'the rules of its claim cell not needed for the decision'} "
                                        f"need n = {n_g}; {why})"] + [pc.reason] * bool(pc.reason))
 
-    # ---- free riders: a cell that did not fit as part of its group, but whose runs the plan already holds
-    # (every measure paid on its (arch, protocol), an event study reads every measure) at n ≥ its need
-    for pc in out:
-        ap = (pc.arch, pc.scale)
-        if (pc.status == "does not fit" and ap in n_ap and pc.n_needed <= n_ap[ap]
-                and (pc.scale == "events" or all((pc.dataset, m) in meas_ap[ap] for m in pc.measures))):
-            pc.status = "planned"
-            pc.reason = pc.__dict__.pop("_orig_reason", "")
-            pc._route = ("its claim cell's decision does not fit, but the planned runs already hold this rule's data at "
-                         "n ≥ its need (no added cost)")
-            pc._added = 0.0
-
-    # ---- riders (RIDE_TEXT): per claim cell, in group order, at the n the plan gives their (arch, protocol)
+    # riders of a PRIORITY claim (issue 25's layer-matched arms LMRF, issue 24's quota-matched E5QF) are
+    # placed in PRIORITY order, right after the groups before them, at the n those groups gave; every other
+    # rider after every group (RIDE_TEXT)
     ride_groups = defaultdict(list)
     for pc in riders:
         ride_groups[(pc.claim, pc.arch, pc.dataset, pc.scale)].append(pc)
-    for key in sorted(ride_groups, key=_group_order):
+    early_rides = {k for k in ride_groups if (k[0], k[3]) in PRIORITY}
+
+    def place_ride(key):
+        nonlocal n_ap, meas_ap
         cells = ride_groups[key]
         cid, arch, ds, protocol = key
         ap = (arch, protocol)
@@ -673,7 +680,7 @@ def make_plan(runset, *, budget_hours: float = DEFAULT_BUDGET_HOURS, costs_obj: 
                 pc.status = "not decidable"
                 pc.reason = (f"not decidable on this machine: {pc.reason} and no planned {arch} {protocol} seed list to "
                              f"take its n from")
-            continue
+            return
         trial_m = {k: set(v) for k, v in meas_ap.items()}
         trial_m.setdefault(ap, set()).update((ds, m) for pc in cells for m in pc.measures)
         before, after = total_seconds(n_ap, meas_ap), total_seconds(n_ap, trial_m)
@@ -701,6 +708,32 @@ def make_plan(runset, *, budget_hours: float = DEFAULT_BUDGET_HOURS, costs_obj: 
                 pc.reason = (f"does not fit the budget: needs n = {n} (the planned {arch} {protocol} seed list; "
                              f"{pc.reason}), ≈ {pc.cost_hours:g} h; its claim cell's runs add ≈ {_hours(added):.2f} h "
                              f"to {_hours(before):.2f} h of a {budget_hours:g} h budget")
+
+
+    schedule = [((k[4],) + _group_order(k[:4]), 0, k) for k in groups]
+    schedule += [((0,) + _group_order(k), 1, k) for k in early_rides]
+    for _, kind, key in sorted(schedule, key=lambda t: (t[0], t[1])):
+        if kind == 0:
+            place_group(key)
+        else:
+            place_ride(key)
+
+    # ---- free riders: a cell that did not fit as part of its group, but whose runs the plan already holds
+    # (every measure paid on its (arch, protocol), an event study reads every measure) at n ≥ its need
+    for pc in out:
+        ap = (pc.arch, pc.scale)
+        if (pc.status == "does not fit" and ap in n_ap and pc.n_needed <= n_ap[ap]
+                and (pc.scale == "events" or all((pc.dataset, m) in meas_ap[ap] for m in pc.measures))):
+            pc.status = "planned"
+            pc.reason = pc.__dict__.pop("_orig_reason", "")
+            pc._route = ("its claim cell's decision does not fit, but the planned runs already hold this rule's data at "
+                         "n ≥ its need (no added cost)")
+            pc._added = 0.0
+
+    # ---- riders (RIDE_TEXT): per claim cell, in group order, at the n the plan gives their (arch, protocol)
+    for key in sorted(ride_groups, key=_group_order):
+        if key not in early_rides:
+            place_ride(key)
 
     # ---- seeds: cpu2 block first, events next, each architecture from its protocol's block start
     n_cpu2 = max([n for (a, p), n in n_ap.items() if p == "cpu2"] or [0])

@@ -77,6 +77,7 @@ class RunSet:
     roots: list[str] = field(default_factory=list)
     planted: list[Run] = field(default_factory=list)      # planted runs set aside (not counted)
     planted_in_use: bool = False                           # planted runs are among ``runs``
+    side: list[str] = field(default_factory=list)          # side-experiment run dirs (results/side/…), not counted
 
 
 def arm_name(measure, reference) -> str:
@@ -217,8 +218,12 @@ def read_runs(path: Path) -> list[Run]:
     return event_study_runs(stored) if stored.event_study else [run_of(stored)]
 
 
+SIDE_DIR = "side"   # results/side/<experiment>/…: side experiments (e.g. the bf16 equivalence check)
+
+
 def load_runs(roots, *, must_exist: bool = True, allow_planted: bool = False) -> RunSet:
-    """All runs under each root (every run directory at any depth: runstore.run_dirs).
+    """All runs under each root (every run directory at any depth: runstore.run_dirs), except those
+    under a folder named ``side`` (side experiments, listed in ``side``, never claim evidence).
 
     A missing root is a usage error (exit 2) when ``must_exist``; malformed runs are listed,
     not fatal. Planted (synthetic) runs go to ``planted`` unless ``allow_planted``."""
@@ -233,6 +238,9 @@ def load_runs(roots, *, must_exist: bool = True, allow_planted: bool = False) ->
                                  f"(each with {runstore.CONFIG}), e.g. --results results")
             continue
         for run_dir in runstore.run_dirs(root):
+            if SIDE_DIR in run_dir.relative_to(root).parts[:-1]:
+                out.side.append(str(run_dir))     # a side experiment (results/side/…): never claim evidence
+                continue
             try:
                 found = read_runs(run_dir)
             except (OSError, ValueError, AttributeError, KeyError) as exc:
