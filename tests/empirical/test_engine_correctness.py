@@ -57,8 +57,14 @@ def instrumented_run(tmp_path_factory):
 
 def test_runner_scores_in_eval_mode_at_the_measures_temperature(instrumented_run):
     cfg, run_dir, calls = instrumented_run
-    assert len(calls["importance"]) == cfg.rounds
-    assert {c["mode"] for c in calls["importance"]} == {"eval"}
+    from empirical.runner import AGREEMENT_ROUNDS
+    # one eval-mode scoring per round (the scores that prune), then, at the agreement rounds, one
+    # train-mode rescoring for the descriptive eval/train rank agreement (never used to prune)
+    extra = sum(1 for k in range(1, cfg.rounds + 1) if k in AGREEMENT_ROUNDS)
+    assert len(calls["importance"]) == cfg.rounds + extra
+    modes = [c["mode"] for c in calls["importance"]]
+    assert modes.count("eval") == cfg.rounds and modes.count("train") == extra
+    assert modes[0] == "eval"                                   # round 1 prunes on its eval-mode scores
     assert {c["temperature"] for c in calls["importance"]} == {200.0}  # grasp: authors' T = 200
     from gftheory import runstore
     events = [m for m in runstore.read_metrics(run_dir) if m["kind"] == "prune_event"]

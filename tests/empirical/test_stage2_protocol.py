@@ -28,12 +28,7 @@ TINY = dict(max_train_samples=128, batch_size=32, holdout_size=64, importance_sa
             max_test_samples=64)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("single_thread")   # tests/conftest.py: one torch thread, restored
 
 
 @pytest.fixture(scope="module")
