@@ -108,7 +108,7 @@ def run(args) -> int:
               + ("" if plan.digest_matches else " — plan made under another rules digest"))
         for cid, v in data["v4"]["stage2"].items():
             print(f"  {cid}: {v['verdict']}")
-    print(f"\nwrote {out}/report.md, {out}/report.html, {out}/report.json "
+    print(f"\nwrote {out}/report.md, {out}/report.html (+ derivations.html), {out}/report.json "
           f"({len(files) - 3} plot(s)) in {time.perf_counter() - t0:.1f} s "
           f"(live: {', '.join(f'{k} {v:.1f} s' for k, v in live.seconds.items()) or 'skipped'})")
     return 0

@@ -263,11 +263,50 @@ def write_atomically(out: Path, files: dict[str, bytes]) -> None:
         raise
 
 
+DERIVATIONS_PAGE = "derivations.html"
+DERIVATION_ANCHOR = "deriv-"
+
+
+def split_derivations(blocks: list) -> tuple[list, list]:
+    """(report blocks, derivation blocks): every derivation (a ``details`` block whose anchor starts
+    with ``deriv-``) moves to its own page, derivations.html, and leaves a link in its place; links to
+    a derivation elsewhere in the report point there too. Keeps report.html small (the derivations'
+    MathML is most of the page) while every derivation stays one click away, self-contained."""
+    moved: list = []
+
+    def walk(bs):
+        out = []
+        for b in bs:
+            if b[0] == "details" and len(b) > 3 and str(b[3] or "").startswith(DERIVATION_ANCHOR):
+                moved.append(("h", 2, b[1], b[3]))
+                moved.extend(b[2])
+                out.append(("p", f"{b[1][0].upper() + b[1][1:]}: [open it]({DERIVATIONS_PAGE}#{b[3]}) "
+                                 f"(in {DERIVATIONS_PAGE}, next to this page; numbered sympy-checked steps)"))
+            elif b[0] == "details":
+                out.append((b[0], b[1], walk(b[2]), *b[3:]))
+            elif b[0] == "p":
+                out.append(("p", str(b[1]).replace(f"](#{DERIVATION_ANCHOR}", f"]({DERIVATIONS_PAGE}#{DERIVATION_ANCHOR}")))
+            else:
+                out.append(b)
+        return out
+
+    main = walk(blocks)
+    return main, moved
+
+
 def render_files(blocks: list, data: dict) -> dict[str, bytes]:
-    """report.md (+ plots/), the self-contained report.html and report.json, as bytes."""
+    """report.md (+ plots/) with everything, the self-contained report.html, derivations.html (the
+    proofs' derivations, linked from report.html) and report.json, as bytes."""
+    main, derivs = split_derivations(blocks)
     files = {"report.md": to_markdown(blocks).encode(),
-             "report.html": to_html(blocks, "gftheory report").encode(),
+             "report.html": to_html(main, "gftheory report").encode(),
              "report.json": json.dumps(data, indent=1, ensure_ascii=False, default=str).encode()}
+    if derivs:
+        head = [("h", 1, "gftheory — machine-checked derivations", "top"),
+                ("p", "The sympy-checked derivations of every proof the report cites (`gftheory prove`; "
+                      "[back to the report](report.html)). Each step is an equality, sign or non-vanishing "
+                      "checked symbolically, or by the numeric identity test where a step says so.")]
+        files[DERIVATIONS_PAGE] = to_html(head + derivs, "gftheory derivations").encode()
     for name, png in images(blocks):
         if png:
             files[f"plots/{name}"] = png

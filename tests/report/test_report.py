@@ -116,7 +116,7 @@ def test_live_evidence_failure_degrades(tmp_path, store, monkeypatch):
     assert v["F2"] == "proved and checked"
     assert "PLANTED DATA" not in (out / "report.md").read_text()       # planted runs set aside by default
     assert "planted (synthetic) run(s) set aside" in (out / "report.md").read_text()
-    assert "chain rule" in (out / "report.html").read_text()
+    assert "chain rule" in (out / "derivations.html").read_text()             # the derivations page
     _fake_live(monkeypatch, raise_checks=RuntimeError("kaboom"), proofs=proofs)
     out = tmp_path / "b"
     assert main(["report", "--out", str(out), "--results", str(store), "--quiet"]) == 0

@@ -105,8 +105,17 @@ def test_pages_render_in_headless_chromium(grid_report, theory_report, tmp_path)
         assert all(i["ok"] for i in r["images"]), [i for i in r["images"] if not i["ok"]]
         assert r["links"] > len(CLAIMS) and r["broken_links"] == [], r["broken_links"]
         assert r["latex_left"] == [] and r["check_literal"] == 0, r
-        assert r["math"] > 100 and r["math_unrendered"] == 0 and r["tex_fallbacks"] == 0, r
-        assert r["ordered_lists"] > 0                                            # numbered derivation steps
+        assert r["math_unrendered"] == 0 and r["tex_fallbacks"] == 0, r
+        # the derivations live on their own page (derivations.html), linked from report.html
+        html = (rep / "report.html").read_text()
+        assert 'href="derivations.html#deriv-' in html
+        d = inspect_page(rep / "derivations.html", tmp_path)
+        assert d["errors"] == [] and d["broken_links"] == [], d
+        assert d["latex_left"] == [] and d["math"] > 100 and d["math_unrendered"] == 0 and d["tex_fallbacks"] == 0, d
+        assert d["ordered_lists"] > 0                                            # numbered derivation steps
+        targets = set(re.findall(r'href="derivations.html#([^"]+)"', html))
+        page = (rep / "derivations.html").read_text()
+        assert targets and all(f'id="{t}"' in page for t in targets), targets - set(re.findall(r'id="([^"]+)"', page))
         png = screenshot(rep / "report.html", tmp_path / f"top-{rep.name}.png")
         ink, spread = blank_fraction(png)
         assert ink > 0.02 and spread > 10, (ink, spread)
