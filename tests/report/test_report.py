@@ -381,3 +381,20 @@ def test_missing_never_says_every_claim_has_evidence_when_cells_lack_it(tmp_path
     res = evaluate_claims(runs, LiveEvidence(checks_error="x", proofs_error="x"), ids=["E1"])
     text = json.dumps(missing_blocks({"E1": res["E1"]}, LiveEvidence(checks=[], proofs=[]), runs, {}, cells))
     assert "Every claim has evidence." not in text and "cells without evidence" in text
+
+
+def test_the_report_opens_with_the_papers_three_claims_answered(tmp_path):
+    """Issue 26 (3): before anything else, the abstract's three claims, one line each, with the
+    verdict words the rules computed (stage 1, v4 description, stage 2) — not typed."""
+    from gftheory.report.build import PAPER_CLAIMS, found_blocks
+    from gftheory.claims.verdicts import Verdict
+    from gftheory.claims.registry import CLAIMS
+
+    class R:                      # a claim result as build_report sees it
+        def __init__(self, cid, label):
+            self.claim, self.verdict = CLAIMS[cid], Verdict(label, "open", "", scale="cpu", seeds="n=3")
+    results = {cid: R(cid, f"planted-{cid}") for _, cid in PAPER_CLAIMS}
+    (p, ul) = found_blocks(results, {"plan": None, "stage1": {}, "stage2": {}})
+    assert ul[0] == "ul" and len(ul[1]) == 3
+    for (num, cid), line in zip(PAPER_CLAIMS, ul[1]):
+        assert line.startswith(f"**({num})") and f"planted-{cid}" in line and "no confirmatory plan committed" in line
