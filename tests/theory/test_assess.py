@@ -12,6 +12,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
+from test_external_measures import _fake_distribution, forget_entry_points  # noqa: F401 (fixture)
 from gftheory import external
 from gftheory.assess import (REFERENCES, bn_rescaled, filter_scores, references, rho,
                              summarize_invariance, summarize_relation)
@@ -130,19 +131,7 @@ def test_summaries_state_their_thresholds():
 # -- the command ----------------------------------------------------------------------------------
 
 def _fake_entry_point(tmp_path, monkeypatch, name, value):
-    d = tmp_path / "site" / "taylor_pkg-0.1.dist-info"
-    d.mkdir(parents=True)
-    (d / "METADATA").write_text("Metadata-Version: 2.1\nName: taylor-pkg\nVersion: 0.1\n")
-    (d / "entry_points.txt").write_text(f"[{external.ENTRY_POINT_GROUP}]\n{name} = {value}\n")
-    monkeypatch.syspath_prepend(str(tmp_path / "site"))
-    external.refresh_entry_points()
-    monkeypatch.setattr(MEASURES, "_external", {})
-
-
-@pytest.fixture
-def forget_entry_points():
-    yield
-    external.refresh_entry_points()
+    _fake_distribution(tmp_path, monkeypatch, name, value)
 
 
 @pytest.mark.parametrize("how", ["module:Class", "entry point"])
