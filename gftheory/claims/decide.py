@@ -356,13 +356,15 @@ def headline4(claim: Claim, ccs: list[ClaimCell]) -> tuple[str, str, str]:
             return f"{word} in {k} of {N} cells{rest}", CLASS[word], detail
     if k_inc:
         return f"inconclusive in {k_inc} of {N} cells", "open", detail
+    inc = [w for w in count if w.startswith("incomplete")]
+    k_wait = sum(len(count[w]) for w in inc)       # stage-2 cells with data still to come: said first
     for word in (NOT_APPLICABLE, "plan made under another rules digest", "not decidable on this machine",
                  "degenerate", "insufficient"):
         if count.get(word):
-            return f"{word} ({len(count[word])} of {N} cells)", "missing", detail
-    inc = [w for w in count if w.startswith("incomplete")]
+            label = f"{word} ({len(count[word])} of {N} cells)"
+            return (f"incomplete in {k_wait} of {N} cells; " if k_wait else "") + label, "missing", detail
     if inc:
-        return f"incomplete in {sum(len(count[w]) for w in inc)} of {N} cells", "missing", detail
+        return f"incomplete in {k_wait} of {N} cells", "missing", detail
     if count.get("not in the plan") and not count.get("not yet run"):
         return "not in the plan", "missing", detail
     return "not yet run", "missing", detail

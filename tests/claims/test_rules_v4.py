@@ -346,3 +346,18 @@ def test_v4_digest_sees_a_changed_word_and_a_changed_primary(monkeypatch):
     monkeypatch.setitem(rules.MIN_EFFECT_V4, "event_log_grad_norm_ratio", 0.5)
     assert rules.rules_digest() != before
     assert rules.rules_digest_v3() == rules.FROZEN_DIGEST_V3
+
+
+def test_stage2_headline_names_incomplete_cells_before_undecidable_ones():
+    """A stage-2 claim with planned cells still collecting seeds and others not decidable says both,
+    the incomplete ones first (they are what the running campaign will decide)."""
+    from gftheory.claims.decide import ClaimCell, headline4
+    from gftheory.claims.registry import CLAIMS
+    claim = CLAIMS["E1"]
+    mk = lambda arch, v: ClaimCell(claim="E1", arch=arch, dataset="cifar10", verdict=v)  # noqa: E731
+    label, cls, _ = headline4(claim, [mk("resnet56", "incomplete (0 of 5)"), mk("mobilenet_v1", "incomplete (0 of 8)"),
+                                      mk("vgg13", "not decidable on this machine")])
+    n = claim.cells_about()
+    assert label == f"incomplete in 2 of {n} cells; not decidable on this machine (1 of {n} cells)" and cls == "missing"
+    label, _, _ = headline4(claim, [mk("vgg13", "not decidable on this machine")])
+    assert label == f"not decidable on this machine (1 of {n} cells)"
