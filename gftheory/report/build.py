@@ -836,9 +836,14 @@ def found_blocks(results: dict, v4: dict) -> list:
         if r is None:
             continue
         v = r.verdict
-        where = ", ".join(x for x in (f"{v.scale} scale" if v.scale else "", v.seeds or "",
-                                      f"coverage {v.coverage}" if v.coverage else "") if x)
-        s2 = (_v4(v4["stage2"].get(cid)) if v4["plan"] else "[[missing]]no confirmatory plan committed")
+        where = ", ".join(x for x in (f"{v.scale} scale" if v.scale and f"{v.scale} scale" not in v.label else "",
+                                      v.seeds or "", f"coverage {v.coverage}" if v.coverage else "") if x)
+        if not v4["plan"]:
+            s2 = "[[missing]]no confirmatory plan committed"
+        elif v4["stage2"].get(cid) is None and r.claim.components:     # a composite: its parts' stage 2
+            s2 = "; ".join(f"{c} {_v4(v4['stage2'].get(c))}" for c in r.claim.components)
+        else:
+            s2 = _v4(v4["stage2"].get(cid))
         items.append(f"**({num}) {r.claim.title}** — “{r.claim.words}” ([{cid}](#{_anchor(cid)}), from {', '.join(r.claim.components)}) — "
                      f"stage 1, exploratory: {_v(v)}{f' ({where})' if where else ''}; under rules v4, as a "
                      f"description: {_v4(v4['stage1'].get(cid))}; stage 2, confirmatory: {s2}.")
