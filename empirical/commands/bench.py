@@ -79,6 +79,9 @@ def _data(args):
 
 
 def run(args) -> int:
+    if args.json:
+        from gftheory.atomic import check_output_file
+        check_output_file("--json", args.json)              # before any work: exit 2, nothing written
     import torch
     from empirical import bench
     from gftheory.measures import MEASURES, PAPER_MEASURES

@@ -45,6 +45,9 @@ def run(args: argparse.Namespace) -> int:
              if getattr(args, f.name, None) is not None}
     seeds = [given.pop("seed", 0)] if args.seeds is None else [int(s) for s in args.seeds.split(",") if s]
     cfgs = [EventConfig(**{**given, "seed": s}) for s in seeds]
+    if not args.dry_run:
+        from gftheory.atomic import check_output_dir
+        check_output_dir("--root", args.root)                # before any data loads: exit 2, nothing written
     if args.dry_run:
         for cfg in cfgs:
             state = "complete" if runstore.is_complete(Path(args.root) / cfg.run_id()) else "to run"

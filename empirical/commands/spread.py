@@ -37,6 +37,9 @@ def run(args: argparse.Namespace) -> int:
     if args.json is not None and not Path(args.json).parent.is_dir():
         from empirical.config import ConfigError
         raise ConfigError(f"--json: the folder {Path(args.json).parent} does not exist; fix: create it first")
+    if args.json is not None:
+        from gftheory.atomic import check_output_file
+        check_output_file("--json", args.json)              # before any work: exit 2, nothing written
     result = measure_spread(cfg, data_dir=args.data_dir, device=args.device, progress=not args.quiet)
     print(format_table(result))
     if args.json is not None:

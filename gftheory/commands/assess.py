@@ -48,9 +48,8 @@ def run(args) -> int:
     if args.seed < 0 or args.seed in RESERVED_SEEDS:
         raise UsageError(f"--seed {args.seed} is reserved for the study's runs (3–99) or negative; fix: use "
                          f"0, 1, 2 or ≥ 100")
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out} exists and is not a directory; fix: name a directory")
+    from gftheory.atomic import check_output_dir
+    out = check_output_dir("--out", args.out)           # before any work: exit 2, nothing written
 
     from gftheory.assess import assess, summary_lines, write
     progress = None if args.quiet else (lambda s: print(f"[assess] {s}", file=sys.stderr, flush=True))

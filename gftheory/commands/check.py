@@ -75,6 +75,8 @@ def run(args) -> int:
         if not json_path.parent.is_dir():
             raise UsageError(f"--json {args.json}: directory {json_path.parent} does not exist; "
                              f"fix: create it or give another path")
+        from gftheory.atomic import check_output_file
+        check_output_file("--json", json_path)
     from gftheory.checks.runner import run_checks
     from gftheory.provenance import provenance
     t0 = time.perf_counter()

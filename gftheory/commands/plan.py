@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 from pathlib import Path
 
 from gftheory.errors import UsageError
@@ -36,12 +35,8 @@ def _check_out(out: Path, force: bool) -> None:
     if out.exists() and not force:
         raise UsageError(f"plan file {str(out)!r} already exists; a committed plan must not change after stage 2 "
                          f"starts; fix: write elsewhere with --out FILE, or replace it on purpose with --force")
-    parent = out.parent
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir() or not os.access(parent, os.W_OK):
-        raise UsageError(f"cannot write {str(out)!r}: {str(parent)!r} is not a writable directory; fix: give --out "
-                         f"a path in a writable folder")
+    from gftheory.atomic import check_output_file
+    check_output_file("--out", out)      # a read-only place, a path under a file: exit 2 before any work
 
 
 def run(args) -> int:

@@ -54,8 +54,11 @@ def run(args) -> int:
     if unknown:
         raise UsageError(f"unknown proof id(s) {', '.join(unknown)}; fix: choose from "
                          f"{', '.join(known)} (negative controls: {', '.join(NEGATIVE_CONTROLS)})")
-    if args.markdown and Path(args.markdown).exists() and not Path(args.markdown).is_dir():
-        raise UsageError(f"--markdown {args.markdown} is a file; fix: give a directory")
+    from gftheory.atomic import check_output_dir, check_output_file
+    if args.markdown:
+        check_output_dir("--markdown", args.markdown)   # before any work: exit 2, nothing written
+    if args.json:
+        check_output_file("--json", args.json)
     proof_ids = [i for i in args.ids if i in PROOFS] if args.ids else None
     nc_ids = [i for i in args.ids if i in NEGATIVE_CONTROLS]
 

@@ -68,9 +68,8 @@ def run(args) -> int:
         profile = profile_name(args.profile)
     except ValueError as exc:
         raise UsageError(f"{exc}") from None
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {str(out)!r} exists and is not a directory; fix: choose another --out")
+    from gftheory.atomic import check_output_dir
+    out = check_output_dir("--out", args.out)           # before any work: exit 2, nothing written
     roots = [Path(r) for r in args.results] if args.results else _default_results()
     runset = load_runs(roots, must_exist=True,           # bad --results → UsageError (exit 2)
                        allow_planted=getattr(args, "allow_planted", False))
