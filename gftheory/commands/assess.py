@@ -10,7 +10,6 @@ or unloadable measure, a class that is not a Measure, needs outside the engine's
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from gftheory.errors import UsageError
 from gftheory.profiles import PROFILES, profile_name

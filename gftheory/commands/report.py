@@ -28,6 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--skip-live", action="store_true",
                         help="do not run proofs and checks (quick iteration; identity claims show 'evidence unavailable')")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    parser.add_argument("--strict", action="store_true",
+                        help="fail (exit 2, nothing written) when a run under --results cannot be read; by default "
+                             "each is named on the terminal and in the report, and left out")
     parser.add_argument("--allow-planted", action="store_true",
                         help="count synthetic runs with planted values (demonstrations only: the report then "
                              "carries a PLANTED DATA banner); by default they are set aside")
@@ -74,6 +77,11 @@ def run(args) -> int:
     runset = load_runs(roots, must_exist=True,           # bad --results → UsageError (exit 2)
                        allow_planted=getattr(args, "allow_planted", False))
     quiet = args.quiet
+    if runset.unreadable and args.strict:
+        raise UsageError(f"{len(runset.unreadable)} run(s) under --results cannot be read (--strict): "
+                         + "; ".join(runset.unreadable) + "; fix: repair or remove them, or drop --strict")
+    for bad in runset.unreadable:                        # named even with --quiet: a run left out of the evidence
+        print(f"[report] UNREADABLE run, left out: {bad}", file=sys.stderr, flush=True)
     if not quiet:
         print(f"[report] {len(runset.runs)} completed run(s) under {', '.join(map(str, roots)) or '(none)'}"
               + (f"; {len(runset.planted)} planted (synthetic) run(s) set aside" if runset.planted else "")
