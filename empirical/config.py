@@ -466,7 +466,7 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     """One flag per RunConfig field (defaults: the --scale preset; only given flags override)."""
     g = parser.add_argument_group("protocol (defaults: the --scale preset; paper values at full)")
     g.add_argument("--scale", default="full", choices=SCALES,
-                   help="full | short | cpu | cpu2 | smoke (default full)")
+                   help=" | ".join(SCALES) + " (default full)")
     hints = {f.name: f for f in dataclasses.fields(RunConfig)}
     for name, f in hints.items():
         if name == "scale":

@@ -134,8 +134,10 @@ class EventConfig:
         for name in ("importance_samples", "probe_size", "val_size", "batch_size", "schedule_rounds"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 bad(name, f"{getattr(self, name)!r} is not a positive integer", f"give --{name.replace('_', '-')} ≥ 1")
-        if self.recovery_steps < 0 or self.seed < 0:
-            bad("recovery_steps/seed", "negative", "give non-negative integers")
+        if not isinstance(self.seed, int) or self.seed < 0:
+            bad("seed", f"{self.seed!r} is not a non-negative integer", "give --seed 0, 1, 2, ... (or --seeds 0,1,2)")
+        if self.recovery_steps < 0:
+            bad("recovery_steps", f"{self.recovery_steps!r} is negative", "give --recovery-steps 0 or more")
         if self.edition not in (1, 2):
             bad("edition", f"{self.edition!r} is not 1 or 2", "give --edition 2 (or 1 for the first study)")
         if self.edition == 1:

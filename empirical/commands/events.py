@@ -40,10 +40,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     x.add_argument("--dry-run", action="store_true", help="print the studies (id, seed, events per checkpoint) and stop")
 
 
+def _parse_seeds(text: str) -> list[int]:
+    """``--seeds 0,1,2`` (spaces also accepted) as integers ≥ 0, else ConfigError (exit 2) naming the bad one."""
+    from empirical.config import ConfigError
+    items = [s for s in text.replace(",", " ").split() if s]
+    seeds = []
+    for s in items:
+        try:
+            seeds.append(int(s))
+        except ValueError:
+            raise ConfigError(f"--seeds {text!r}: {s!r} is not an integer; fix: give e.g. --seeds 0,1,2") from None
+    bad = [s for s in seeds if s < 0]
+    if bad or not seeds:
+        what = (f"{', '.join(map(str, bad))} {'is' if len(bad) == 1 else 'are'} negative" if bad
+                else "no seed given")
+        raise ConfigError(f"--seeds {text!r}: {what}; seeds are integers ≥ 0; fix: give e.g. --seeds 0,1,2")
+    return seeds
+
+
 def run(args: argparse.Namespace) -> int:
     given = {f.name: getattr(args, f.name) for f in dataclasses.fields(EventConfig)
              if getattr(args, f.name, None) is not None}
-    seeds = [given.pop("seed", 0)] if args.seeds is None else [int(s) for s in args.seeds.split(",") if s]
+    seeds = [given.pop("seed", 0)] if args.seeds is None else _parse_seeds(args.seeds)
     cfgs = [EventConfig(**{**given, "seed": s}) for s in seeds]
     if not args.dry_run:
         from gftheory.atomic import check_output_dir

@@ -52,7 +52,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         seeds = [int(s) for s in _split(args.seeds)]
     except ValueError:
-        raise ConfigError(f"--seeds {args.seeds!r}: not integers; fix: give e.g. --seeds 0 1 2") from None
+        raise ConfigError(f"--seeds {' '.join(args.seeds)}: not integers; fix: give e.g. --seeds 0 1 2") from None
+    negative = [s for s in seeds if s < 0]
+    if negative:
+        raise ConfigError(f"--seeds {' '.join(args.seeds)}: {', '.join(map(str, negative))} "
+                          f"{'is' if len(negative) == 1 else 'are'} negative; seeds are "
+                          f"integers ≥ 0; fix: give e.g. --seeds 0 1 2")
     for name in ("arch", "dataset", "measure", "seed"):
         if getattr(args, name, None) is not None:
             raise ConfigError(f"--{name} is not used by sweep; fix: use --{name}s (a list)")

@@ -23,8 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--arch", nargs="+", choices=ARCHS, help="restrict to these architectures")
     parser.add_argument("--dataset", nargs="+", choices=DATASETS, help="restrict to these datasets")
     parser.add_argument("--seeds", type=int, default=DEFAULT_SEEDS, help="seeds 0..N-1 (default 3; the rule needs ≥ 3)")
-    parser.add_argument("--scale", default="full", help="run scale (full, short, cpu, smoke, …; the names "
-                        "empirical.config accepts)")
+    parser.add_argument("--scale", default="full", help="run scale: full, short, cpu, cpu2 or smoke "
+                        "(empirical.config.SCALES; default full)")
     parser.add_argument("--allow-planted", action="store_true",
                         help="count synthetic runs with planted values (demonstrations only)")
     parser.add_argument("--results", default="results", help="run store to reuse and write into (default results/)")
