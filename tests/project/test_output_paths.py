@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
@@ -70,13 +69,10 @@ def test_bad_output_path_exits_2_before_work(name, bad, tmp_path, capsys, monkey
             pytest.skip("no read-only folder on this machine")
         target = ro / "gftheory-out"
     before = _tree(tmp_path)
-    t0 = time.perf_counter()
     rc = main([*argv, *extra, flag, str(target)])
-    elapsed = time.perf_counter() - t0
     captured = capsys.readouterr()
     lines = [ln for ln in captured.err.splitlines() if ln.strip()]
     assert rc == 2, captured
     assert len(lines) == 1, captured.err
     assert flag in lines[0] and "fix:" in lines[0] and "Traceback" not in captured.err, lines[0]
     assert _tree(tmp_path) == before                      # nothing written
-    assert elapsed < 20, f"{name} did work for {elapsed:.1f} s before refusing its output path"
