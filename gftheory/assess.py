@@ -48,7 +48,7 @@ from scipy.stats import spearmanr
 
 from gftheory.checks.generators import Problem, build_problem, model_at, random_spec, unit_slices
 from gftheory.flow import flow_rates
-from gftheory.importance import importance, synflow_saliency
+from gftheory.importance import fill_quantities, importance, synflow_saliency
 from gftheory.measures import MEASURES, Measure, WeightQuantities
 from gftheory.objective import Objective
 
@@ -100,17 +100,7 @@ def filter_scores(problem: Problem, measure: Measure, *, names=None, loss_scale:
         th, sl = obj.theta(), unit_slices(obj, names)
         put = lambda key, flat: [per[n].__setitem__(key, flat[a:b].view(shape))  # noqa: E731
                                  for n, (a, b, shape) in sl.items()]
-        if needs & {"grad", "hvp"}:
-            _, g = obj.loss_and_grad(th)
-            if "grad" in needs:
-                put("grad", g)
-            if "hvp" in needs:
-                put("hvp", obj.hvp(g, th))
-        if "grad_sq" in needs:
-            acc = torch.zeros_like(th)
-            for n_b, g_b in obj.batch_grads(th):
-                acc += (n_b / obj.n_samples) * g_b.pow(2)
-            put("grad_sq", acc)
+        fill_quantities(obj, th, needs, put)
     if "synflow" in needs:
         sal = synflow_saliency(model, tuple(problem.batches[0][0].shape[1:]))
         for n in names:

@@ -36,6 +36,24 @@ def synflow_saliency(model: nn.Module, input_shape: tuple[int, ...]) -> dict[str
             for n, g in zip(names, grads)}
 
 
+
+def fill_quantities(obj: Objective, theta: Tensor, needs: set, put) -> None:
+    """The data quantities a measure declares, at θ, handed to ``put(key, flat)`` as flat vectors
+    over the objective's parameters: ``grad`` g = ∇L(θ), ``hvp`` Hg (one double-backward product),
+    ``grad_sq`` E_b[g_b²] (per-batch squared gradients weighted by batch size). Computes nothing a
+    measure does not declare: an hvp-only measure gets no ``grad``."""
+    if needs & {"grad", "hvp"}:
+        _, g = obj.loss_and_grad(theta)
+        if "grad" in needs:
+            put("grad", g)
+        if "hvp" in needs:
+            put("hvp", obj.hvp(g, theta))
+    if "grad_sq" in needs:
+        acc = torch.zeros_like(theta)
+        for n_b, g_b in obj.batch_grads(theta):
+            acc += (n_b / obj.n_samples) * g_b.pow(2)
+        put("grad_sq", acc)
+
 def importance(model: nn.Module, measure, batches, *, unit: str = "filter",
                temperature: float = 1.0, seed: int = 0) -> dict[str, Tensor]:
     """Scores of ``measure`` for the weight of every nn.Conv2d and nn.Linear.
@@ -70,17 +88,7 @@ def importance(model: nn.Module, measure, batches, *, unit: str = "filter",
                 a, b = offsets[n]
                 per_weight[n][key] = flat[a:b].view(params[n].shape)
 
-        if needs & {"grad", "hvp"}:
-            _, g = obj.loss_and_grad(theta)
-            if "grad" in needs:     # an hvp-only measure gets no grad: it reads what it declares
-                put("grad", g)
-            if "hvp" in needs:
-                put("hvp", obj.hvp(g, theta))
-        if "grad_sq" in needs:
-            acc = torch.zeros_like(theta)
-            for n_b, g_b in obj.batch_grads(theta):
-                acc += (n_b / obj.n_samples) * g_b.pow(2)
-            put("grad_sq", acc)
+        fill_quantities(obj, theta, needs, put)
     if "synflow" in needs:
         sal = synflow_saliency(model, tuple(batch_list[0][0].shape[1:]))
         for n in names:
