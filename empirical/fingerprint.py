@@ -36,9 +36,11 @@ def _update(h, t: torch.Tensor) -> None:
     h.update(t.numpy().tobytes())
 
 
-def init_fingerprint(model: torch.nn.Module) -> str:
+def init_fingerprint(model_or_state) -> str:
+    """sha256 (16 hex) of a network's state (a module, or its ``state_dict``)."""
+    state = model_or_state.state_dict() if isinstance(model_or_state, torch.nn.Module) else model_or_state
     h = hashlib.sha256()
-    for name, t in model.state_dict().items():
+    for name, t in state.items():
         h.update(name.encode())
         _update(h, t)
     return h.hexdigest()[:16]
@@ -61,7 +63,7 @@ def probe_fingerprint(probe) -> str | None:
     return h.hexdigest()[:16]
 
 
-def run_fingerprint(model, loader, probe=None, arrays_sha256: str = "") -> dict:
+def run_fingerprint(model_or_state, loader, probe=None, arrays_sha256: str = "") -> dict:
     """The record stored in a run's summary.json under ``fingerprint``."""
-    return {"init": init_fingerprint(model), "data_order": data_order_fingerprint(loader, arrays_sha256),
+    return {"init": init_fingerprint(model_or_state), "data_order": data_order_fingerprint(loader, arrays_sha256),
             "probe": probe_fingerprint(probe), "method": METHOD}

@@ -406,10 +406,10 @@ class Run:
         """Pairing fingerprint (empirical.fingerprint) of the freshly built network — taken from the
         state captured before a resume replaced it, so a resumed run records the same value."""
         from empirical.fingerprint import run_fingerprint
-        fresh = self._build_model()
-        fresh.load_state_dict(self._init_state)
-        del self._init_state
-        return run_fingerprint(fresh, self.train_loader, self.probe, arrays_digest(self.data))
+        init, self._init_state = self._init_state, None
+        stored = runstore.read_config(self.dir) if runstore.has_config(self.dir) else {}
+        arrays = (stored.get("data") or {}).get("arrays_sha256") or arrays_digest(self.data)  # ensure_run's, once
+        return run_fingerprint(init, self.train_loader, self.probe, arrays)
 
     def _data_epochs(self, epoch: int) -> float:
         n = self.cfg.rounds

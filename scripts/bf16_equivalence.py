@@ -24,15 +24,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-
-from scipy import stats as st  # noqa: E402
 
 from gftheory import runstore  # noqa: E402
 
@@ -44,13 +41,13 @@ def find_run(results: Path, run_id: str) -> Path | None:
 
 
 def interval(d: list[float], level: float = 0.90) -> dict:
-    n = len(d)
-    m = sum(d) / n
-    if n < 2:
-        return {"n": n, "mean": m, "low": None, "high": None, "sd": None}
-    sd = math.sqrt(sum((x - m) ** 2 for x in d) / (n - 1))
-    half = st.t.ppf(0.5 + level / 2, n - 1) * sd / math.sqrt(n)
-    return {"n": n, "mean": m, "sd": sd, "low": m - half, "high": m + half}
+    """Mean, sd and the two-sided t interval (gftheory.claims.stats) of the paired differences."""
+    from gftheory.claims.stats import describe, t_interval
+    desc = describe(d)
+    if desc["n"] < 2:
+        return {"n": desc["n"], "mean": desc["mean"], "low": None, "high": None, "sd": None}
+    ci = t_interval(d, level)
+    return {"n": desc["n"], "mean": ci.estimate, "sd": desc["std"], "low": ci.low, "high": ci.high}
 
 
 def replay_first_record(config: dict, data_dir) -> dict:

@@ -8,7 +8,7 @@ Per rule and cell one test, never corrected for other rules, cells or claims:
 * confirmed ⇔ p(H0: D ≤ c_confirm) < α; contradicted ⇔ p(H0: D ≥ c_contra) < α; equivalent ⇔
   max(p(H0: D ≤ −δ), p(H0: D ≥ δ)) < α (TOST; only where ``rules.equivalence_allowed``);
 * shown: the (1 − 2α) two-sided interval (its ends are the one-sided 1 − α bounds that decide) and
-  MDE = δ + λ·se with λ the exact noncentral-t multiplier (``stats.nct_multiplier``).
+  MDE = δ + λ·se with λ the exact noncentral-t multiplier (``power.noncentral_multiplier``).
 
 A claim in a cell (architecture × dataset, each rule on its primary evidence): confirmed ⇔ every
 rule confirmed (intersection–union, Berger 1982: level α without correction); contradicted ⇔ Holm

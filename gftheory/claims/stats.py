@@ -130,26 +130,14 @@ def paired_stat(a, b) -> TStat:
 def tost_p(stat: TStat, sign: float, delta: float) -> float:
     """Two one-sided tests of equivalence (Schuirmann 1987) for D = sign·estimate against ±δ:
     max(p of H0 D ≤ −δ, p of H0 D ≥ +δ); p < α ⇔ the (1 − 2α) two-sided interval lies inside ±δ."""
-    p_low, _ = one_sided_p(stat, sign, -delta, delta)
-    _, p_high = one_sided_p(stat, sign, -delta, delta)
+    p_low, p_high = one_sided_p(stat, sign, -delta, delta)
     return max(p_low, p_high)
 
 
-def nct_multiplier(df: float, alpha: float = 0.05, power: float = 0.8) -> float:
-    """λ with P(T'_{df,λ} > t_{1−α,df}) = power (T' noncentral t): the true (D − c)/se at which the
-    one-sided level-α t test rejects H0 D ≤ c with probability ``power``. Exact, unlike the
-    central-t approximation t_{1−α} + t_{power} (smaller by 13–18 % at df = 2)."""
-    from scipy.optimize import brentq
-    crit = float(_st.t.ppf(1 - alpha, df))
-    f = lambda lam: float(_st.nct.sf(crit, df, lam)) - power  # noqa: E731
-    hi = crit + float(_st.norm.ppf(power)) + 1.0
-    while f(hi) < 0:
-        hi *= 2
-    return float(brentq(f, 0.0, hi, xtol=1e-10))
-
-
 def mde_nct(stat: TStat, delta: float, alpha: float = 0.05, power: float = 0.8) -> float:
-    """Minimum detectable D at the deciding level: δ + λ·se, λ = ``nct_multiplier(df, α, power)``."""
+    """Minimum detectable D at the deciding level: δ + λ·se, λ the exact noncentral-t multiplier
+    (``power.noncentral_multiplier``: P(T'_{df,λ} > t_{1−α,df}) = power)."""
+    from gftheory.claims.power import noncentral_multiplier
     if stat.se == 0.0 or not math.isfinite(stat.df):
         return float("nan")
-    return float(delta + nct_multiplier(stat.df, alpha, power) * stat.se)
+    return float(delta + noncentral_multiplier(stat.df, alpha, power) * stat.se)
