@@ -2,8 +2,9 @@
 
 Every EventConfig field is a flag (defaults: docs/protocol.md, "The event study"; ``--edition 2``,
 the default, adds the second edition's records, ``--edition 1`` runs the first study); ``--seeds 0,1,2``
-runs several studies. Complete studies are skipped, interrupted ones resume; prints each study's
-directory (``--dry-run``: the studies and their events, and stops).
+(= ``0 1 2`` = ``0-2``, the syntax every command shares: gftheory.seeds) runs several studies.
+Complete studies are skipped, interrupted ones resume; prints each study's directory (``--dry-run``:
+the studies and their events, and stops).
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from empirical.events import EventConfig, ensure_study
 from gftheory import runstore
+from gftheory.seeds import parse_seeds
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,7 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             g.add_argument(flag, dest=f.name, default=None, type=int)
         else:
             g.add_argument(flag, dest=f.name, default=None, type=type(f.default), help=f"default {f.default!r}")
-    g.add_argument("--seeds", default=None, help="several studies, e.g. 0,1,2 (instead of --seed)")
+    g.add_argument("--seeds", nargs="+", default=None,
+                   help="several studies, one per seed: a list and/or inclusive ranges, e.g. 0,1,2 or "
+                        "0 1 2 or 0-2 (instead of --seed)")
     x = parser.add_argument_group("execution")
     x.add_argument("--root", type=Path, default=Path("runs"))
     x.add_argument("--device", default="cpu")
@@ -40,28 +44,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     x.add_argument("--dry-run", action="store_true", help="print the studies (id, seed, events per checkpoint) and stop")
 
 
-def _parse_seeds(text: str) -> list[int]:
-    """``--seeds 0,1,2`` (spaces also accepted) as integers ≥ 0, else ConfigError (exit 2) naming the bad one."""
-    from empirical.config import ConfigError
-    items = [s for s in text.replace(",", " ").split() if s]
-    seeds = []
-    for s in items:
-        try:
-            seeds.append(int(s))
-        except ValueError:
-            raise ConfigError(f"--seeds {text!r}: {s!r} is not an integer; fix: give e.g. --seeds 0,1,2") from None
-    bad = [s for s in seeds if s < 0]
-    if bad or not seeds:
-        what = (f"{', '.join(map(str, bad))} {'is' if len(bad) == 1 else 'are'} negative" if bad
-                else "no seed given")
-        raise ConfigError(f"--seeds {text!r}: {what}; seeds are integers ≥ 0; fix: give e.g. --seeds 0,1,2")
-    return seeds
-
-
 def run(args: argparse.Namespace) -> int:
     given = {f.name: getattr(args, f.name) for f in dataclasses.fields(EventConfig)
              if getattr(args, f.name, None) is not None}
-    seeds = [given.pop("seed", 0)] if args.seeds is None else _parse_seeds(args.seeds)
+    seeds = [given.pop("seed", 0)] if args.seeds is None else parse_seeds(args.seeds)
     cfgs = [EventConfig(**{**given, "seed": s}) for s in seeds]
     if not args.dry_run:
         from gftheory.atomic import check_output_dir

@@ -1,7 +1,8 @@
 """``gftheory sweep``: architectures × datasets × measures × seeds, several runs at once.
 
 Every RunConfig flag applies to all runs of the grid; --archs/--datasets/--measures/--seeds take
-space- or comma-separated lists. Completed runs are skipped; interrupted ones resume.
+space- or comma-separated lists (--seeds also inclusive ranges, 0-2: gftheory.seeds, the syntax every
+command shares). Completed runs are skipped; interrupted ones resume.
 Prints one run directory per line; exit 1 if a run failed.
 
 ``--backend local`` (default): a process pool on this machine (``--jobs``). ``--backend ray``: one
@@ -14,6 +15,7 @@ import argparse
 
 from empirical.commands.run import add_execution_arguments
 from empirical.config import ConfigError, add_config_arguments, config_from_args
+from gftheory.seeds import parse_seeds
 
 
 def _split(values) -> list[str]:
@@ -26,7 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--datasets", nargs="+", default=["cifar10"], help="cifar10 and/or cifar100")
     g.add_argument("--measures", nargs="+", default=["magnitude", "loss_preservation_elementwise"],
                    help="importance measures")
-    g.add_argument("--seeds", nargs="+", default=["0"], help="seeds, e.g. 0 1 2")
+    g.add_argument("--seeds", nargs="+", default=["0"],
+                   help="seeds: a list and/or inclusive ranges, e.g. 0,1,2 or 0 1 2 or 0-2 (default 0)")
     g.add_argument("--jobs", type=int, default=None,
                    help="runs at once on the device (default 1; --backend local only)")
     b = parser.add_argument_group("backend")
@@ -49,15 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from empirical.sweep import run_grid
     from gftheory import runstore
-    try:
-        seeds = [int(s) for s in _split(args.seeds)]
-    except ValueError:
-        raise ConfigError(f"--seeds {' '.join(args.seeds)}: not integers; fix: give e.g. --seeds 0 1 2") from None
-    negative = [s for s in seeds if s < 0]
-    if negative:
-        raise ConfigError(f"--seeds {' '.join(args.seeds)}: {', '.join(map(str, negative))} "
-                          f"{'is' if len(negative) == 1 else 'are'} negative; seeds are "
-                          f"integers ≥ 0; fix: give e.g. --seeds 0 1 2")
+    seeds = parse_seeds(args.seeds)                       # exit 2 before any work, naming the bad item
     for name in ("arch", "dataset", "measure", "seed"):
         if getattr(args, name, None) is not None:
             raise ConfigError(f"--{name} is not used by sweep; fix: use --{name}s (a list)")

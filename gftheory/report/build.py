@@ -17,6 +17,7 @@ from gftheory.claims.text import cell_effect, fmt, mean_std
 from gftheory.claims.verdicts import ClaimResult, LiveEvidence
 from gftheory.claims.missing import distinct_cost, missing_cells
 from gftheory.report import costs, plots
+from gftheory.seeds import format_seeds
 
 CELL_CLASS = {"confirmed": "positive", "contradicted": "negative", "inconclusive": "open"}
 
@@ -470,7 +471,8 @@ def _missing_claims_blocks(results: dict, live: LiveEvidence, runset: RunSet | N
                                                        for a, v in study_todo.items()))
         if not what:
             continue
-        cmds = ([f"`gftheory confirm {cid} --scale {s} --seeds {DEFAULT_SEEDS}`" for s in scales or ["full"]]
+        cmds = ([f"`gftheory confirm {cid} --scale {s} --seeds {format_seeds(range(DEFAULT_SEEDS))}`"
+                 for s in scales or ["full"]]
                 if triples else [])
         cmds += [f"`gftheory events --arch {a} --seeds {','.join(map(str, v))} --root results/events`"
                  for a, v in study_todo.items()]

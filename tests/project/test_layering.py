@@ -6,7 +6,7 @@ never of a layer above; imports inside functions count, lazy or not):
 0. ``core`` — the theory library and shared plumbing: the objective, the measures, gradient flow,
    Hessians, importance, integration, the statement table, error types, lazy exports, registries, atomic writes, the run
    store (run-directory layout, writer and reader), profiles, provenance, external measures
-   (``module:Class``, entry points), and the ``gftheory``
+   (``module:Class``, entry points), the ``--seeds`` syntax every command shares, and the ``gftheory``
    package itself (its public API, loaded lazily).
 1. ``engines`` — ``gftheory.symbolic`` (the Proof/Step machinery, sympy helpers, negative
    controls) and ``gftheory.checks`` (the numeric checks); neither imports the other.
@@ -38,7 +38,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("core", ("gftheory", "gftheory.errors", "gftheory.atomic", "gftheory.lazy", "gftheory.registry", "gftheory.runstore", "gftheory.statements",
               "gftheory.profiles", "gftheory.provenance", "gftheory.state", "gftheory.objective",
               "gftheory.measures", "gftheory.flow", "gftheory.hessian", "gftheory.importance", "gftheory.integrate",
-              "gftheory.spread", "gftheory.external")),
+              "gftheory.spread", "gftheory.external", "gftheory.seeds")),
     ("engines", ("gftheory.symbolic", "gftheory.checks")),
     ("proofs", ("proofs",)),
     ("claims", ("gftheory.claims",)),

@@ -271,7 +271,7 @@ def test_report_page_structure(tmp_path, store):
     assert html.index('id="fig-forest') < html.index('id="missing"') < html.index('id="claim-F1"')
     assert 'href="#claim-E3"' in html and html.count('class="back" href="#summary"') == len(CLAIMS)
     missing = md[md.index("## What is missing"):md.index("## Evidence sources")]
-    assert "gftheory confirm E3 --scale cpu --seeds 3" in missing and "not measured" in missing
+    assert "gftheory confirm E3 --scale cpu --seeds 0-2" in missing and "not measured" in missing
     assert "56,320 SGD steps" in missing and "1,406 SGD steps" in missing
     # rules stated once: the generic texts appear once, claims link to them
     from gftheory.claims import rules
