@@ -143,12 +143,13 @@ def test_confirm_reuses_stored_runs(tmp_path, monkeypatch, capsys):
     fake = types.ModuleType("empirical.sweep")
     fake.run_grid = lambda configs, root, **kw: calls.append(len(configs)) or []
     monkeypatch.setitem(sys.modules, "empirical.sweep", fake)
+    runs = tmp_path / "runs"                       # the run root (default runs/); --results is only read
     assert main(["confirm", "E5", "--arch", "resnet56", "--dataset", "cifar10", "--scale", "full",
-                 "--results", str(tmp_path), "--allow-planted"]) == 0
+                 "--results", str(tmp_path), "--root", str(runs), "--allow-planted"]) == 0
     out = capsys.readouterr().out
     assert calls == [2 * 3] and "VERDICT: confirmed" in out and "PLANTED DATA" in out
     assert main(["confirm", "E5", "--arch", "resnet56", "--dataset", "cifar10", "--scale", "full",
-                 "--results", str(tmp_path)]) == 0
+                 "--results", str(tmp_path), "--root", str(runs)]) == 0
     out = capsys.readouterr().out
     assert "VERDICT: not yet run" in out and "PLANTED" not in out      # planted runs set aside
 
