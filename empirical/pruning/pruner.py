@@ -67,6 +67,36 @@ class PruneReport:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
+def select_lowest(unit_scores: dict[str, np.ndarray], active: dict, room: dict[str, int],
+                  count: int) -> dict[str, list[int]]:
+    """The global selection rule (module docstring, step 3) over any groups: the ``count``
+    lowest-scored candidates, candidates of group g being the positions ``active[g]`` (indices into
+    ``unit_scores[g]``); ascending score, ties by group order (the order of ``active``) then
+    position; a group gives at most ``room[g]`` units (its active units above its floor).
+    Returns {group: chosen positions} (every group of ``active``, possibly empty)."""
+    names = list(active)
+    cand_s, cand_g, cand_i = [], [], []
+    for gi, name in enumerate(names):
+        pos = np.asarray(active[name], dtype=np.int64)
+        cand_s.append(np.asarray(unit_scores[name], dtype=np.float64)[pos])
+        cand_g.append(np.full(len(pos), gi))
+        cand_i.append(pos)
+    s, gidx, pos = (np.concatenate(a) for a in (cand_s, cand_g, cand_i))
+    order = np.lexsort((pos, gidx, s))
+    room = dict(room)
+    chosen: dict[str, list[int]] = {name: [] for name in names}
+    left = count
+    for j in order:
+        if left == 0:
+            break
+        name = names[gidx[j]]
+        if room[name] > 0:
+            chosen[name].append(int(pos[j]))
+            room[name] -= 1
+            left -= 1
+    return chosen
+
+
 class StructuredPruner:
     """See the module docstring. ``model`` must come from ``empirical.architectures.build``; its widths
     at construction are the "original" ones (the paper's, or a narrower ``build(..., widths=)``
@@ -180,27 +210,10 @@ class StructuredPruner:
         """Current positions to prune per group: the ``count`` lowest-scored active units overall,
         skipping a group once it is at its floor. Positions are current indices (physical) or
         original indices (mask groups, which never shrink)."""
-        cand_s, cand_g, cand_i = [], [], []
-        for gi, g in enumerate(self.groups):
-            active = (np.arange(len(self.alive[g.name])) if g.kind == "physical"
-                      else np.asarray(self.alive[g.name], dtype=np.int64))
-            cand_s.append(unit_scores[g.name][active])
-            cand_g.append(np.full(len(active), gi))
-            cand_i.append(active)
-        s, gidx, pos = (np.concatenate(a) for a in (cand_s, cand_g, cand_i))
-        order = np.lexsort((pos, gidx, s))
+        active = {g.name: (np.arange(len(self.alive[g.name])) if g.kind == "physical"
+                           else np.asarray(self.alive[g.name], dtype=np.int64)) for g in self.groups}
         room = {g.name: len(self.alive[g.name]) - self.floors[g.name] for g in self.groups}
-        chosen: dict[str, list[int]] = {g.name: [] for g in self.groups}
-        left = count
-        for j in order:
-            if left == 0:
-                break
-            name = self.groups[gidx[j]].name
-            if room[name] > 0:
-                chosen[name].append(int(pos[j]))
-                room[name] -= 1
-                left -= 1
-        return chosen
+        return select_lowest(unit_scores, active, room, count)
 
     # ------------------------------------------------------------------ the round
     def prune_round(self, model: nn.Module, scores: dict[str, Tensor], k: int):
