@@ -8,7 +8,10 @@ extra ``pip install 'gftheory[prune]'``) which output channels of which Conv2d /
 be removed together — the producers of a residual add, a depthwise conv and the conv feeding it, the
 inputs of a concatenation — one ``CoupledGroup`` per set. The classifier (the last Linear, whose
 outputs are the classes) is ignored. ``group_scores`` sums a measure's filter scores over a group's
-members, the rule the hand-written physical groups use (``empirical.pruning.units``).
+members, the rule the hand-written physical groups use (``empirical.pruning.units``). Each group
+also says which slice of which module its channel c owns (``CoupledGroup.owned``: the output-channel
+index of every Conv2d / Linear / BatchNorm in the group for each channel c of the root), so a channel
+is removed by zeroing exactly those slices (``empirical.assess_events``).
 
 ``hand_coupled_sets(arch)`` states the hand-written groups of a registered network the same way (the
 convs whose outputs are one channel space), so the two can be compared; tests/empirical/
@@ -17,7 +20,7 @@ test_torch_pruning_groups.py does, for the three registered networks.
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
@@ -29,10 +32,21 @@ from gftheory.external import load_object
 @dataclass(frozen=True)
 class CoupledGroup:
     """Output channels of ``members`` (module names, Conv2d / Linear) that are removed together;
-    ``channels`` of them; ``root`` is the module Torch-Pruning grouped from."""
+    ``channels`` of them; ``root`` is the module Torch-Pruning grouped from. ``owned``: one
+    (module name, kind, ((c, index), ...)) per Conv2d ("conv") / Linear ("linear") / BatchNorm
+    ("bn") whose output channels the group removes, pairing each root channel c with that module's
+    output index (not part of equality)."""
     root: str
     members: frozenset
     channels: int
+    owned: tuple = field(default=(), compare=False)
+
+    def index_map(self, module: str) -> dict[int, int]:
+        """{root channel c: output index} of one module of ``owned`` (identity if not recorded)."""
+        for name, _kind, pairs in self.owned:
+            if name == module:
+                return dict(pairs)
+        return {c: c for c in range(self.channels)}
 
 
 def load_network(spec: str, num_classes: int = 10) -> nn.Module:
@@ -81,15 +95,25 @@ def coupled_groups(model: nn.Module, example_inputs: torch.Tensor, *, ignored=No
         skip = _classifier(model) + list(ignored or [])
         out = []
         for g in dg.get_all_groups(ignored_layers=skip, root_module_types=[nn.Conv2d, nn.Linear]):
-            members, root, channels = set(), None, 0
-            for dep, idxs in g:
+            members, root, channels, owned = set(), None, 0, {}
+            for item in g.items:
+                dep, idxs = item.dep, item.idxs
                 mod = dep.target.module
-                if isinstance(mod, (nn.Conv2d, nn.Linear)) and getattr(dep.handler, "__name__", "") == "prune_out_channels":
+                if getattr(dep.handler, "__name__", "") != "prune_out_channels" or mod not in names:
+                    continue
+                kind = ("conv" if isinstance(mod, nn.Conv2d) else "linear" if isinstance(mod, nn.Linear)
+                        else "bn" if isinstance(mod, nn.modules.batchnorm._BatchNorm) else None)
+                if kind is None:
+                    continue
+                roots = item.root_idxs if getattr(item, "root_idxs", None) is not None else range(len(idxs))
+                owned.setdefault(names[mod], (kind, tuple(zip((int(r) for r in roots), (int(i) for i in idxs)))))
+                if kind in ("conv", "linear"):
                     members.add(names[mod])
                     if root is None:
                         root, channels = names[mod], len(idxs)
             if members:
-                out.append(CoupledGroup(root, frozenset(members), channels))
+                out.append(CoupledGroup(root, frozenset(members), channels,
+                                        tuple((n, k, pairs) for n, (k, pairs) in owned.items())))
     finally:
         model.train(was)
     return out
@@ -97,8 +121,18 @@ def coupled_groups(model: nn.Module, example_inputs: torch.Tensor, *, ignored=No
 
 def group_scores(groups: list[CoupledGroup], filter_scores: dict) -> dict[str, torch.Tensor]:
     """{group root: per-channel score} = Σ over members of their filter scores (``importance``'s
-    unit="filter" output, keyed by weight name)."""
-    return {g.root: sum(filter_scores[f"{m}.weight"] for m in sorted(g.members)) for g in groups}
+    unit="filter" output, keyed by weight name), each member's scores taken at the output index
+    that carries the root's channel c (``CoupledGroup.index_map``)."""
+    out = {}
+    for g in groups:
+        total = None
+        for m in sorted(g.members):
+            s = filter_scores[f"{m}.weight"]
+            idx = g.index_map(m)
+            s = s[torch.as_tensor([idx[c] for c in range(g.channels)], device=s.device)]
+            total = s if total is None else total + s
+        out[g.root] = total
+    return out
 
 
 def hand_coupled_sets(arch: str, coupled_residual: bool = True) -> dict[str, frozenset]:
