@@ -30,6 +30,11 @@ when ρ ≥ ``INVARIANT`` (1 − 1e-9) on every network, which is exact rank equ
 
 Cost: the median wall-clock seconds of one ``gftheory.importance`` call per network, per measure.
 
+The empirical part (one paired pruning event at one checkpoint: ``empirical.assess_events``, run
+by the command) reaches this module as plain data (a dict); ``render_html`` / ``write`` put it on
+the same page and in the same JSON (key ``empirical``), ``empirical_summary_lines`` states it, and
+every output of it on synthetic data carries the label "synthetic, not evidence".
+
 The engine never imports ``empirical`` (layer: report, tests/project/test_layering.py).
 """
 from __future__ import annotations
@@ -305,7 +310,7 @@ def summary_lines(a: Assessment) -> list[str]:
     return lines
 
 
-def render_html(a: Assessment) -> str:
+def _theory_html(a: Assessment) -> str:
     names = a.measures
     head = "".join(f"<th>{html.escape(n)}{' (assessed)' if n == a.measure else ''}</th>" for n in names)
     rows = "".join(f"<tr><th>{k}<br><small>{html.escape(REFERENCES[k])}</small></th>"
@@ -316,16 +321,8 @@ def render_html(a: Assessment) -> str:
     rows += ("<tr><th>cost<br><small>median seconds per scoring</small></th>"
              + "".join(f"<td>{a.cost[n] * 1e3:.2f} ms</td>" for n in names) + "</tr>")
     summary = "".join(f"<li>{html.escape(s)}</li>" for s in summary_lines(a))
-    me = a.about.get(a.measure, {})
-    about = html.escape(f"{me.get('name', '')}: {me.get('formula', '')} (needs: {', '.join(me.get('needs', [])) or 'nothing'})")
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>gftheory assess {html.escape(a.measure)}</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:70em;margin:2em auto;line-height:1.4}}
-table{{border-collapse:collapse}}td,th{{border:1px solid #bbb;padding:.35em .6em;vertical-align:top}}
-th{{text-align:left;background:#f4f4f4}}small{{color:#555}}</style></head><body>
-<h1>Where <code>{html.escape(a.measure)}</code> stands in the gradient-flow picture</h1>
-<p><b>{about}</b></p>
-<p>Theory part: {a.cases} generated float64 networks per row (seed {a.seed}); each cell is a measured
+    return f"""<h2>Theory: generated networks</h2>
+<p>{a.cases} generated float64 networks per row (seed {a.seed}); each cell is a measured
 statement over the hidden units' global ranking. A relation <b>tracks</b> a reference when Spearman
 ρ ≥ {TRACK} on ≥ {MOST:.0%} of the networks (<b>tracks inversely</b> for ρ ≤ −{TRACK}), is <b>unrelated</b>
 when |median ρ| &lt; {UNRELATED}, else <b>partly</b>. A ranking is <b>invariant</b> when ρ between the two
@@ -333,22 +330,196 @@ rankings is ≥ 1 − 1e-9 on every network. BatchNorm rescaling changed the los
 {a.sanity.get('B1_max_relative_loss_change', float('nan')):.1e} (relative).</p>
 <ul>{summary}</ul>
 <table><tr><th></th>{head}</tr>{rows}</table>
-<p><small>The empirical part (a paired event-study checkpoint) is not part of this page; see docs/assess.md.</small></p>
+"""
+
+
+# -- the empirical part (plain data from empirical.assess_events) --------------------------------
+
+def _g(x, fmt="+.3g") -> str:
+    return "—" if x is None or (isinstance(x, float) and not math.isfinite(x)) else format(x, fmt)
+
+
+def _tag(e: dict) -> str:
+    return f"[{e.get('label', '').split(':')[0]}] " if e.get("synthetic") else ""
+
+
+def _checkpoint_words(e: dict) -> str:
+    ck = e.get("checkpoint", {})
+    if ck.get("kind") == "short trajectory":
+        return f"a short trajectory of {ck.get('steps')} SGD steps"
+    return f"{ck.get('kind')} {ck.get('path', '')}".strip()
+
+
+def _rel_err(pred, actual):
+    return abs(pred - actual) / abs(actual) if actual else None
+
+
+def empirical_summary_lines(e: dict) -> list[str]:
+    """The empirical part in a few measured sentences about the assessed measure (the label
+    "synthetic, not evidence" first on every line when the data are synthetic)."""
+    m, r, t = e["measure"], e["records"], _tag(e)
+    me = r[m]
+    n, u = me["units_removed"], me["units_total"]
+    others = [k for k in e["measures"] if k != m]
+    lines = [f"{t}empirical: {e['arch']}, {_checkpoint_words(e)}; data: {e['label']}",
+             f"{t}{e['event']}: every measure removes {n} of {u} units ({n / u:.1%}) from the same checkpoint "
+             f"(before: L {e['before']['loss']:.4g}, ‖g‖² {e['before']['grad_norm_sq']:.3g} on "
+             f"{e['probe']['images']} probe images, accuracy {_g(e['before'].get('val_acc'), '.3f')})"]
+    e1, e2 = _rel_err(me["first_order"], me["dloss"]), _rel_err(me["second_order"], me["dloss"])
+    lines.append(f"{t}{m}: ΔL {_g(me['dloss'])} (first order −θ_Sᵀg {_g(me['first_order'])}, second order "
+                 f"{_g(me['second_order'])}; relative error {_g(e1, '.2f')} / {_g(e2, '.2f')}), Δ‖g‖² "
+                 f"{_g(me['dgrad_norm_sq'])} (predicted −2θ_Sᵀ(Hg) {_g(me['pred_dgrad_norm_sq'])}); ΔL rank "
+                 f"{me['dloss_rank']} of {len(r)} (1 = the loss best preserved)")
+    lines.append(f"{t}ΔL of the others: " + ", ".join(f"{k} {_g(r[k]['dloss'])}" for k in others)
+                 + "; Δ‖g‖²: " + ", ".join(f"{k} {_g(r[k]['dgrad_norm_sq'])}" for k in others))
+    d = me["depth"]
+    floor = ", ".join(me["groups_at_floor"]) or "none"
+    lines.append(f"{t}{m} widths: the first third of the layers ({d['groups_per_third']} "
+                 f"group{'s' if d['groups_per_third'] != 1 else ''}) lose "
+                 f"{_g(d['early'], '.1%')} of their units, the last third {_g(d['late'], '.1%')}; groups at their "
+                 f"floor: {floor} (magnitude: {_g(r['magnitude']['depth']['early'], '.1%')} / "
+                 f"{_g(r['magnitude']['depth']['late'], '.1%')})" if "magnitude" in r else
+                 f"{t}{m} widths: first third {_g(d['early'], '.1%')}, last third {_g(d['late'], '.1%')}")
+    ratio = lambda k: _g(r[k].get("cost_ratio_to_magnitude"), ".3g") + "×"  # noqa: E731
+    lines.append(f"{t}{m} cost: {me['score_seconds']:.3g} s per scoring on {e['importance_images']} images = "
+                 f"{ratio(m)} magnitude's (" + ", ".join(f"{k} {ratio(k)}" for k in others if k != "magnitude")
+                 + "; timings are descriptive)")
+    return lines
+
+
+def empirical_png(e: dict) -> bytes | None:
+    """Left: the fraction of units each layer keeps after the event, per measure (network order).
+    Right: actual ΔL beside the first- and second-order predictions, per measure."""
+    try:
+        from gftheory.report.plots import _legend_below, _png, colour_of, plt
+    except Exception:      # matplotlib missing: the page goes without its picture
+        return None
+    names = e["measures"]
+    col = colour_of(names)
+    groups = e["groups"]
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(8.4, 2.8), layout="constrained")
+    xs = list(range(len(groups)))
+    for k in names:
+        w = e["records"][k]["widths_after"]
+        a1.plot(xs, [w[g["name"]] / g["original"] for g in groups], color=col[k], lw=2.2 if k == e["measure"] else 1.2,
+                marker="o", ms=2.5, label=k)
+    a1.set_ylim(0, 1.05)
+    if len(xs) <= 24:
+        a1.set_xticks(xs)
+    a1.set_xlabel("prunable layer / group (network order)", fontsize=7)
+    a1.set_ylabel("fraction of units left", fontsize=7)
+    a1.set_title("per-layer width after the event", fontsize=8)
+    import numpy as np
+    x = np.arange(len(names))
+    bw = 0.27
+    for off, key, hatch, lab in ((-bw, "dloss", None, "actual ΔL"), (0, "first_order", "//", "first order −θ_Sᵀg"),
+                                 (bw, "second_order", "..", "second order +½θ_SᵀHθ_S")):
+        a2.bar(x + off, [e["records"][k][key] for k in names], bw, color=[col[k] for k in names],
+               hatch=hatch, edgecolor="black", linewidth=0.4, label=lab)
+    a2.axhline(0, color="black", lw=0.6)
+    a2.set_xticks(x, [k if len(k) <= 14 else k[:13] + "…" for k in names], rotation=30, ha="right", fontsize=6)
+    a2.set_ylabel("change of the probe loss", fontsize=7)
+    a2.set_title("ΔL: actual, first-, second-order", fontsize=8)
+    for ax in (a1, a2):
+        ax.tick_params(labelsize=7)
+    handles = [plt.Line2D([], [], color=col[k], lw=1.5, label=k) for k in names]
+    handles += [plt.Rectangle((0, 0), 1, 1, facecolor="white", edgecolor="black", hatch=h, label=lab)
+                for h, lab in ((None, "actual ΔL"), ("//", "first order"), ("..", "second order"))]
+    _legend_below(fig, handles, "measure / bar")
+    title = f"{e['measure']} on {e['arch']}" + (" — synthetic, not evidence" if e.get("synthetic") else "")
+    fig.suptitle(title, fontsize=9)
+    return _png(fig)
+
+
+def _empirical_html(e: dict) -> str:
+    import base64
+    names, r = e["measures"], e["records"]
+    banner = (f'<p style="background:#fee;border:1px solid #c33;padding:.4em"><b>{html.escape(e["label"])}</b> — '
+              f'these numbers show that the machinery runs; they are no evidence about the measure.</p>'
+              if e.get("synthetic") else f"<p>Data: {html.escape(e['label'])}</p>")
+    cols = ("units removed", "ΔL", "first order −θ_Sᵀg", "second order +½θ_SᵀHθ_S", "first order (weights only)",
+            "Δ‖g‖²", "predicted −2θ_Sᵀ(Hg)", "accuracy after", "ΔL rank", "scoring s", "× magnitude")
+    head = "".join(f"<th>{c}</th>" for c in cols)
+    rows = ""
+    for k in names:
+        x = r[k]
+        cells = (str(x["units_removed"]), _g(x["dloss"]), _g(x["first_order"]), _g(x["second_order"]),
+                 _g(x["first_order_weights"]), _g(x["dgrad_norm_sq"]), _g(x["pred_dgrad_norm_sq"]),
+                 _g(x.get("val_acc_after"), ".3f"), str(x.get("dloss_rank")), _g(x["score_seconds"], ".3g"),
+                 _g(x.get("cost_ratio_to_magnitude"), ".3g"))
+        name = f"<b>{html.escape(k)}</b> (assessed)" if k == e["measure"] else html.escape(k)
+        rows += f"<tr><th>{name}</th>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
+    whead = "".join(f"<th>{html.escape(k)}</th>" for k in names)
+    wrows = ""
+    for g in e["groups"]:
+        cells = []
+        for k in names:
+            w = r[k]["widths_after"][g["name"]]
+            cells.append(f"<td>{'<b>' if w <= g['floor'] < g['original'] else ''}{w}"
+                         f"{'</b>' if w <= g['floor'] < g['original'] else ''}</td>")
+        label = html.escape(g["name"]) + (f"<br><small>{html.escape(', '.join(g['members']))}</small>"
+                                          if g.get("members") and len(g["members"]) > 1 else "")
+        wrows += f"<tr><th>{label}</th><td>{g['original']}</td><td>{g['floor']}</td>{''.join(cells)}</tr>"
+    png = empirical_png(e)
+    fig = (f'<figure><img alt="per-layer widths and ΔL against its predictions" '
+           f'src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}"></figure>' if png else "")
+    summary = "".join(f"<li>{html.escape(s)}</li>" for s in empirical_summary_lines(e))
+    b = e["before"]
+    return f"""<h2>Empirical: one paired pruning event{' (synthetic, not evidence)' if e.get('synthetic') else ''}</h2>
+{banner}
+<p>{html.escape(e['arch'])}, {html.escape(_checkpoint_words(e))}; units: {html.escape(e['units'])}. {html.escape(e['event'])}:
+every measure removes the same number of units from the same checkpoint, scored on the same
+{e['importance_images']} augmented training images, measured on the same {e['probe']['images']} probe images
+(eval mode, T = {e['probe']['temperature']:g}): before, L = {b['loss']:.4g}, ‖g‖² = {_g(b['grad_norm_sq'], '.3g')},
+accuracy {_g(b.get('val_acc'), '.3f')}. Predictions are for the removed set S of every slice the removed
+channels own (θ − θ_S is the removal); "weights only" is the paper's θ_p. Δ‖g‖² is the surviving network's.
+The cost is the wall-clock seconds of one scoring, descriptive only.</p>
+<ul>{summary}</ul>
+<table><tr><th>measure</th>{head}</tr>{rows}</table>
+<h3>Per-layer width after the event</h3>
+<table><tr><th>group</th><th>original</th><th>floor</th>{whead}</tr>{wrows}</table>
+<p><small>Bold: the group is at its floor int(0.05·W)+1.</small></p>
+{fig}
+"""
+
+
+def render_html(a: Assessment | None, empirical: dict | None = None) -> str:
+    """The one-page report: the theory part (``a``; None when skipped) and the empirical part."""
+    measure = a.measure if a is not None else empirical["measure"]
+    me = a.about.get(a.measure, {}) if a is not None else {}
+    about = html.escape(f"{me.get('name', '')}: {me.get('formula', '')} (needs: {', '.join(me.get('needs', [])) or 'nothing'})")
+    theory = _theory_html(a) if a is not None else "<p><small>Theory part skipped (--no-theory).</small></p>"
+    emp = (_empirical_html(empirical) if empirical is not None else
+           "<p><small>No empirical part: give --arch (and --data-dir or --data synthetic) for one paired "
+           "pruning event at one checkpoint; see docs/assess.md.</small></p>")
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>gftheory assess {html.escape(measure)}</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:76em;margin:2em auto;line-height:1.4}}
+table{{border-collapse:collapse;margin:.5em 0}}td,th{{border:1px solid #bbb;padding:.35em .6em;vertical-align:top}}
+th{{text-align:left;background:#f4f4f4}}small{{color:#555}}img{{max-width:100%}}</style></head><body>
+<h1>Where <code>{html.escape(measure)}</code> stands in the gradient-flow picture</h1>
+{f'<p><b>{about}</b></p>' if a is not None else ''}
+{theory}
+{emp}
 </body></html>
 """
 
 
-def write(a: Assessment, out_dir) -> tuple:
+def write(a: Assessment | None, out_dir, empirical: dict | None = None) -> tuple:
+    """assess.json (the theory part's fields, ``empirical`` when given) and assess.html."""
     from pathlib import Path
 
     from gftheory.atomic import atomic_write_json, atomic_write_text
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     j, h = out / "assess.json", out / "assess.html"
-    atomic_write_json(j, a.as_dict())
-    atomic_write_text(h, render_html(a))
+    data = a.as_dict() if a is not None else {"measure": empirical["measure"], "theory": "skipped (--no-theory)"}
+    if empirical is not None:
+        data["empirical"] = empirical
+    atomic_write_json(j, data)
+    atomic_write_text(h, render_html(a, empirical))
     return j, h
 
 
-__all__ = ["Assessment", "BASELINES", "REFERENCES", "INVARIANCES", "assess", "filter_scores", "references",
-           "render_html", "rho", "summary_lines", "write"]
+__all__ = ["Assessment", "BASELINES", "REFERENCES", "INVARIANCES", "assess", "empirical_png",
+           "empirical_summary_lines", "filter_scores", "references", "render_html", "rho", "summary_lines", "write"]
