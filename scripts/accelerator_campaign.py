@@ -24,7 +24,12 @@
    with ``--resume`` to continue in a later call).
 
 ``--dry-run`` is the same sequence on the CPU at a tiny smoke scale (CI runs it): device cpu,
-bf16 autocast on CPU, the same cell order, the same output layout.
+bf16 autocast on CPU, the same cell order, the same output layout; its stash and work folders are
+a temporary folder removed at the end (unless --stash / --work name folders of the caller's).
+
+``pack`` cuts the payload so that each carried folder — one part and the manifest, with their
+file-system blocks — is ≤ ``--part-mib`` MiB (default 56: with the ≈ 1.3 MB working tree, one
+call's carry stays under the 64 MiB a call may carry).
 """
 from __future__ import annotations
 
@@ -52,7 +57,11 @@ PAYLOAD = "cifar10-train.xz"
 FILTERS = [{"id": lzma.FILTER_DELTA, "dist": 3}, {"id": lzma.FILTER_LZMA2, "preset": 6}]
 EVIDENCE = ("config.json", "metrics.jsonl", "events.jsonl", "summary.json")
 RESUME_PART_BYTES = 15 * 2 ** 20
+BLOCK_SLACK = 3 * 4096          # a carried folder's blocks: each of its two files and itself round up to 4 KiB
 MAX_OUT_FILES = 8
+HOST_STASH = "/tmp/gftheory-stash"   # on the lent host: outside the working tree, kept while the machine is warm
+HOST_WORK = "/tmp/gftheory-work"
+DRY_RUN_CACHES = ("TORCHINDUCTOR_CACHE_DIR", "TRITON_CACHE_DIR")   # pointed into the dry run's scratch folder
 # the dry run's shrunk smoke scale (as tests/empirical/test_cli_empirical.py's TINY)
 TINY_RUN = dict(scale="smoke", max_train_samples=128, batch_size=32, holdout_size=64, importance_samples=40,
                 probe_size=8, max_test_samples=64, lr_phases=((2, 0.1), (1, 0.01)))
@@ -81,9 +90,37 @@ def log(msg: str) -> None:
 
 
 # ------------------------------------------------------------------------------ data: pack
+def split_payload(blob: bytes, base: dict, budget: int) -> tuple[list[dict], str]:
+    """(parts, manifest text) for ``blob`` cut into parts such that every carried folder — one part,
+    the manifest beside it, and the file-system blocks both occupy (``BLOCK_SLACK``) — stays within
+    ``budget`` bytes. The manifest lists the parts (their md5 and size), so its length depends on
+    the cut: shrink the part size by any excess until it fits (two or three passes)."""
+    text = ""
+    size = budget - BLOCK_SLACK - len(json.dumps(base, indent=1).encode())
+    for _ in range(20):
+        if size < 1:
+            break
+        parts = [{"name": f"{PAYLOAD}.part{k // size:02d}", "bytes": len(blob[k:k + size]),
+                  "md5": hashlib.md5(blob[k:k + size]).hexdigest()} for k in range(0, len(blob), size)]
+        text = json.dumps({**base, "parts": parts}, indent=1)
+        over = carried_bytes(max(p["bytes"] for p in parts), len(text.encode())) - budget
+        if over <= 0:
+            return parts, text
+        size -= over
+    raise Problem(f"a part of ≤ {budget / 2 ** 20:g} MiB cannot hold the manifest ({len(text)} bytes) and any "
+                  "payload; fix: give a larger --part-mib")
+
+
+def carried_bytes(part_bytes: int, manifest_bytes: int) -> int:
+    """What one carried folder (a part and the manifest) occupies at most: both files' bytes plus
+    ``BLOCK_SLACK`` for the blocks they and the folder round up to (so `du` agrees too)."""
+    return part_bytes + manifest_bytes + BLOCK_SLACK
+
+
 def pack(data_dir, dest: Path, part_mib: float) -> dict:
-    """The CIFAR-10 training set as xz (delta filter over HWC pixels, then LZMA2) split into parts of
-    ≤ ``part_mib`` MiB, with a manifest (md5 of every part and of the whole, the arrays' sha256)."""
+    """The CIFAR-10 training set as xz (delta filter over HWC pixels, then LZMA2) split into parts
+    such that a part with the manifest beside it — a carried folder — is ≤ ``part_mib`` MiB
+    (``split_payload``), with a manifest (md5 of every part and of the whole, the arrays' sha256)."""
     import numpy as np
     from empirical.data import array_digest, load_cifar, resolve_data_dir
     d = load_cifar("cifar10", data_dir)
@@ -91,24 +128,21 @@ def pack(data_dir, dest: Path, part_mib: float) -> dict:
     labels = d.train_labels.numpy().astype(np.int64)
     blob = lzma.compress(np.ascontiguousarray(images.transpose(0, 2, 3, 1)).tobytes(),
                          format=lzma.FORMAT_XZ, filters=FILTERS)
+    meta = Path(resolve_data_dir(data_dir)) / "cifar-10-batches-py" / "batches.meta"
+    base = {"format": "xz of uint8 (N, 32, 32, 3), delta filter dist 3", "n": int(images.shape[0]),
+            "labels_uint8_b64": base64.b64encode(labels.astype(np.uint8).tobytes()).decode(),
+            "arrays_sha256": array_digest(images, labels), "payload_md5": hashlib.md5(blob).hexdigest(),
+            "payload_bytes": len(blob), "raw_bytes": int(images.nbytes),
+            "batches_meta_b64": base64.b64encode(meta.read_bytes()).decode() if meta.exists() else None}
+    parts, text = split_payload(blob, base, int(part_mib * 2 ** 20))
     dest.mkdir(parents=True, exist_ok=True)
     for old in dest.glob(PAYLOAD + ".part*"):
         old.unlink()
-    size = int(part_mib * 2 ** 20)
-    parts = []
-    for k in range(0, len(blob), size):
-        name = f"{PAYLOAD}.part{k // size:02d}"
-        (dest / name).write_bytes(blob[k:k + size])
-        parts.append({"name": name, "bytes": len(blob[k:k + size]),
-                      "md5": hashlib.md5(blob[k:k + size]).hexdigest()})
-    meta = Path(resolve_data_dir(data_dir)) / "cifar-10-batches-py" / "batches.meta"
-    manifest = {"format": "xz of uint8 (N, 32, 32, 3), delta filter dist 3", "n": int(images.shape[0]),
-                "labels_uint8_b64": base64.b64encode(labels.astype(np.uint8).tobytes()).decode(),
-                "arrays_sha256": array_digest(images, labels), "payload_md5": hashlib.md5(blob).hexdigest(),
-                "payload_bytes": len(blob), "raw_bytes": int(images.nbytes), "parts": parts,
-                "batches_meta_b64": base64.b64encode(meta.read_bytes()).decode() if meta.exists() else None}
-    (dest / MANIFEST).write_text(json.dumps(manifest, indent=1))
-    return manifest
+    size = max(p["bytes"] for p in parts)
+    for k, p in enumerate(parts):
+        (dest / p["name"]).write_bytes(blob[k * size:(k + 1) * size])
+    (dest / MANIFEST).write_text(text)
+    return json.loads(text)
 
 
 # ------------------------------------------------------------------------------ data: assemble
@@ -420,7 +454,8 @@ def campaign(args) -> int:
     if args.dry_run:
         env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     info = {"started": time.strftime("%Y-%m-%d %H:%M:%S"), "dry_run": args.dry_run, "device": device,
-            "minutes": args.minutes, "torch": torch.__version__, "python": sys.version.split()[0]}
+            "minutes": args.minutes, "torch": torch.__version__, "python": sys.version.split()[0],
+            "stash": str(args.stash), "work": str(args.work)}
     if device.startswith("cuda"):   # CUDA only: the GPU's name, capability, memory, bf16 support
         p = torch.cuda.get_device_properties(0)
         info.update(gpu=p.name, capability=f"{p.major}.{p.minor}", gpu_memory_gib=p.total_memory / 2 ** 30,
@@ -521,6 +556,27 @@ def collect_bundle(tarball: Path, dest: Path, commit: bool) -> list[Path]:
         return collect(Path(tmp), dest, commit)
 
 
+def dry_run_scratch(args, run) -> int:
+    """Run the dry run with its stash and work folders in a fresh temporary folder, removed at the
+    end whatever happens (the assembled data, the stashed parts and the runs' checkpoints are
+    hundreds of MB); a --stash or --work given on the command line is the caller's and is kept
+    (a two-call rehearsal needs one stash for both calls)."""
+    import tempfile
+    scratch = Path(tempfile.mkdtemp(prefix="gftheory-dry-run-"))
+    caches = {k: str(scratch / k.lower()) for k in DRY_RUN_CACHES if k not in os.environ}
+    os.environ.update(caches)         # torch.compile's caches too (else TMPDIR/torchinductor_<user>)
+    try:
+        if args.stash is None:
+            args.stash = str(scratch / "stash")
+        if args.work is None:
+            args.work = str(scratch / "work")
+        return run(args)
+    finally:
+        for k in caches:
+            os.environ.pop(k, None)
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -535,8 +591,10 @@ def main(argv=None) -> int:
                                                                "(default 45, 5 with --dry-run)")
     c.add_argument("--out", default=os.environ.get("OUT"), help="output folder (default $OUT)")
     c.add_argument("--parts", nargs="*", default=[], help="folders holding the carried data parts")
-    c.add_argument("--stash", default="/tmp/gftheory-stash", help="parts collected across calls (outside the tree)")
-    c.add_argument("--work", default="/tmp/gftheory-work", help="assembled data and the run root")
+    c.add_argument("--stash", default=None, help="parts collected across calls, outside the tree (default "
+                   f"{HOST_STASH}; --dry-run: a temporary folder removed at the end)")
+    c.add_argument("--work", default=None, help=f"assembled data and the run root (default {HOST_WORK}; "
+                   "--dry-run: a temporary folder removed at the end)")
     c.add_argument("--resume", default=None, help="folder with resume.tar.partNN from an earlier call")
     c.add_argument("--device", default="cuda")
     c.add_argument("--precision", default=None, help="override the runs' precision (default: the config's auto)")
@@ -574,6 +632,9 @@ def main(argv=None) -> int:
                 print(q)
             return 0
         dry = args.dry_run
+        if not dry:
+            args.stash = args.stash or HOST_STASH
+            args.work = args.work or HOST_WORK
         defaults = dict(margin=5.0 if dry else 45.0, jobs_candidates="1,2" if dry else "1,2,4,6",
                         probe_seconds=1.0 if dry else 15.0, probe_batch_size=8 if dry else 128,
                         probe_images=64 if dry else 50000,
@@ -594,7 +655,7 @@ def main(argv=None) -> int:
             raise Problem(f"--minutes {args.minutes} / --margin {args.margin}: need minutes > 0 and margin ≥ 0")
         if args.jobs != "auto" and (not args.jobs.isdigit() or int(args.jobs) < 1):
             raise Problem(f"--jobs {args.jobs!r} is not a positive integer; fix: --jobs 2, or --jobs auto")
-        return campaign(args)
+        return dry_run_scratch(args, campaign) if dry else campaign(args)
     except Problem as exc:
         print(f"accelerator_campaign: {exc}", file=sys.stderr)
         return 2

@@ -45,7 +45,7 @@ def check_out_layout(out: Path):
 def packed(tmp_path_factory):
     base = tmp_path_factory.mktemp("acc")
     data = write_cifar10(base / "data", per_batch=40, test=0)
-    m = ac.pack(data, base / "parts", part_mib=0.35)
+    m = ac.pack(data, base / "parts", part_mib=PART_MIB)
     assert len(m["parts"]) == 2
     a, b = base / "call1", base / "call2"          # what each call carries
     for d, part in ((a, m["parts"][0]), (b, m["parts"][1])):
@@ -53,6 +53,38 @@ def packed(tmp_path_factory):
         (d / ac.MANIFEST).write_bytes((base / "parts" / ac.MANIFEST).read_bytes())
         (d / part["name"]).write_bytes((base / "parts" / part["name"]).read_bytes())
     return base, m
+
+
+PART_MIB = 0.35
+
+
+def _carried(folder: Path) -> tuple[int, int]:
+    """(bytes of its files, bytes of the blocks the folder and its files occupy: what `du` counts)."""
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    return (sum(p.stat().st_size for p in files),
+            sum(p.stat().st_blocks * 512 for p in [folder, *folder.rglob("*")]))
+
+
+def test_each_carried_folder_fits_the_part_size_manifest_included(packed):
+    """A part is cut so that the folder a call carries — the part and the manifest — is ≤ --part-mib
+    MiB in bytes and in blocks (issue 26: the parts were 56 MiB and the manifest came on top); the
+    parts still join to the payload."""
+    base, m = packed
+    budget = int(PART_MIB * 2 ** 20)
+    for d in (base / "call1", base / "call2"):
+        size, blocks = _carried(d)
+        assert size <= budget and blocks <= budget, (d.name, size, blocks, budget)
+    first = m["parts"][0]["bytes"]
+    assert ac.carried_bytes(first, len((base / "parts" / ac.MANIFEST).read_bytes())) <= budget
+    assert first > budget - ac.BLOCK_SLACK - 2 * len((base / "parts" / ac.MANIFEST).read_bytes())  # not wasteful
+    assert sum(p["bytes"] for p in m["parts"]) == m["payload_bytes"]
+    # the real set's numbers (docs/accelerator.md): a 101,854,808-byte payload, a manifest with 50,000 labels
+    base_real = {k: v for k, v in m.items() if k != "parts"}
+    base_real.update(n=50000, labels_uint8_b64="A" * 66668, payload_bytes=101854808, raw_bytes=153600000,
+                     batches_meta_b64="B" * 212)
+    blob = bytes(101854808)
+    parts, text = ac.split_payload(blob, base_real, 56 * 2 ** 20)
+    assert len(parts) == 2 and ac.carried_bytes(parts[0]["bytes"], len(text.encode())) <= 58720256
 
 
 def test_dry_run_two_calls_then_collect(packed, tmp_path):
@@ -166,3 +198,25 @@ def test_bad_data_exits_2_with_the_fix(packed, tmp_path, capsys):
     (tmp_path / "o3" / "x").write_text("")
     assert ac.main(["campaign", "--dry-run", "--out", str(tmp_path / "o3")]) == 2
     assert "not empty" in capsys.readouterr().err
+
+
+def test_dry_run_leaves_nothing_in_the_temporary_folder(packed, tmp_path):
+    """Without --stash / --work the dry run puts its stash, the assembled data and the runs in a
+    temporary folder and removes it at the end (issue 26: 314 MB were left in /tmp); the host's
+    default folders are not touched."""
+    base, manifest = packed
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    host = [Path(ac.HOST_STASH), Path(ac.HOST_WORK)]
+    existed = {p: p.exists() for p in host}
+    out = tmp_path / "out"
+    r = sh("--dry-run", "--out", out, "--parts", base / "call1", base / "call2", "--no-bench", "--jobs", "1",
+           "--minutes", "0.6", "--max-cells", "1", env_extra={"TMPDIR": str(tmp)})
+    assert r.returncode == 0, r.stderr
+    info = json.loads((out / "accelerator.json").read_text())
+    assert info["data"]["complete"] is True                  # the data was assembled in the scratch folder
+    assert info["cells"][0]["records_now"] > 0                # and a run wrote records (and checkpoints) there
+    assert Path(info["stash"]).is_relative_to(tmp) and Path(info["work"]).is_relative_to(tmp)
+    assert list(tmp.iterdir()) == [], sorted(str(p) for p in tmp.rglob("*"))[:20]
+    assert {p: p.exists() for p in host} == existed
+    check_out_layout(out)
