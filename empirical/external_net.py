@@ -1,7 +1,8 @@
 """Networks from outside the registry: ``module:factory`` and coupled unit groups from Torch-Pruning.
 
 ``load_network("pkg.mod:factory", num_classes)`` calls the factory (with ``num_classes=`` when it
-takes that keyword, else with no argument) and checks that it returns an ``nn.Module``.
+takes that keyword or ``**kwargs``, as torchvision's model builders do, else with no argument) and
+checks that it returns an ``nn.Module``.
 
 ``coupled_groups(model, example_inputs)`` asks Torch-Pruning's ``DependencyGraph`` (the optional
 extra ``pip install 'gftheory[prune]'``) which output channels of which Conv2d / Linear layers must
@@ -55,7 +56,8 @@ def load_network(spec: str, num_classes: int = 10) -> nn.Module:
     if not callable(factory):
         raise UsageError(f"network {spec!r} is not callable; fix: name a function or class that returns an nn.Module")
     try:
-        takes = "num_classes" in inspect.signature(factory).parameters
+        params = inspect.signature(factory).parameters
+        takes = "num_classes" in params or any(v.kind is v.VAR_KEYWORD for v in params.values())
     except (TypeError, ValueError):
         takes = False
     try:

@@ -252,6 +252,17 @@ def test_assess_a_network_outside_the_registry(tmp_path, capsys):
         assert abs(loss - r["loss_after"]) <= 1e-5 * (1 + loss), (m, loss, r["loss_after"])
 
 
+def kwargs_factory(**kwargs):
+    """A factory in the style of torchvision's model builders (keyword arguments only)."""
+    return ResDwCat(**kwargs)
+
+
+def test_a_kwargs_factory_gets_the_number_of_classes():
+    from empirical.external_net import load_network
+    assert load_network(f"{__name__}:kwargs_factory", num_classes=7).head.out_features == 7
+    assert load_network(f"{__name__}:res_dw_cat", num_classes=3).head.out_features == 3
+
+
 # -- bad input ------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("extra, problem", [

@@ -2,7 +2,11 @@
 the docs install (``snip`` in the group ``gftheory.measures``, named after its measure); the measure,
 loaded from its ``module:Class`` as an entry point is, scores exactly as the built-in
 loss_preservation_elementwise (both Σ_i |θ_i g_i|, computed by different classes); its ``resnet18``
-has the size of torchvision's ResNet-18 (11,689,512 parameters with 1,000 classes, 11,181,642 with 10)."""
+is torchvision's ResNet-18: 11,689,512 parameters with 1,000 classes, 11,181,642 with 10, the same
+state_dict names and shapes in the same order (digest and values below read off
+torchvision.models.resnet18 0.29.1, which this suite cannot install), and under torch.manual_seed(0)
+the same initial weights."""
+import hashlib
 import sys
 import tomllib
 from pathlib import Path
@@ -48,3 +52,19 @@ def test_the_example_network_has_torchvisions_resnet18_size(example):
     assert sum(p.numel() for p in resnet18(1000).parameters()) == 11_689_512
     assert sum(p.numel() for p in resnet18(10).parameters()) == 11_181_642
     assert resnet18(10)(torch.zeros(2, 3, 32, 32)).shape == (2, 10)
+
+
+TORCHVISION_RESNET18_LAYOUT = "218c6b59e649870e7357977d9f606c712a96b55ebf6bb70b072b7e9de2391303"
+
+
+def test_the_example_network_is_torchvisions_resnet18(example):
+    """sha256 of [(name, shape)] of torchvision's resnet18(num_classes=10).state_dict() (122 entries), and
+    three weights it draws after torch.manual_seed(0), read off torchvision 0.29.1."""
+    from snip_measure import resnet18
+    torch.manual_seed(0)
+    sd = resnet18(10).state_dict()
+    layout = repr([(k, tuple(v.shape)) for k, v in sd.items()]).encode()
+    assert len(sd) == 122 and hashlib.sha256(layout).hexdigest() == TORCHVISION_RESNET18_LAYOUT
+    assert abs(float(sd["conv1.weight"].sum()) - -0.6737563014030457) < 1e-4
+    assert float(sd["layer4.1.conv2.weight"][0, 0, 0, 0]) == pytest.approx(0.010853493586182594, rel=1e-6)
+    assert float(sd["fc.weight"][3, 7]) == pytest.approx(-0.00020255775598343462, rel=1e-6)

@@ -9,8 +9,9 @@ family stands.)
 ``resnet18(num_classes=10)``: torchvision's ResNet-18 (``torchvision.models.resnet18``: the 7×7
 stride-2 stem, max-pool, four stages of two BasicBlocks with 64/128/256/512 channels, projection
 shortcuts, global average pool, one Linear), written out with torch only — 11,181,642 parameters
-with 10 classes, as torchvision's. With torchvision installed, ``--arch torchvision.models:resnet18``
-is the same network.
+with 10 classes, as torchvision's, with its module names, construction order and initialisation,
+so the same seed draws the same initial weights. With torchvision installed,
+``--arch torchvision.models:resnet18`` is the same network.
 """
 from __future__ import annotations
 
@@ -30,16 +31,14 @@ class Snip(Measure):
 
 
 class BasicBlock(nn.Module):
-    def __init__(self, cin: int, cout: int, stride: int = 1):
+    def __init__(self, cin: int, cout: int, stride: int = 1, downsample: nn.Module | None = None):
         super().__init__()
         self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(cout)
         self.relu = nn.ReLU(inplace=True)
         self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
         self.bn2 = nn.BatchNorm2d(cout)
-        self.downsample = None
-        if stride != 1 or cin != cout:
-            self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+        self.downsample = downsample
 
     def forward(self, x):
         out = self.relu(self.bn1(self.conv1(x)))
@@ -47,8 +46,18 @@ class BasicBlock(nn.Module):
         return self.relu(out + (x if self.downsample is None else self.downsample(x)))
 
 
+def _stage(cin: int, cout: int, stride: int) -> nn.Sequential:
+    """Two BasicBlocks; the projection shortcut is built before the blocks, as torchvision does, so
+    a seed draws the same initial weights as ``torchvision.models.resnet18``."""
+    down = None
+    if stride != 1 or cin != cout:
+        down = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+    return nn.Sequential(BasicBlock(cin, cout, stride, down), BasicBlock(cout, cout))
+
+
 class ResNet18(nn.Module):
-    """torchvision's ResNet-18 layout (module names as torchvision's)."""
+    """torchvision's ResNet-18 layout (module names, construction order and initialisation as
+    torchvision's)."""
 
     def __init__(self, num_classes: int = 1000):
         super().__init__()
@@ -56,19 +65,18 @@ class ResNet18(nn.Module):
         self.bn1 = nn.BatchNorm2d(64)
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(3, 2, 1)
-        widths, cin = (64, 128, 256, 512), 64
-        for i, w in enumerate(widths, start=1):
-            stride = 1 if i == 1 else 2
-            setattr(self, f"layer{i}", nn.Sequential(BasicBlock(cin, w, stride), BasicBlock(w, w)))
-            cin = w
+        self.layer1 = _stage(64, 64, 1)
+        self.layer2 = _stage(64, 128, 2)
+        self.layer3 = _stage(128, 256, 2)
+        self.layer4 = _stage(256, 512, 2)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(512, num_classes)
         for m in self.modules():             # torchvision's initialisation
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
             elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
+                nn.init.constant_(m.weight, 1)
+                nn.init.constant_(m.bias, 0)
 
     def forward(self, x):
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
