@@ -153,6 +153,7 @@ def test_assess_empirical_end_to_end_on_synthetic_data(how, toy, entry_point, tm
     model = model.double().eval()
     x, y, t = kept["probe_x"].double(), kept["probe_y"], kept["temperature"]
     loss0, g = _loss_and_grad(model, x, y, t)
+    loss0 = loss0.detach()
     p = dict(model.named_parameters())
     for m in ("loss_preservation", arg):
         r = e["records"][m]
