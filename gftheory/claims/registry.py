@@ -95,7 +95,7 @@ class Claim:
             cmds.append(f"gftheory check --ids {','.join(self.statements)}")
         if (self.comparisons or self.components) and "runs" in self.evidence:
             if self.comparisons or any(CLAIMS[c].comparisons or CLAIMS[c].components for c in self.components):
-                cmds.append(f"gftheory confirm {self.id} --scale {scale} --seeds {seeds}")
+                cmds.append(f"gftheory confirm {self.id} --scale {scale} --seeds 0-{seeds - 1}")
         if self.comparisons and "events" in self.evidence:
             seed_list = ",".join(str(i) for i in range(seeds))
             cmds += [f"gftheory events --arch {a} --seeds {seed_list} --root results/events" for a in self.archs]

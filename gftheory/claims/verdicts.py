@@ -396,7 +396,7 @@ def headline(claim: Claim, per_scale: dict[str, ScaleResult]) -> Verdict:
     """``rules.SCALE_RULE_TEXT``: the highest evidence scale with a decided cell; conflicts flagged."""
     cmd = "; ".join(c for c in claim.commands(seeds=rules.MIN_SEEDS)
                     if c.startswith(("gftheory confirm", "gftheory events"))) or \
-        f"gftheory confirm {claim.id} --scale full --seeds {rules.MIN_SEEDS}"
+        f"gftheory confirm {claim.id} --scale full --seeds 0-{rules.MIN_SEEDS - 1}"
     if not per_scale:
         return Verdict("not yet run", MISSING, f"no stored runs; run: {cmd}", coverage=f"0/{claim.cells_about()}")
     order = sorted(per_scale, key=rules.scale_rank)
