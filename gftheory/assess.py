@@ -389,7 +389,7 @@ def empirical_summary_lines(e: dict) -> list[str]:
 
 def empirical_png(e: dict) -> bytes | None:
     """Left: the fraction of units each layer keeps after the event, per measure (network order).
-    Right: actual ΔL beside the first- and second-order predictions, per measure."""
+    Right: the first- and second-order predictions of ΔL against the actual ΔL, per measure."""
     try:
         from gftheory.report.plots import _legend_below, _png, colour_of, plt
     except Exception:      # matplotlib missing: the page goes without its picture
@@ -409,23 +409,35 @@ def empirical_png(e: dict) -> bytes | None:
     a1.set_xlabel("prunable layer / group (network order)", fontsize=7)
     a1.set_ylabel("fraction of units left", fontsize=7)
     a1.set_title("per-layer width after the event", fontsize=8)
-    import numpy as np
-    x = np.arange(len(names))
-    bw = 0.27
-    for off, key, hatch, lab in ((-bw, "dloss", None, "actual ΔL"), (0, "first_order", "//", "first order −θ_Sᵀg"),
-                                 (bw, "second_order", "..", "second order +½θ_SᵀHθ_S")):
-        a2.bar(x + off, [e["records"][k][key] for k in names], bw, color=[col[k] for k in names],
-               hatch=hatch, edgecolor="black", linewidth=0.4, label=lab)
-    a2.axhline(0, color="black", lw=0.6)
-    a2.set_xticks(x, [k if len(k) <= 14 else k[:13] + "…" for k in names], rotation=30, ha="right", fontsize=6)
-    a2.set_ylabel("change of the probe loss", fontsize=7)
-    a2.set_title("ΔL: actual, first-, second-order", fontsize=8)
+    signed = [v for k in names for v in (e["records"][k]["dloss"], e["records"][k]["first_order"],
+                                         e["records"][k]["second_order"]) if math.isfinite(v)]
+    top = max((abs(v) for v in signed), default=1.0) or 1.0
+    small = [abs(v) for v in signed if abs(v) > top * 1e-4]
+    lin = 10 ** math.floor(math.log10(min(small, default=top * 1e-2)))
+    lo = min(min(signed, default=0.0) * 1.5, -lin)
+    hi = max(max(signed, default=0.0) * 1.5, lin)
+    a2.plot([lo, hi], [lo, hi], color="#888888", lw=0.8, ls="--")
+    for k in names:
+        r = e["records"][k]
+        a2.scatter([r["dloss"]], [r["first_order"]], color=col[k], marker="o", s=22, edgecolor="black", linewidth=0.4)
+        a2.scatter([r["dloss"]], [r["second_order"]], color=col[k], marker="s", s=22, edgecolor="black", linewidth=0.4)
+    for ax in (a2,):
+        ax.set_xscale("symlog", linthresh=lin)
+        ax.set_yscale("symlog", linthresh=lin)
+        ax.set_xlim(lo, hi)
+        ax.set_ylim(lo, hi)
+    a2.axhline(0, color="black", lw=0.4)
+    a2.axvline(0, color="black", lw=0.4)
+    a2.set_xlabel(f"actual ΔL (symlog, linear within ±{lin:.1g})", fontsize=7)
+    a2.set_ylabel("predicted ΔL", fontsize=7)
+    a2.set_title("ΔL predicted against actual (dashed: equal)", fontsize=8)
     for ax in (a1, a2):
         ax.tick_params(labelsize=7)
     handles = [plt.Line2D([], [], color=col[k], lw=1.5, label=k) for k in names]
-    handles += [plt.Rectangle((0, 0), 1, 1, facecolor="white", edgecolor="black", hatch=h, label=lab)
-                for h, lab in ((None, "actual ΔL"), ("//", "first order"), ("..", "second order"))]
-    _legend_below(fig, handles, "measure / bar")
+    handles += [plt.Line2D([], [], color="white", marker=mk, markeredgecolor="black", markerfacecolor="#bbbbbb",
+                           lw=0, label=lab) for mk, lab in (("o", "first order −θ_Sᵀg"),
+                                                           ("s", "second order + ½θ_SᵀHθ_S"))]
+    _legend_below(fig, handles, "measure / prediction")
     title = f"{e['measure']} on {e['arch']}" + (" — synthetic, not evidence" if e.get("synthetic") else "")
     fig.suptitle(title, fontsize=9)
     return _png(fig)
