@@ -14,7 +14,7 @@ The checkpoint (``Setup.checkpoint``):
   state_dict), or an event-study directory (its first checkpoint).
 
 Data: real CIFAR-10/100 (``empirical.runner.prepare_data``'s split: 5,000 held-out training images
-for accuracy, the rest for training) or ``synthetic``: the planted-grating images of
+for accuracy — a fifth of a smaller set —, the rest for training) or ``synthetic``: the planted-grating images of
 ``empirical.data.demo_images`` — labelled ``SYNTHETIC`` ("synthetic, not evidence") in every output.
 A data folder written by ``gftheory data demo`` is synthetic too.
 
@@ -220,7 +220,7 @@ def stored_study(setup: Setup) -> Path | None:
 
 def load_data(setup: Setup) -> SimpleNamespace:
     """train_x/train_y (uint8 images, labels), val_x/val_y (held out), num_classes, synthetic, label."""
-    from empirical.data import DATASETS, SYNTHETIC_DEMO, demo_images, is_demo_folder, resolve_data_dir
+    from empirical.data import DATASETS, SYNTHETIC_DEMO, demo_images
     nc = DATASETS[setup.dataset].num_classes
     if setup.synthetic:
         x, y = demo_images(max(1000, setup.probe_size, setup.importance_samples), setup.seed, nc)
@@ -229,11 +229,16 @@ def load_data(setup: Setup) -> SimpleNamespace:
                                val_y=torch.from_numpy(vy), num_classes=nc, synthetic=True, source="generated",
                                label=f"{SYNTHETIC}: generated planted-grating images (empirical.data.demo_images), "
                                      f"not {setup.dataset}")
+    from empirical.data import DataError, load_cifar
     from empirical.runner import prepare_data
-    folder = resolve_data_dir(setup.data_dir) / DATASETS[setup.dataset].folder
-    holdout = min(HOLDOUT, 200) if is_demo_folder(folder) else HOLDOUT
-    sp = prepare_data(SimpleNamespace(dataset=setup.dataset, eval_split="holdout", holdout_size=holdout,
-                                      max_train_samples=None, max_test_samples=None), setup.data_dir)
+
+    def split(holdout):      # prepare_data reads these fields of a run's config
+        return prepare_data(SimpleNamespace(dataset=setup.dataset, eval_split="holdout", holdout_size=holdout,
+                                            max_train_samples=None, max_test_samples=None), setup.data_dir)
+    try:
+        sp = split(HOLDOUT)                        # the study's held-out 5,000
+    except DataError:                              # a small set (a demo folder): a fifth held out
+        sp = split(max(1, len(load_cifar(setup.dataset, setup.data_dir).train_labels) // 5))
     synthetic = (sp.integrity or {}).get("status") == SYNTHETIC_DEMO
     label = (f"{SYNTHETIC}: {sp.eval_data}" if synthetic else
              f"{setup.dataset} ({sp.source}; {len(sp.train_y)} training images, accuracy on the first "

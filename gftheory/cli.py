@@ -22,7 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "confirm": ("gftheory.commands.confirm", "run the runs a claim needs, then print its verdict"),
     "claims": ("gftheory.commands.claims", "list the claim registry"),
     "plan": ("gftheory.commands.plan", "the stage-2 plan: seeds per rule x cell for 80 % power, cost, budget"),
-    "assess": ("gftheory.commands.assess", "place one importance measure (name, module:Class, entry point) in the theory"),
+    "assess": ("gftheory.commands.assess", "place one importance measure (name, module:Class, entry point) in the theory and, with --arch, at one pruning event"),
     "data": ("empirical.commands.data", "download / verify CIFAR data"),
     "run": ("empirical.commands.run", "one prune-while-training run"),
     "events": ("empirical.commands.events", "the pruning-event study: every measure on the same checkpoints (paired)"),

@@ -186,6 +186,37 @@ def test_assess_empirical_end_to_end_on_synthetic_data(how, toy, entry_point, tm
         assert abs(r["dloss"] - float(loss1 - loss0)) <= 1e-5 * (1 + float(loss0)), (m, r["dloss"], float(loss1 - loss0))
 
 
+def test_assess_a_stored_checkpoint(toy, tmp_path, capsys):
+    """--checkpoint auto finds a stored event study of the network under --runs-root (config.json and
+    checkpoint_e<E>.pt, as gftheory events writes them) when the data are real CIFAR-layout files;
+    the checkpoint assessed is that one, and given as a file it gives the same numbers."""
+    from gftheory import runstore
+    from test_cli_empirical import write_cifar10
+    data = write_cifar10(tmp_path / "data")
+    torch.manual_seed(7)
+    stored = build(toy, 10)
+    with torch.no_grad():
+        for v in stored.parameters():
+            v.add_(0.1 * torch.randn_like(v))
+    study = tmp_path / "runs" / "ev-0123456789abc"
+    runstore.write_config(study, {"run_id": study.name, "kind": "event_study", "config": {
+        "kind": "event_study", "arch": toy, "dataset": "cifar10", "seed": 0, "checkpoints": [2], "temperature": 5.0}})
+    runstore.save_checkpoint(study / runstore.study_checkpoint(2), {"epoch": 2, "model": stored.state_dict()})
+    base = ["assess", "magnitude", "--no-theory", "--arch", toy, "--data-dir", str(data), "--keep-checkpoint", *SMALL]
+    rc, stdout, err = _run([*base, "--runs-root", str(tmp_path / "runs"), "--out", str(tmp_path / "a")], capsys)
+    assert rc == 0, err
+    e = json.loads((tmp_path / "a" / "assess.json").read_text())["empirical"]
+    assert e["checkpoint"]["kind"] == "stored event-study checkpoint" and e["checkpoint"]["study"] == study.name
+    assert e["synthetic"] is False and SYNTHETIC not in (tmp_path / "a" / "assess.html").read_text()
+    kept = torch.load(tmp_path / "a" / "assess_checkpoint.pt", weights_only=False)["model"]
+    assert all(torch.equal(kept[k], v) for k, v in stored.state_dict().items())
+    rc, stdout, err = _run([*base, "--checkpoint", str(study / "checkpoint_e2.pt"), "--out", str(tmp_path / "b")], capsys)
+    assert rc == 0, err
+    f = json.loads((tmp_path / "b" / "assess.json").read_text())["empirical"]
+    assert f["checkpoint"]["kind"] == "given checkpoint"
+    assert {m: r["dloss"] for m, r in f["records"].items()} == {m: r["dloss"] for m, r in e["records"].items()}
+
+
 # -- a network outside the registry, through Torch-Pruning ---------------------------------------
 
 class ResDwCat(nn.Module):
