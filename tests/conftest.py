@@ -82,3 +82,16 @@ def nontrivial_bn(model):
 def pytest_collection_modifyitems(config, items):
     for item in items:
         item.add_marker(pytest.mark.xdist_group(item.path.relative_to(config.rootpath).as_posix()))
+
+
+def optional_module(name: str, extra: str):
+    """The optional dependency ``name`` (the project's extra ``extra``): skipped when it is not
+    installed, except under GFTHEORY_REQUIRE_EXTRAS=1 (.ci/run installs every extra the README's
+    test install names, so there a missing one is a failure, not a silent skip)."""
+    import importlib
+    import os
+
+    import pytest
+    if os.environ.get("GFTHEORY_REQUIRE_EXTRAS"):
+        return importlib.import_module(name)
+    return pytest.importorskip(name, reason=f"the optional extra {extra!r} is not installed: pip install -e '.[{extra}]'")

@@ -246,7 +246,8 @@ def res_dw_cat(num_classes: int = 10):
 
 
 def test_assess_a_network_outside_the_registry(tmp_path, capsys):
-    tp = pytest.importorskip("torch_pruning", reason="the optional extra 'prune' (torch-pruning) is not installed")
+    from conftest import optional_module
+    tp = optional_module("torch_pruning", "prune")
     out = tmp_path / "out"
     arch = f"{__name__}:res_dw_cat"
     rc, stdout, err = _run(["assess", "loss_preservation_elementwise", "--no-theory", "--arch", arch, "--data",

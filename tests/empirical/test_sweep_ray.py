@@ -31,7 +31,8 @@ WAIT_S = 600  # every wait is bounded
 @pytest.fixture(scope="module")
 def ray_local():
     """A local Ray instance for this module: 2 CPUs, no GPU, no dashboard; shut down after."""
-    ray = pytest.importorskip("ray")
+    from conftest import optional_module
+    ray = optional_module("ray", "ray")
     assert not ray.is_initialized()
     ray.init(num_cpus=2, num_gpus=0, include_dashboard=False, log_to_driver=False)
     yield ray

@@ -5,7 +5,9 @@ import pytest
 import torch
 from torch import nn
 
-pytest.importorskip("torch_pruning")
+from conftest import optional_module  # noqa: E402
+
+optional_module("torch_pruning", "prune")
 
 from empirical.architectures import build, channel_layout, default_widths  # noqa: E402
 from empirical.external_net import coupled_groups, group_scores, hand_coupled_sets, load_network  # noqa: E402
