@@ -318,7 +318,8 @@ def _commit(target: Path) -> None:
         msg = (f"results: event study {c['arch']} {c['dataset']} seed {c['seed']}, "
                f"{s['events']} events, {s['seconds'] / 60:.1f} min")
     else:
-        msg = (f"results: {c['arch']} {c['dataset']} {c['measure']} seed {c['seed']} ({c['scale']} "
+        arm = c['measure'] + (f"@{c['quota_from']}" if c.get("quota_from") else "")   # layer-matched arms named
+        msg = (f"results: {c['arch']} {c['dataset']} {arm} seed {c['seed']} ({c['scale']} "
                f"scale), final val_acc {s['final']['val_acc']:.4f}, {s['seconds'] / 60:.1f} min")
     rel = target.relative_to(REPO)
     for attempt in range(10):
