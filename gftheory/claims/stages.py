@@ -5,14 +5,24 @@ Plan file (written by ``gftheory plan``, committed before any stage-2 run), JSON
 
     {"rules_version": "4", "rules_digest": str,
      "cells": [{"claim": str, "rule": str (the v4 rule label), "arch": str, "dataset": str,
-                "scale": str, "protocol": str | null (a run's protocol_key; null = any),
+                "scale": str (the stage-2 protocol: cpu2 | events),
+                "protocol": str | null (the protocol_key of the STAGE-1 runs the cell's estimate came
+                from: provenance of the power calculation, not a property of stage-2 runs),
                 "measures": [str], "n": int, "seeds": [int],
                 "status": "planned" | "not decidable", "cost_hours": float, "reason": str}, ...],
      "stage2_scales": [...], "protocol": {...}}
 
-A run is *named* by the plan when a planned cell has its arch, dataset, scale, protocol (when not
-null), measure and seed. Stage 2 = the named runs; stage 1 = every other run whose seed is not in
-``CONFIRMATORY_SEEDS`` (seeds reserved for the plan that it does not name are flagged and ignored).
+A run is *named* by the plan when a planned cell has its arch, dataset, scale (the stage-2
+protocol name), measure and seed. Stage 2 = the named runs; stage 1 = every other run whose seed is
+not in ``CONFIRMATORY_SEEDS`` (seeds reserved for the plan that it does not name are flagged and
+ignored). A cell's named runs must share one protocol_key (one configuration apart from measure and
+seed); a cell whose runs hold several is reported "runs of k protocols" and not judged.
+
+(Until 2026-12-07 the cell's ``protocol`` field was also required to equal the run's protocol_key.
+The plan writes there the stage-1 key its estimate came from, which a stage-2 run (another scale,
+another importance sample) never has, so no stage-2 run was ever named. Found on the first nine
+stage-2 runs, before any stage-2 cell had its planned seeds, so before any judgement; the plan, its
+cells, seeds and n are unchanged.)
 """
 from __future__ import annotations
 
@@ -74,7 +84,6 @@ def _names(cell: dict, run: Run) -> bool:
     c = run.config
     return (c.get("arch") == cell["arch"] and c.get("dataset") == cell["dataset"]
             and str(c.get("scale")) == str(cell["scale"])
-            and (cell.get("protocol") in (None, "") or run.protocol_key == cell["protocol"])
             and run.measure in cell["measures"] and c.get("seed") in cell["seeds"])
 
 
@@ -82,7 +91,6 @@ def _in_scope(cell: dict, run: Run) -> bool:
     c = run.config
     return (c.get("arch") == cell["arch"] and c.get("dataset") == cell["dataset"]
             and str(c.get("scale")) == str(cell["scale"])
-            and (cell.get("protocol") in (None, "") or run.protocol_key == cell["protocol"])
             and run.measure in cell["measures"])
 
 
@@ -133,6 +141,9 @@ def judge_plan_cell(spec: dict, stages: Stages) -> PlanCell:
         return PlanCell(spec, stored, f"unknown rule {spec['rule']!r} of {spec['claim']!r} in the plan", extra=extra)
     if stages.plan is not None and not stages.plan.digest_matches:
         return PlanCell(spec, stored, "plan made under another rules digest", extra=extra)
+    keys = sorted({r.protocol_key for r in runs})
+    if len(keys) > 1:
+        return PlanCell(spec, stored, f"runs of {len(keys)} protocols ({', '.join(keys)}): not judged", extra=extra)
     k = min((len(v) for v in stored.values()), default=0)
     n = int(spec["n"])
     if k < n:

@@ -311,6 +311,33 @@ def test_stage2_counts_only_planned_seeds_and_says_incomplete(tmp_path):
     assert res["E1"].claim_cells[0].verdict != "confirmed"          # a rule not in the plan blocks the IUT
 
 
+def test_a_cell_names_its_stage2_runs_whatever_stage1_protocol_its_estimate_came_from(tmp_path):
+    """The plan writes into a cell's "protocol" the key of the STAGE-1 runs its estimate came from;
+    stage-2 runs (another scale, another importance sample) never have it, and must still be named
+    (the bug that left the first nine real stage-2 runs unnamed)."""
+    plant(tmp_path, measures={"magnitude": {"final_acc": 92}, LPE: {"final_acc": 90}}, noise=0.3, scale="cpu",
+          first_seed=3, seeds=4, rng_seed=5, extra_config={"importance_samples": 2560})
+    stage1_key = "0123abcd"
+    _write_plan(tmp_path, [{**_plan_cell(), "protocol": stage1_key}])
+    stg = split(runs_of(tmp_path), load_plan([tmp_path]))
+    assert stg.stage2 and all(r.protocol_key != stage1_key for r in stg.stage2)
+    assert {r.config["seed"] for r in stg.stage2} == {3, 4, 5, 6} and not stg.beyond
+    from gftheory.claims.stages import evaluate_stage2
+    pcs, _ = evaluate_stage2(stg)
+    assert pcs[0].cell is not None and pcs[0].cell.n == 4
+
+
+def test_a_cell_whose_runs_hold_two_protocols_is_not_judged(tmp_path):
+    plant(tmp_path, measures={"magnitude": {"final_acc": 92}, LPE: {"final_acc": 90}}, noise=0.3, scale="cpu",
+          first_seed=3, seeds=2, rng_seed=5, extra_config={"importance_samples": 2560})
+    plant(tmp_path, measures={"magnitude": {"final_acc": 92}, LPE: {"final_acc": 90}}, noise=0.3, scale="cpu",
+          first_seed=5, seeds=2, rng_seed=6, extra_config={"importance_samples": 256})
+    _write_plan(tmp_path, [_plan_cell()])
+    from gftheory.claims.stages import evaluate_stage2
+    pcs, _ = evaluate_stage2(split(runs_of(tmp_path), load_plan([tmp_path])))
+    assert pcs[0].verdict.startswith("runs of 2 protocols") and pcs[0].cell is None
+
+
 def test_a_plan_under_another_digest_is_not_judged(tmp_path):
     plant(tmp_path, measures={"magnitude": {"final_acc": 92}, LPE: {"final_acc": 90}}, noise=0.3, scale="cpu",
           first_seed=3, seeds=4)
