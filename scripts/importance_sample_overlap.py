@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import copy
 import dataclasses
-import json
 import statistics
 import sys
 import tempfile
@@ -119,11 +118,7 @@ def replay_overlap(config: dict, recorded: list[dict], rounds: int, data_dir, ot
                 scores = importance(model, self.measure, batches, unit="filter",
                                     temperature=self.cfg.effective_importance_temperature,
                                     seed=self.cfg.seed * 1_000_003 + k)
-            if self.quota is not None:
-                from empirical.pruning.quota import prune_round_with_quota
-                _, report = prune_round_with_quota(pruner, model, scores, k, self.quota[k])
-            else:
-                _, report = pruner.prune_round(model, scores, k)
+            _, report = pruner.prune_round(model, scores, k)   # layer-matched arms are refused below
             other = units(report.removed)
             del model, pruner
             runner.set_rng_state(state)
@@ -147,11 +142,10 @@ def replay_overlap(config: dict, recorded: list[dict], rounds: int, data_dir, ot
         with tempfile.TemporaryDirectory() as tmp:
             run_dir = Path(tmp) / cfg.run_id()
             run_dir.mkdir()
-            quota = None
             if cfg.quota_from is not None:
                 raise SystemExit(f"error: {cfg.run_id()} is a layer-matched arm; fix: pass --measures without "
                                  "'@' arms (their quota source run is not replayed here)")
-            r = Replay(cfg, run_dir, splits, dev, progress=False, quota=quota)
+            r = Replay(cfg, run_dir, splits, dev, progress=False)
             r.records = [x for x in r.records if x[0] == "prune" and x[1] <= rounds]
             r.execute()
     finally:
@@ -178,14 +172,12 @@ def main(argv=None) -> int:
         print(f"error: no cifar-10-batches-py/ under {a.data_dir}; fix: --data-dir the folder that holds it",
               file=sys.stderr)
         return 2
+    from gftheory.atomic import atomic_write_json, check_output_file
+    from gftheory.errors import UsageError
     try:
-        a.json.parent.mkdir(parents=True, exist_ok=True)
-        probe = a.json.parent / f".{a.json.name}.probe"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        print(f"error: --json {a.json}: cannot write there ({exc.strerror}); fix: choose a writable path",
-              file=sys.stderr)
+        check_output_file("--json", a.json)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     wanted = set(a.measures.split(",")) if a.measures else None
     todo = []
@@ -208,11 +200,10 @@ def main(argv=None) -> int:
         res = replay_overlap(c, runstore.read_metrics(d), a.rounds, a.data_dir)
         res["replay_seconds"] = time.perf_counter() - t0
         out.append(res)
-        js = [r for r in res["rounds"]]
         print(f"{c['scale']:5s} {c['arch']:13s} {c['measure']:30s} s{c['seed']:<3d} "
               + " ".join(f"r{r['round']}:" + ("replay differs" if not r["faithful"] else
                                               f"J={next(v for k, v in r.items() if k.startswith('jaccard')):.3f}")
-                         for r in js) + f"  ({res['replay_seconds']:.0f} s)", flush=True)
+                         for r in res["rounds"]) + f"  ({res['replay_seconds']:.0f} s)", flush=True)
     summary = []
     keys = sorted({(r["scale"], r["arch"], r["measure"], x["round"]) for r in out for x in r["rounds"]})
     for scale, arch, measure, k in keys:
@@ -236,9 +227,7 @@ def main(argv=None) -> int:
                    "on the run's replayed pre-prune network; descriptive side measurement (issue 25)",
            "command": "python scripts/importance_sample_overlap.py " + " ".join(argv or sys.argv[1:]),
            "torch": torch.__version__, "machine": platform.machine(), "runs": out, "summary": summary}
-    tmp = a.json.with_suffix(".tmp")
-    tmp.write_text(json.dumps(doc, indent=1) + "\n")
-    tmp.replace(a.json)
+    atomic_write_json(a.json, doc, indent=1)
     print(f"wrote {a.json}")
     return 0
 

@@ -95,3 +95,18 @@ def optional_module(name: str, extra: str):
     if os.environ.get("GFTHEORY_REQUIRE_EXTRAS"):
         return importlib.import_module(name)
     return pytest.importorskip(name, reason=f"the optional extra {extra!r} is not installed: pip install -e '.[{extra}]'")
+
+
+def fake_distribution(tmp_path, monkeypatch, name: str, value: str) -> None:
+    """An installed distribution (a .dist-info on sys.path) declaring one ``gftheory.measures``
+    entry point ``name = value``; the entry-point cache and MEASURES' external cache are reset, so
+    the next lookup sees it (call ``external.refresh_entry_points()`` again after the test)."""
+    from gftheory import external
+    from gftheory.measures import MEASURES
+    d = tmp_path / "site" / "ext_measures_pkg-0.1.dist-info"
+    d.mkdir(parents=True)
+    (d / "METADATA").write_text("Metadata-Version: 2.1\nName: ext-measures-pkg\nVersion: 0.1\n")
+    (d / "entry_points.txt").write_text(f"[{external.ENTRY_POINT_GROUP}]\n{name} = {value}\n")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    external.refresh_entry_points()
+    monkeypatch.setattr(MEASURES, "_external", {})

@@ -17,18 +17,23 @@ from __future__ import annotations
 
 import copy
 import json
-from collections import OrderedDict
+import sys
+from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from empirical.architectures import ARCHITECTURES, INPUT_SPACE, Architecture, LayoutEntry, UnitGroup, build
+from empirical.architectures import ARCHITECTURES, build
 from empirical.assess_events import BASELINES, SYNTHETIC, finite_numbers
 from gftheory import external
 from gftheory.cli import main
-from gftheory.measures import MEASURES, Measure
+from gftheory.measures import Measure
+
+sys.path.insert(0, str(Path(__file__).parent))
+from conftest import fake_distribution  # noqa: E402
+from test_architectures import ToyCNN  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
@@ -50,28 +55,9 @@ class TaylorSquaredEmp(Measure):
 SPEC = f"{__name__}:TaylorSquaredEmp"
 
 
-class AssessToy(Architecture):
-    """conv 3→8 → BN → ReLU → max-pool 4 → conv 8→6 → BN → ReLU → global avg-pool → Linear."""
+class AssessToy(ToyCNN):
+    """tests/empirical/test_architectures.py's two-conv toy network, registered under its own name."""
     name = "assess_toy"
-
-    def default_widths(self):
-        return {"conv1": 8, "conv2": 6}
-
-    def network(self, num_classes, widths):
-        c1, c2 = widths["conv1"], widths["conv2"]
-        return nn.Sequential(OrderedDict(
-            conv1=nn.Conv2d(3, c1, 3, padding=1, bias=False), bn1=nn.BatchNorm2d(c1), relu1=nn.ReLU(),
-            pool=nn.MaxPool2d(4),
-            conv2=nn.Conv2d(c1, c2, 3, padding=1, bias=False), bn2=nn.BatchNorm2d(c2), relu2=nn.ReLU(),
-            gap=nn.AdaptiveAvgPool2d(1), flat=nn.Flatten(), classifier=nn.Linear(c2, num_classes)))
-
-    def channel_layout(self):
-        return [LayoutEntry("conv1", "conv", "conv1", INPUT_SPACE), LayoutEntry("bn1", "bn", "conv1", None),
-                LayoutEntry("conv2", "conv", "conv2", "conv1"), LayoutEntry("bn2", "bn", "conv2", None),
-                LayoutEntry("classifier", "linear", None, "conv2")]
-
-    def unit_groups(self, coupled_residual=False):
-        return [UnitGroup(n, "physical", (f"{n}.weight",), space=n) for n in ("conv1", "conv2")]
 
 
 @pytest.fixture
@@ -85,14 +71,8 @@ def toy():
 
 @pytest.fixture
 def entry_point(tmp_path, monkeypatch):
-    """An installed distribution (a .dist-info on sys.path) declaring the entry point taylor_sq_emp."""
-    d = tmp_path / "site" / "assess_emp_pkg-0.1.dist-info"
-    d.mkdir(parents=True)
-    (d / "METADATA").write_text("Metadata-Version: 2.1\nName: assess-emp-pkg\nVersion: 0.1\n")
-    (d / "entry_points.txt").write_text(f"[{external.ENTRY_POINT_GROUP}]\ntaylor_sq_emp = {SPEC}\n")
-    monkeypatch.syspath_prepend(str(tmp_path / "site"))
-    external.refresh_entry_points()
-    monkeypatch.setattr(MEASURES, "_external", {})
+    """An installed distribution declaring the entry point taylor_sq_emp."""
+    fake_distribution(tmp_path, monkeypatch, "taylor_sq_emp", SPEC)
     yield "taylor_sq_emp"
     external.refresh_entry_points()
 

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torch import nn
 
+from conftest import fake_distribution
 from gftheory import external
 from gftheory.errors import UsageError
 from gftheory.importance import importance
@@ -62,17 +63,6 @@ def test_spec_resolves_everywhere_a_name_does():
     assert "snip_test" not in MEASURES           # a class name is not a measure name by itself
 
 
-def _fake_distribution(tmp_path, monkeypatch, name, value):
-    """An installed distribution (a .dist-info on sys.path) declaring one entry point."""
-    d = tmp_path / "site" / "ext_measures_pkg-0.1.dist-info"
-    d.mkdir(parents=True)
-    (d / "METADATA").write_text("Metadata-Version: 2.1\nName: ext-measures-pkg\nVersion: 0.1\n")
-    (d / "entry_points.txt").write_text(f"[{external.ENTRY_POINT_GROUP}]\n{name} = {value}\n")
-    monkeypatch.syspath_prepend(str(tmp_path / "site"))
-    external.refresh_entry_points()
-    monkeypatch.setattr(MEASURES, "_external", {})
-
-
 @pytest.fixture
 def forget_entry_points():
     yield
@@ -80,7 +70,7 @@ def forget_entry_points():
 
 
 def test_entry_point_measure_is_found_by_its_name(tmp_path, monkeypatch, forget_entry_points):
-    _fake_distribution(tmp_path, monkeypatch, "snip_test", SPEC)
+    fake_distribution(tmp_path, monkeypatch, "snip_test", SPEC)
     assert "snip_test" in MEASURES.available()
     m = MEASURES.resolve("snip_test")
     assert isinstance(m, SnipTest)
@@ -88,7 +78,7 @@ def test_entry_point_measure_is_found_by_its_name(tmp_path, monkeypatch, forget_
 
 
 def test_entry_point_name_must_be_the_measure_name(tmp_path, monkeypatch, forget_entry_points):
-    _fake_distribution(tmp_path, monkeypatch, "other", SPEC)
+    fake_distribution(tmp_path, monkeypatch, "other", SPEC)
     with pytest.raises(external.MeasureLoadError, match="name the entry point after the measure"):
         MEASURES.resolve("other")
 
