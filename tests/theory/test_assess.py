@@ -12,7 +12,8 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from test_external_measures import _fake_distribution, forget_entry_points  # noqa: F401 (fixture)
+from conftest import fake_distribution  # noqa: E402
+from test_external_measures import forget_entry_points  # noqa: F401,E402 (fixture)
 from gftheory import external
 from gftheory.assess import (REFERENCES, bn_rescaled, filter_scores, references, rho,
                              summarize_invariance, summarize_relation)
@@ -131,7 +132,7 @@ def test_summaries_state_their_thresholds():
 # -- the command ----------------------------------------------------------------------------------
 
 def _fake_entry_point(tmp_path, monkeypatch, name, value):
-    _fake_distribution(tmp_path, monkeypatch, name, value)
+    fake_distribution(tmp_path, monkeypatch, name, value)
 
 
 @pytest.mark.parametrize("how", ["module:Class", "entry point"])
