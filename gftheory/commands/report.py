@@ -63,8 +63,10 @@ def scale_schedules(scales=("cpu", "full")) -> dict[str, dict]:
 def run(args) -> int:
     from gftheory.profiles import profile_name
     from gftheory.claims.live import collect_live
-    from gftheory.report.build import build_document
-    from gftheory.report.document import render_files, write_atomically
+    from gftheory.report.build import FigureCache, build_document
+    from gftheory.report.document import write_atomically
+    from gftheory.report import plots
+    from gftheory.report.fit import fit_page
 
     t0 = time.perf_counter()
     try:
@@ -101,9 +103,10 @@ def run(args) -> int:
             "command": "gftheory report " + " ".join(sys.argv[2:]) if len(sys.argv) > 1 and sys.argv[1] == "report"
             else "gftheory report", "results_roots": [str(r) for r in roots],
             "seconds_live": live.seconds}
-    blocks, data = build_document(results, live, runset, meta, scale_schedules(), stages=stages)
+    figures = FigureCache()
+    blocks, data = build_document(results, live, runset, meta, scale_schedules(), stages=stages, figures=figures)
     data["meta"]["seconds_total"] = round(time.perf_counter() - t0, 2)
-    files = render_files(blocks, data)
+    files = fit_page(blocks, data, figures)              # report.html within its 2 MiB budget
     write_atomically(out, files)
     if runset.planted_in_use:
         print("PLANTED DATA: this report counts synthetic runs with planted values; it is not evidence")
@@ -115,6 +118,11 @@ def run(args) -> int:
               + ("" if plan.digest_matches else " — plan made under another rules digest"))
         for cid, v in data["v4"]["stage2"].items():
             print(f"  {cid}: {v['verdict']}")
+    fig = data["meta"]["figures"]
+    if fig["encoding"] != plots.FULL.label():
+        print(f"report.html: figures at {fig['encoding']} to stay within {fig['budget_bytes'] / 2**20:.0f} MiB "
+              f"({fig['html_bytes_full_quality'] / 2**20:.2f} MiB at full quality, now {fig['html_bytes'] / 2**20:.2f} MiB"
+              + ("" if fig["fits"] else "; STILL OVER BUDGET: the text alone is too large") + ")")
     print(f"\nwrote {out}/report.md, {out}/report.html (+ derivations.html), {out}/report.json "
           f"({len(files) - 3} plot(s)) in {time.perf_counter() - t0:.1f} s "
           f"(live: {', '.join(f'{k} {v:.1f} s' for k, v in live.seconds.items()) or 'skipped'})")

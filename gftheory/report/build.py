@@ -70,6 +70,7 @@ class FigureCache:
 
     def __init__(self):
         self._cache: dict = {}
+        self._draws: dict = {}             # ident -> the callable that drew it (for ``redraw``)
         self.derivations: dict = {}        # proof id -> claim id where its derivation is shown
         self.configs: dict = {}            # protocol key -> claim id where its config is shown
 
@@ -79,10 +80,22 @@ class FigureCache:
             png = draw()
             name = f"{ident[0]}-{hashlib.sha1(repr(ident).encode()).hexdigest()[:10]}.png"
             self._cache[ident] = [png, name, False]
+            self._draws[ident] = draw
         entry = self._cache[ident]
         first = not entry[2]
         entry[2] = True
         return entry[0], entry[1], first
+
+    def redraw(self, enc) -> dict[str, bytes]:
+        """Every figure drawn again at ``enc`` (a ``plots.Encoding``): {filename: png}; the cache
+        then holds the new images (names and placement unchanged)."""
+        out = {}
+        with plots.encoding(enc):
+            for ident, entry in self._cache.items():
+                if entry[0]:
+                    entry[0] = self._draws[ident]()
+                    out[entry[1]] = entry[0]
+        return out
 
 
 def _img(figures: FigureCache, ident: tuple, draw, caption: str) -> list:
@@ -242,25 +255,25 @@ def _figure_blocks(result: ClaimResult, runset: RunSet | None, figures: FigureCa
                     panels[(metric, cell)] = vals
         if panels:
             out += _img(figures, ("compare", scale, tuple(measures), tuple(metrics), ids),
-                        lambda: plots.compare_png(panels, measures, f"{c.id}, {scale} scale"),
+                        lambda panels=panels, t=f"{c.id}, {scale} scale": plots.compare_png(panels, measures, t),
                         f"{c.id}, {scale} scale: the values its rules compare, per cell")
         for kind in c.plots:
             if kind == "curves" and not any(_reads_curves(m, runs) for m in metrics):
                 continue      # a final value is compared: the per-seed values above show exactly that
             if kind == "curves":
                 out += _img(figures, ("curves", scale, tuple(measures), ids),
-                            lambda: plots.curves_png(by_cell, measures, f"{scale} scale: final training after the "
-                                                                        f"last pruning round"),
+                            lambda by_cell=by_cell, scale=scale: plots.curves_png(
+                                by_cell, measures, f"{scale} scale: final training after the last pruning round"),
                             f"{scale} scale: train loss and evaluation accuracy after the last pruning round, "
                             f"{', '.join(measures)} (mean, 95 % band over seeds)")
             elif kind == "events":
                 out += _img(figures, ("events", scale, tuple(measures), tuple(metrics), ids),
-                            lambda: plots.events_png(by_cell, measures, metrics, f"{scale} scale"),
+                            lambda by_cell=by_cell, scale=scale: plots.events_png(by_cell, measures, metrics, f"{scale} scale"),
                             f"{scale} scale: {', '.join(f'`{m}`' for m in metrics)} at each pruning event "
                             f"(mean, 95 % band over seeds)")
             elif kind == "widths":
                 out += _img(figures, ("widths", scale, tuple(measures), ids),
-                            lambda: plots.widths_png(by_cell, measures, f"{scale} scale"),
+                            lambda by_cell=by_cell, scale=scale: plots.widths_png(by_cell, measures, f"{scale} scale"),
                             f"{scale} scale: per-layer remaining width, {', '.join(measures)}")
                 out += _widths_table(by_cell)
     return out
@@ -694,7 +707,8 @@ def figure1_blocks(runset: RunSet | None, figures: "FigureCache") -> list:
 
 
 def build_document(results: dict, live: LiveEvidence, runset: RunSet | None, meta: dict,
-                   schedules: dict[str, dict] | None = None, stages=None) -> tuple[list, dict]:
+                   schedules: dict[str, dict] | None = None, stages=None,
+                   figures: FigureCache | None = None) -> tuple[list, dict]:
     """The report's blocks and its JSON data; ``results`` are stage 1's verdicts under rules
     version 3 (``verdicts.evaluate_claims`` over the stage-1 runs); ``stages``
     (``stages.split``; None: every run is stage 1 and no plan is read) adds stage 1 under v4 (a
@@ -719,7 +733,7 @@ def build_document(results: dict, live: LiveEvidence, runset: RunSet | None, met
     for k in kinds:
         toc.append((2, f"Claims: {k}", f"kind-{k.replace(' ', '-')}"))
         toc += [(3, cid, _anchor(cid)) for cid, r in results.items() if r.claim.kind == k]
-    figures = FigureCache()
+    figures = FigureCache() if figures is None else figures   # the caller's: gftheory.report.fit redraws
     rows = forest_rows(results)
     forest = _img(figures, ("forest", json.dumps(rows, sort_keys=True, default=str)), lambda: plots.forest_png(rows),
                   "Summary of the empirical evidence: every cell's effect D with its 95 % interval in units of δ, "
@@ -894,9 +908,16 @@ def stage_blocks(v4: dict) -> list:
                      + ("[[positive]]matches the current rules." if plan.digest_matches else
                         f"[[negative]]plan made under another rules digest (current `{rules.rules_digest()}`): its "
                         f"cells are not judged.")))
-    rows = []
+    rows, not_run = [], {}
     for pc in v4["plan_cells"]:
         sp, c = pc.spec, pc.cell
+        if sp.get("status") != "planned" and not any(pc.stored.values()) and not pc.extra:
+            g = not_run.setdefault((sp["claim"], str(sp["scale"]), str(sp.get("status"))), {"rules": 0, "cells": {},
+                                                                                        "cost": 0.0})
+            g["rules"] += 1
+            g["cells"][f"{sp['arch']}/{sp['dataset']}"] = None
+            g["cost"] += float(sp.get("cost_hours") or 0.0)
+            continue
         stored = "; ".join(f"{m}: {len(s)}" for m, s in pc.stored.items())
         rows.append([f"[{sp['claim']}](#{_anchor(sp['claim'])})", f"`{sp['rule']}`", f"{sp['arch']}/{sp['dataset']}",
                      str(sp["scale"]), f"{sp['n']} (seeds {_seed_range(sp['seeds'])})", stored,
@@ -905,6 +926,16 @@ def stage_blocks(v4: dict) -> list:
                      "; ".join(pc.extra[:5]) + (" (ignored)" if pc.extra else "")])
     out.append(("table", ["claim", "rule", "cell", "scale", "planned n", "stored (planned seeds)", "test",
                           "D [one-sided 95 % bounds]", "MDE", "verdict", "cost (h)", "seeds beyond the plan"], rows))
+    if not_run:
+        n = sum(g["rules"] for g in not_run.values())
+        out.append(("p", f"The {n} rule × cell(s) the plan does not run, per claim, scale and the plan's status "
+                         f"(each one's reason and cost: the `reason` and `cost_hours` of its cell in `{plan.path}`; "
+                         f"\"cost\" sums what each would need):"))
+        out.append(("table", ["claim", "scale", "status", "rule × cells", "cells", "cost (h)"],
+                    [[f"[{cl}](#{_anchor(cl)})", sc, st, str(g["rules"]), ", ".join(g["cells"]),
+                      fmt(g["cost"], 3) if g["cost"] else "—"]
+                     for (cl, sc, st), g in sorted(not_run.items(), key=lambda kv: (kv[0][0], rules.scale_rank(kv[0][1]),
+                                                                                     kv[0][2]))]))
     if v4["beyond"]:
         out.append(("p", f"[[negative]]{len(v4['beyond'])} stored run(s) with seeds reserved for the plan that it "
                          f"does not name — ignored: " + "; ".join(v4["beyond"][:20])))

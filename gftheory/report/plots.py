@@ -24,6 +24,11 @@ palette colour without dithering. Series and verdict colours are therefore never
 adaptive 32-colour reduction merged them); the report's 37 figures on the committed results take
 ≈ 0.64 MB (100 dpi) instead of ≈ 0.96 MB (150 dpi, 32 colours).
 
+The page budget (``gftheory.report.fit``): report.html must stay ≤ 2 MiB. Figures are drawn at
+``FULL`` (100 dpi, 64 colours); when the page would be larger, every figure is drawn again at the
+first rung of ``LADDER`` predicted to fit (fewer blend colours, then fewer dots per inch; the
+protected colours are kept exactly at every rung) and the report says which encoding it used.
+
 - ``forest_png``   the summary: every decided cell's effect D with its 95 % interval, in units of
                    the rule's minimum meaningful difference δ, against 0 and ±δ, coloured by verdict;
 - ``compare_png``  per claim and scale: for each metric its rules compare, the per-seed values of
@@ -57,6 +62,42 @@ from gftheory.claims.metrics import METRICS, layer_fractions  # noqa: E402
 DPI = 100
 PAD_INCHES = 0.06
 PALETTE_SIZE = 64
+
+
+@dataclasses.dataclass(frozen=True)
+class Encoding:
+    """How figures are rasterised and stored: ``dpi`` and the palette size of ``encode_png``."""
+    dpi: int = DPI
+    palette: int = PALETTE_SIZE
+
+    def label(self) -> str:
+        return f"{self.dpi} dpi, {self.palette}-colour palette"
+
+
+FULL = Encoding()
+# The page budget's ladder (gftheory.report.fit): full quality first, then fewer anti-aliasing
+# blends (every protected colour is kept at every rung), then fewer pixels.
+LADDER = (FULL, Encoding(DPI, 40), Encoding(90, 40), Encoding(80, 40), Encoding(72, 40), Encoding(64, 40))
+_ENCODING = [FULL]
+
+
+def current_encoding() -> Encoding:
+    return _ENCODING[0]
+
+
+class encoding:
+    """``with plots.encoding(Encoding(80, 40)): ...`` draws figures at that encoding."""
+
+    def __init__(self, enc: Encoding):
+        self.enc = enc
+
+    def __enter__(self):
+        self.prev, _ENCODING[0] = _ENCODING[0], self.enc
+        return self.enc
+
+    def __exit__(self, *exc):
+        _ENCODING[0] = self.prev
+        return False
 
 # Paul Tol, "muted" (https://personal.sron.nl/~pault/), + grey and black: one colour per measure.
 MEASURE_COLOURS = {
@@ -114,9 +155,11 @@ def _protected() -> list[str]:
                                                   *NEUTRALS)))
 
 
-def encode_png(rgb: np.ndarray) -> bytes:
-    """(H, W, 3) uint8 → PNG bytes: lossless palette PNG when ≤ PALETTE_SIZE colours, else the protected
-    palette (module docstring); lossless RGB when Pillow is missing."""
+def encode_png(rgb: np.ndarray, palette: int | None = None) -> bytes:
+    """(H, W, 3) uint8 → PNG bytes: lossless palette PNG when ≤ ``palette`` colours (default: the
+    current encoding's, ``PALETTE_SIZE`` at full quality), else the protected palette (module
+    docstring); lossless RGB when Pillow is missing."""
+    palette = current_encoding().palette if palette is None else palette
     try:
         from PIL import Image
     except ImportError:  # pragma: no cover - Pillow comes with matplotlib
@@ -127,13 +170,13 @@ def encode_png(rgb: np.ndarray) -> bytes:
     flat = np.ascontiguousarray(rgb[..., :3]).reshape(-1, 3)
     packed = (flat[:, 0].astype(np.uint32) << 16) | (flat[:, 1].astype(np.uint32) << 8) | flat[:, 2]
     values, inverse, counts = np.unique(packed, return_inverse=True, return_counts=True)
-    if len(values) <= PALETTE_SIZE:
+    if len(values) <= palette:
         pal = values
     else:                          # the protected colours the figure holds, then its most frequent others
         keep = np.asarray([int(c[1:], 16) for c in _protected()], np.uint32)
         keep = keep[np.isin(keep, values)]
         rest = values[np.argsort(-counts, kind="stable")]
-        rest = rest[~np.isin(rest, keep)][:max(0, PALETTE_SIZE - len(keep))]
+        rest = rest[~np.isin(rest, keep)][:max(0, palette - len(keep))]
         pal = np.concatenate([keep, rest])
     def split(v):
         return np.stack([(v >> 16) & 255, (v >> 8) & 255, v & 255], 1).astype(np.int32)
@@ -151,7 +194,8 @@ def encode_png(rgb: np.ndarray) -> bytes:
 def render_rgb(fig) -> np.ndarray:
     """The figure as saved: tight bounding box (nothing clipped), white background, (H, W, 3) uint8."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight", pad_inches=PAD_INCHES, facecolor="white")
+    fig.savefig(buf, format="png", dpi=current_encoding().dpi, bbox_inches="tight", pad_inches=PAD_INCHES,
+                facecolor="white")
     import matplotlib.image as mpimg
     a = mpimg.imread(io.BytesIO(buf.getvalue()), format="png")
     return np.round(a[..., :3] * 255).astype(np.uint8)

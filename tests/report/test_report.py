@@ -351,6 +351,9 @@ def test_report_shows_two_stages_and_the_plan(tmp_path, capsys):
     assert [s["verdict"] for s in after["summary"]] == [s["verdict"] for s in before["summary"]]   # stage 1 unchanged
     assert "incomplete (2 of 4)" in md and "not decidable on this machine" in md
     assert "magnitude seed 50" in md and "## Two stages" in md
+    # a cell the plan does not run is one row of the grouped table (claim, scale, status, count, cells, cost)
+    assert "The 1 rule × cell(s) the plan does not run" in md
+    assert "| [E3](#claim-E3) | cpu | not decidable | 1 | vgg13/cifar10 | 300 |" in md
     assert after["v4"]["plan"]["digest_matches"] and after["meta"]["stage1_rules_digest"] == rules.FROZEN_DIGEST_V3
     assert after["v4"]["stage2"]["E1"]["verdict"].startswith("incomplete")
     assert "stage 2: plan" in capsys.readouterr().out
