@@ -23,7 +23,11 @@ results/side/importance-sample-overlap/overlap.json) and prints one line per (ar
 median and range of J over the runs.
 
     python scripts/importance_sample_overlap.py --data-dir DATA [--rounds 1] [--scales cpu,cpu2]
-        [--arch resnet56] [--measures loss_preservation,...] [--max-runs N] [--json PATH]
+        [--arch resnet56] [--measures loss_preservation,...] [--max-runs N] [--json PATH] [--from-record]
+
+``--from-record`` (round 1, runs that recorded ``removed``: cpu2) does not recompute the run's own
+selection: the replay stops at round 1's pre-prune network, checked by the recorded pre-prune probe
+quantities, and the recorded removed set is the run's own (``replay_overlap``).
 """
 from __future__ import annotations
 
@@ -81,9 +85,28 @@ def data_dependent(measure: str) -> bool:
     return bool(set(m.needs) & {"grad", "hvp", "grad_sq"})
 
 
-def replay_overlap(config: dict, recorded: list[dict], rounds: int, data_dir, other: int | None = None) -> dict:
+class _Stop(Exception):
+    """Ends a ``from_record`` replay after round 1 (nothing after it is needed)."""
+
+
+def same_network(before: dict, rec: dict) -> bool:
+    """The replay's pre-prune probe quantities equal the recorded ones (float-exact up to 1e-9
+    relative): the same network on the same probe."""
+    want = rec.get("before") or {}
+    return bool(want) and set(before) == set(want) and all(
+        abs(before[q] - want[q]) <= 1e-9 * (1 + abs(want[q])) for q in want)
+
+
+def replay_overlap(config: dict, recorded: list[dict], rounds: int, data_dir, other: int | None = None,
+                   from_record: bool = False) -> dict:
     """Replay the run's first ``rounds`` records; per round the faithfulness check and J of the run's
-    own sample against ``other`` images (default: 256 <-> 2,560)."""
+    own sample against ``other`` images (default: 256 <-> 2,560).
+
+    ``from_record`` (round 1 only; runs that recorded ``removed``): the run's own selection is not
+    recomputed; the replay stops at round 1's pre-prune network, which must give the recorded
+    pre-prune probe quantities exactly (``same_network``), and the run's own removed set is the
+    recorded one. It skips the run's own scoring (2,560 images for a cpu2 run) and everything after
+    round 1; ``faithful`` then means "the same pre-prune network", not the whole round."""
     import torch
     from empirical import runner
     from empirical.config import RunConfig
@@ -100,6 +123,13 @@ def replay_overlap(config: dict, recorded: list[dict], rounds: int, data_dir, ot
     previous = torch.get_num_threads()
     runner.fix_threads(cfg.cpu_threads)
     rows: list[dict] = []
+
+    if from_record and rounds != 1:
+        raise SystemExit(f"error: --from-record replays round 1 only (asked: {rounds}); fix: --rounds 1")
+    rec1 = rec_by_round.get(1)
+    if from_record and (rec1 is None or "removed" not in rec1):
+        raise SystemExit(f"error: run {cfg.run_id()} did not record its removed units; fix: drop --from-record "
+                         f"(the full replay recomputes its own selection)")
 
     class Replay(runner.Run):
         def prune(self, k, epoch):
@@ -123,6 +153,17 @@ def replay_overlap(config: dict, recorded: list[dict], rounds: int, data_dir, ot
             del model, pruner
             runner.set_rng_state(state)
             extra = time.perf_counter() - t0
+            if from_record:
+                from empirical.config import finite
+                from empirical.probe import probe_quantities
+                before = probe_quantities(self.model, self.probe, temperature=self.cfg.temperature)
+                faithful = same_network({a: finite(b) for a, b in before.items()}, rec1)
+                own = units(rec1["removed"])
+                rows.append({"round": k, "faithful": faithful, "check": "pre-prune network (from record)",
+                             "removed": len(own),
+                             f"jaccard_{n_run}_vs_{n_other}": jaccard(own, other) if faithful else None,
+                             "other_seconds": extra, "own_score_seconds": rec1.get("score_seconds")})
+                raise _Stop
             event = super().prune(k, epoch)
             own = units(event["removed"])
             rec = rec_by_round.get(k)
@@ -147,7 +188,10 @@ def replay_overlap(config: dict, recorded: list[dict], rounds: int, data_dir, ot
                                  "'@' arms (their quota source run is not replayed here)")
             r = Replay(cfg, run_dir, splits, dev, progress=False)
             r.records = [x for x in r.records if x[0] == "prune" and x[1] <= rounds]
-            r.execute()
+            try:
+                r.execute()
+            except _Stop:
+                pass
     finally:
         torch.set_num_threads(previous)
     return {"run_id": cfg.run_id(), "arch": cfg.arch, "measure": cfg.measure, "seed": cfg.seed,
@@ -164,7 +208,13 @@ def main(argv=None) -> int:
     p.add_argument("--rounds", type=int, default=1)
     p.add_argument("--max-runs", type=int, default=None)
     p.add_argument("--json", type=Path, default=DEFAULT_JSON)
+    p.add_argument("--from-record", action="store_true",
+                   help="round 1 only: take the run's own selection from its record (checked by its pre-prune "
+                        "probe) instead of recomputing it; for runs that recorded 'removed' (cpu2)")
     a = p.parse_args(argv)
+    if a.from_record and a.rounds != 1:
+        print(f"error: --from-record with --rounds {a.rounds}; fix: --rounds 1", file=sys.stderr)
+        return 2
     if a.rounds < 1:
         print(f"error: --rounds {a.rounds}; fix: give 1 or more", file=sys.stderr)
         return 2
@@ -197,7 +247,7 @@ def main(argv=None) -> int:
     out = []
     for d, c in todo:
         t0 = time.perf_counter()
-        res = replay_overlap(c, runstore.read_metrics(d), a.rounds, a.data_dir)
+        res = replay_overlap(c, runstore.read_metrics(d), a.rounds, a.data_dir, from_record=a.from_record)
         res["replay_seconds"] = time.perf_counter() - t0
         out.append(res)
         print(f"{c['scale']:5s} {c['arch']:13s} {c['measure']:30s} s{c['seed']:<3d} "

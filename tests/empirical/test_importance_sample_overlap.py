@@ -83,3 +83,26 @@ def test_a_tampered_record_is_reported_as_a_replay_that_differs(stored, data_dir
     ev["after"] = {**ev["after"], "loss": ev["after"]["loss"] * (1 + 1e-6)}
     res = ov.replay_overlap(config, tampered, rounds=1, data_dir=data_dir, other=8)
     assert res["rounds"][0]["faithful"] is False and res["rounds"][0]["jaccard_40_vs_8"] is None
+
+
+def test_from_record_agrees_with_the_full_replay_and_checks_the_network(stored, data_dir):
+    """--from-record (round 1): the run's own set taken from its record gives the same J as the full
+    replay that recomputes it; a record whose pre-prune probe differs is 'replay differs'; a run
+    without 'removed' and rounds > 1 are refused."""
+    ov = _script()
+    config, recorded = stored
+    full = ov.replay_overlap(config, recorded, rounds=1, data_dir=data_dir, other=8)
+    fast = ov.replay_overlap(config, recorded, rounds=1, data_dir=data_dir, other=8, from_record=True)
+    assert fast["rounds"][0]["faithful"] is True and full["rounds"][0]["faithful"] is True
+    assert fast["rounds"][0]["jaccard_40_vs_8"] == full["rounds"][0]["jaccard_40_vs_8"]
+    assert fast["rounds"][0]["removed"] == full["rounds"][0]["removed"]
+    tampered = [dict(e) for e in recorded]
+    ev = next(e for e in tampered if e["kind"] == "prune_event")
+    ev["before"] = {**ev["before"], "grad_norm_sq": ev["before"]["grad_norm_sq"] * (1 + 1e-6)}
+    bad = ov.replay_overlap(config, tampered, rounds=1, data_dir=data_dir, other=8, from_record=True)
+    assert bad["rounds"][0]["faithful"] is False and bad["rounds"][0]["jaccard_40_vs_8"] is None
+    no_removed = [{k: v for k, v in e.items() if k != "removed"} for e in recorded]
+    with pytest.raises(SystemExit, match="did not record its removed units"):
+        ov.replay_overlap(config, no_removed, rounds=1, data_dir=data_dir, other=8, from_record=True)
+    with pytest.raises(SystemExit, match="round 1 only"):
+        ov.replay_overlap(config, recorded, rounds=2, data_dir=data_dir, other=8, from_record=True)
