@@ -745,16 +745,36 @@ class EventStudy:
         return self.dir
 
 
+STUDY_CPU_THREADS = 1   # torch threads an event study sets for itself on a CPU (recorded in its provenance)
+
+
 def ensure_study(cfg: EventConfig, root, *, device="cpu", data_dir=None, progress: bool = True) -> Path:
-    """Run (or resume, or skip when complete) the event study ``cfg`` under ``root``."""
-    from empirical.runner import arrays_digest, prepare_data, resolve_device
-    from gftheory.provenance import provenance
+    """Run (or resume, or skip when complete) the event study ``cfg`` under ``root``. On a CPU the
+    study fixes torch's thread count to ``STUDY_CPU_THREADS`` for itself (restored afterwards) and
+    records it, so the same study id gives the same numbers whichever process or backend runs it
+    (``empirical.runner.fix_threads``); several studies share the cores as separate processes
+    (``empirical.sweep.run_studies``)."""
+    from empirical.runner import resolve_device
     dev = resolve_device(device)
     run_dir = Path(root) / cfg.run_id()
     if runstore.is_complete(run_dir):
         if progress:
             print(f"[{run_dir.name}] complete; skipped", file=sys.stderr, flush=True)
         return run_dir
+    if dev.type != "cpu":
+        return _ensure_study(cfg, run_dir, dev, data_dir, progress)
+    from empirical.runner import fix_threads
+    previous = (torch.get_num_threads(), torch.get_num_interop_threads())
+    fix_threads(STUDY_CPU_THREADS)
+    try:
+        return _ensure_study(cfg, run_dir, dev, data_dir, progress)
+    finally:
+        torch.set_num_threads(previous[0])
+
+
+def _ensure_study(cfg: EventConfig, run_dir: Path, dev, data_dir, progress: bool) -> Path:
+    from empirical.runner import arrays_digest, prepare_data
+    from gftheory.provenance import provenance
     splits = prepare_data(cfg.training_config(), data_dir)
     if splits.val_x is None or len(splits.val_y) < cfg.val_size:
         raise ConfigError(f"val_size {cfg.val_size} needs a held-out split at least that large; fix: "
@@ -768,5 +788,11 @@ def ensure_study(cfg: EventConfig, root, *, device="cpu", data_dir=None, progres
                 "run_id": run_dir.name, "kind": EVENT_STUDY, "config": cfg.canonical(),
                 "data": {"source": splits.source, "arrays_sha256": arrays_digest(splits),
                          "train": len(splits.train_y), "val": len(splits.val_y), "eval_data": splits.eval_data},
-                "provenance": provenance(dev)})
+                "provenance": {**provenance(dev), **_thread_record(dev)}})
         return EventStudy(cfg, run_dir, splits, dev, progress).execute()
+
+
+def _thread_record(dev) -> dict:
+    """The thread counts the study computes with (provenance)."""
+    return {"threads": torch.get_num_threads(), "interop_threads": torch.get_num_interop_threads(),
+            "cpu_threads_fixed_by_run": STUDY_CPU_THREADS if dev.type == "cpu" else None}

@@ -194,3 +194,73 @@ def run_grid(configs, root, *, jobs: int = 1, device=None, data_dir=None, progre
             except subprocess.TimeoutExpired:
                 proc.kill()
     return paths
+
+
+def run_studies(configs, root, *, jobs: int = 1, device=None, data_dir=None, progress: bool = True,
+                poll_s: float = 1.0) -> list[Path]:
+    """Event studies (``empirical.events.EventConfig``), up to ``jobs`` at once: ``jobs == 1`` runs
+    them in this process one after another; ``jobs > 1`` starts one subprocess ``python -m gftheory
+    events <every config flag> --quiet`` per study (each fixes its own torch thread count:
+    ``events.STUDY_CPU_THREADS``; its stderr goes to ``<root>/.logs/<study id>.log``). Complete
+    studies are skipped, a study another process holds is left to it, a failed one does not stop
+    the others (it stays incomplete). Returns the study directories in order."""
+    from empirical.commands.events import config_to_argv
+    from empirical.events import ensure_study
+    if jobs < 1:
+        from empirical.config import ConfigError
+        raise ConfigError(f"--jobs {jobs} is not ≥ 1; fix: give --jobs 1 or more")
+    root = check_root(root)
+    dev = resolve_device(device)
+    paths = [root / c.run_id() for c in configs]
+    pending = list(dict.fromkeys((p, c) for p, c in zip(paths, configs)
+                                 if not runstore.is_complete(p) and not runstore.is_busy(p)))
+
+    def say(msg):
+        if progress:
+            print(msg, file=sys.stderr, flush=True)
+    say(f"studies: {len(configs) - len(pending)} complete or elsewhere, {len(pending)} to run, {jobs} at a time")
+    if jobs == 1:
+        for p, c in pending:
+            try:
+                ensure_study(c, root, device=dev, data_dir=data_dir, progress=progress)
+            except runstore.RunBusy:
+                say(f"[{p.name}] running in another process; left to it")
+            except Exception as exc:  # noqa: BLE001 - one failed study must not stop the others
+                say(f"[{p.name}] failed: {type(exc).__name__}: {exc}")
+        return paths
+    logs = root / ".logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO_ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    queue, running = list(pending), {}
+    try:
+        while queue or running:
+            while queue and len(running) < jobs:
+                p, c = queue.pop(0)
+                if runstore.is_complete(p) or runstore.is_busy(p):
+                    continue
+                cmd = [sys.executable, "-m", "gftheory", "events", *config_to_argv(c), "--root", str(root),
+                       "--device", str(dev), "--quiet"]
+                if data_dir is not None:
+                    cmd += ["--data-dir", str(data_dir)]
+                with open(logs / f"{p.name}.log", "ab") as log:
+                    running[p] = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log, env=env,
+                                                  cwd=str(REPO_ROOT))
+                say(f"[{p.name}] {c.arch}/{c.dataset} seed {c.seed}: started")
+            for p, proc in list(running.items()):
+                rc = proc.poll()
+                if rc is not None:
+                    del running[p]
+                    ok = rc == 0 and runstore.is_complete(p)
+                    say(f"[{p.name}] " + ("complete" if ok else f"failed (exit {rc}); see {logs / (p.name + '.log')}"))
+            if running:
+                time.sleep(poll_s)
+    finally:
+        for proc in running.values():    # interrupted: stop only the children we started
+            proc.terminate()
+        for proc in running.values():
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    return paths

@@ -374,16 +374,10 @@ def main(argv=None) -> int:
 def run_campaign(name: str, args, configs=None) -> bool:
     """Run one campaign to the end; whether every run / study of it is complete."""
     configs = CAMPAIGNS[name]() if configs is None else configs
-    if name.endswith("-events"):
-        from empirical.events import ensure_study
-        ok = True
-        for cfg in configs:        # one study after another (one process; --jobs does not apply)
-            try:
-                ensure_study(cfg, args.root, device=args.device, data_dir=args.data_dir)
-            except Exception as exc:  # noqa: BLE001 - one failed study must not stop the others
-                ok = False
-                print(f"[{cfg.run_id()}] failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
-        return ok
+    if name.endswith("-events"):   # --jobs studies at once, each in its own single-thread process
+        from empirical.sweep import run_studies
+        paths = run_studies(configs, args.root, jobs=args.jobs, device=args.device, data_dir=args.data_dir)
+        return all(runstore.is_complete(q) for q in paths)
     from empirical.sweep import run_grid
     paths = run_grid(configs, args.root, jobs=args.jobs, device=args.device,
                      data_dir=args.data_dir)

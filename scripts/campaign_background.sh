@@ -2,7 +2,7 @@
 # Start (or restart) an evidence campaign in the background for this session:
 #   [JOBS=2] bash scripts/campaign_background.sh resnet56-cpu[,mobilenet_v1-cpu,...] [RUNS_ROOT] [DATA_DIR]
 #   (comma-separated campaigns run one after another in one process, so the cores never idle between
-#   them; an *-events campaign runs its studies one after another in one process)
+#   them; an *-events campaign runs JOBS studies at once, each in its own single-thread process)
 # The runs execute from a frozen worktree of the current commit (../campaign-<name>), so editing
 # this checkout never changes code under a running job; completed runs are skipped and killed runs
 # resume from their checkpoints. A collector loop copies each completed run's config, metrics and

@@ -40,15 +40,43 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     x.add_argument("--root", type=Path, default=Path("runs"))
     x.add_argument("--device", default="cpu")
     x.add_argument("--data-dir", type=Path, default=None)
+    x.add_argument("--jobs", type=int, default=1,
+                   help="studies at once with --seeds, each in its own process fixing its own thread count "
+                        "(default 1: one after another in this process)")
     x.add_argument("--quiet", action="store_true")
     x.add_argument("--dry-run", action="store_true", help="print the studies (id, seed, events per checkpoint) and stop")
 
 
-def run(args: argparse.Namespace) -> int:
+def configs_from_args(args: argparse.Namespace) -> list[EventConfig]:
+    """The studies the flags name (one per seed)."""
     given = {f.name: getattr(args, f.name) for f in dataclasses.fields(EventConfig)
              if getattr(args, f.name, None) is not None}
     seeds = [given.pop("seed", 0)] if args.seeds is None else parse_seeds(args.seeds)
-    cfgs = [EventConfig(**{**given, "seed": s}) for s in seeds]
+    return [EventConfig(**{**given, "seed": s}) for s in seeds]
+
+
+def config_to_argv(cfg: EventConfig) -> list[str]:
+    """Flags that make ``configs_from_args`` rebuild exactly ``cfg`` (every field given)."""
+    argv = []
+    for f in dataclasses.fields(cfg):
+        v = getattr(cfg, f.name)
+        flag = "--" + f.name.replace("_", "-")
+        if v is None:
+            continue                      # only max_train_samples may be None, and None is its default
+        if isinstance(v, bool):
+            argv.append(flag if v else "--no-" + f.name.replace("_", "-"))
+        elif isinstance(v, tuple):
+            argv += [flag, ",".join(repr(x) if isinstance(x, float) else str(x) for x in v)]
+        else:
+            argv += [flag, repr(v) if isinstance(v, float) else str(v)]
+    return argv
+
+
+def run(args: argparse.Namespace) -> int:
+    cfgs = configs_from_args(args)
+    if args.jobs < 1:
+        from gftheory.errors import UsageError
+        raise UsageError(f"--jobs {args.jobs} is not ≥ 1; fix: give --jobs 1 or more")
     if not args.dry_run:
         from gftheory.atomic import check_output_dir
         check_output_dir("--root", args.root)                # before any data loads: exit 2, nothing written
@@ -58,6 +86,13 @@ def run(args: argparse.Namespace) -> int:
             print(f"{cfg.run_id()}  {cfg.arch}/{cfg.dataset} seed {cfg.seed}: checkpoints {list(cfg.checkpoints)}, "
                   f"{len(cfg.events_per_checkpoint())} events each — {state}")
         return 0
+    if args.jobs > 1 and len(cfgs) > 1:
+        from empirical.sweep import run_studies
+        paths = run_studies(cfgs, args.root, jobs=args.jobs, device=args.device, data_dir=args.data_dir,
+                            progress=not args.quiet)
+        for p in paths:
+            print(p)
+        return 0 if all(runstore.is_complete(p) for p in paths) else 1
     for cfg in cfgs:
         print(ensure_study(cfg, args.root, device=args.device, data_dir=args.data_dir, progress=not args.quiet))
     return 0
