@@ -745,6 +745,24 @@ class EventStudy:
         return self.dir
 
 
+def config_to_argv(cfg: EventConfig) -> list[str]:
+    """Flags of ``gftheory events`` that rebuild exactly ``cfg`` (every field given;
+    ``empirical.commands.events.configs_from_args`` reads them back)."""
+    argv = []
+    for f in dataclasses.fields(cfg):
+        v = getattr(cfg, f.name)
+        flag = "--" + f.name.replace("_", "-")
+        if v is None:
+            continue                      # only max_train_samples may be None, and None is its default
+        if isinstance(v, bool):
+            argv.append(flag if v else "--no-" + f.name.replace("_", "-"))
+        elif isinstance(v, tuple):
+            argv += [flag, ",".join(repr(x) if isinstance(x, float) else str(x) for x in v)]
+        else:
+            argv += [flag, repr(v) if isinstance(v, float) else str(v)]
+    return argv
+
+
 STUDY_CPU_THREADS = 1   # torch threads an event study sets for itself on a CPU (recorded in its provenance)
 
 

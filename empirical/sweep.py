@@ -204,8 +204,7 @@ def run_studies(configs, root, *, jobs: int = 1, device=None, data_dir=None, pro
     ``events.STUDY_CPU_THREADS``; its stderr goes to ``<root>/.logs/<study id>.log``). Complete
     studies are skipped, a study another process holds is left to it, a failed one does not stop
     the others (it stays incomplete). Returns the study directories in order."""
-    from empirical.commands.events import config_to_argv
-    from empirical.events import ensure_study
+    from empirical.events import config_to_argv as study_argv, ensure_study
     if jobs < 1:
         from empirical.config import ConfigError
         raise ConfigError(f"--jobs {jobs} is not ≥ 1; fix: give --jobs 1 or more")
@@ -239,7 +238,7 @@ def run_studies(configs, root, *, jobs: int = 1, device=None, data_dir=None, pro
                 p, c = queue.pop(0)
                 if runstore.is_complete(p) or runstore.is_busy(p):
                     continue
-                cmd = [sys.executable, "-m", "gftheory", "events", *config_to_argv(c), "--root", str(root),
+                cmd = [sys.executable, "-m", "gftheory", "events", *study_argv(c), "--root", str(root),
                        "--device", str(dev), "--quiet"]
                 if data_dir is not None:
                     cmd += ["--data-dir", str(data_dir)]

@@ -55,23 +55,6 @@ def configs_from_args(args: argparse.Namespace) -> list[EventConfig]:
     return [EventConfig(**{**given, "seed": s}) for s in seeds]
 
 
-def config_to_argv(cfg: EventConfig) -> list[str]:
-    """Flags that make ``configs_from_args`` rebuild exactly ``cfg`` (every field given)."""
-    argv = []
-    for f in dataclasses.fields(cfg):
-        v = getattr(cfg, f.name)
-        flag = "--" + f.name.replace("_", "-")
-        if v is None:
-            continue                      # only max_train_samples may be None, and None is its default
-        if isinstance(v, bool):
-            argv.append(flag if v else "--no-" + f.name.replace("_", "-"))
-        elif isinstance(v, tuple):
-            argv += [flag, ",".join(repr(x) if isinstance(x, float) else str(x) for x in v)]
-        else:
-            argv += [flag, repr(v) if isinstance(v, float) else str(v)]
-    return argv
-
-
 def run(args: argparse.Namespace) -> int:
     cfgs = configs_from_args(args)
     if args.jobs < 1:

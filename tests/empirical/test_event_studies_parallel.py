@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from empirical import events as ev
-from empirical.commands.events import add_arguments, config_to_argv, configs_from_args
+from empirical.commands.events import add_arguments, configs_from_args
+from empirical.events import config_to_argv
 from empirical.sweep import run_studies
 from gftheory import runstore
 from test_cli_empirical import write_cifar10
