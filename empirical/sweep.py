@@ -53,6 +53,18 @@ def config_to_argv(config: RunConfig) -> list[str]:
     return argv
 
 
+def _stop_children(procs) -> None:
+    """Interrupted: stop only the children this sweep started (terminate, then kill after 30 s)."""
+    procs = list(procs)
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 def _label(cfg: RunConfig) -> str:
     return f"{cfg.arch}/{cfg.dataset}/{cfg.measure}/s{cfg.seed}"
 
@@ -186,13 +198,7 @@ def run_grid(configs, root, *, jobs: int = 1, device=None, data_dir=None, progre
             if running:
                 time.sleep(0.2)
     finally:
-        for proc in running.values():  # interrupted: stop only the children we started
-            proc.terminate()
-        for proc in running.values():
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        _stop_children(running.values())
     return paths
 
 
@@ -255,11 +261,5 @@ def run_studies(configs, root, *, jobs: int = 1, device=None, data_dir=None, pro
             if running:
                 time.sleep(poll_s)
     finally:
-        for proc in running.values():    # interrupted: stop only the children we started
-            proc.terminate()
-        for proc in running.values():
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        _stop_children(running.values())
     return paths
