@@ -27,6 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--confirm-only", action="store_true", help="plan for confirmations only (a rule whose "
                         "stage-1 effect does not exceed its confirm threshold reads 'not decidable')")
     parser.add_argument("--json", action="store_true", help="print the plan JSON instead of the table")
+    parser.add_argument("--progress", action="store_true", help="write nothing: print the committed plan's progress "
+                        "(<results>/plans/stage2.json, or --out): units planned and stored, their recorded cost "
+                        "against the plan's estimate, and the rest at the measured rate; reads no outcome")
 
 
 def _check_out(out: Path, force: bool) -> None:
@@ -49,6 +52,8 @@ def run(args) -> int:
     if not results.is_dir():
         raise UsageError(f"results directory {str(results)!r} does not exist or is not a directory; fix: pass "
                          f"--results DIR pointing at the stage-1 run store, e.g. --results results")
+    if args.progress:
+        return _progress(results, Path(args.out) if args.out else None, args.json)
     b = args.budget_hours
     if b is None or not math.isfinite(b) or b <= 0:
         raise UsageError(f"--budget-hours {b} is not a positive number of hours; fix: give e.g. --budget-hours 20")
@@ -74,4 +79,35 @@ def run(args) -> int:
     else:
         print(P.table(plan))
         print(f"\nwrote {out} (plan digest {plan['plan_digest']})")
+    return 0
+
+
+def _progress(results: Path, plan_file: Path | None, as_json: bool) -> int:
+    """``--progress``: the committed plan's progress over the runs stored under ``results``."""
+    from gftheory.claims.progress import stage2_progress, table
+    from gftheory.claims.runs import load_runs
+    from gftheory.claims.stages import PLAN_PATH, load_plan
+    if plan_file is not None:
+        if not plan_file.is_file():
+            raise UsageError(f"plan file {str(plan_file)!r} does not exist; fix: give --out the committed plan, "
+                             f"e.g. --out {results / PLAN_PATH}")
+        roots = [plan_file.parent.parent] if plan_file.name == PLAN_PATH.name else []
+        if not roots or (roots[0] / PLAN_PATH).resolve() != plan_file.resolve():
+            raise UsageError(f"--out {str(plan_file)!r} is not a <results>/{PLAN_PATH} file; fix: give the "
+                             f"committed plan's path, e.g. --out {results / PLAN_PATH}")
+        plan = load_plan(roots)
+    else:
+        plan = load_plan([results])
+    if plan is None:
+        raise UsageError(f"no plan at {str(results / PLAN_PATH)!r}; fix: pass --results DIR holding "
+                         f"{PLAN_PATH}, or write one with `gftheory plan`")
+    runset = load_runs([results], must_exist=False)
+    p = stage2_progress(plan, runset.runs)
+    note = (f"{len(runset.planted)} planted (synthetic) run(s) set aside, not counted" if runset.planted else "")
+    if as_json:
+        print(json.dumps({**p.as_dict(), "planted_set_aside": len(runset.planted)}, indent=2))
+    else:
+        print(f"plan {plan.path} (rules digest {plan.rules_digest}); runs under {results}"
+              + (f"; {note}" if note else ""))
+        print(table(p))
     return 0

@@ -820,6 +820,7 @@ def build_document(results: dict, live: LiveEvidence, runset: RunSet | None, met
                                                             "rules_digest": v4["plan"].rules_digest,
                                                             "digest_matches": v4["plan"].digest_matches},
                    "plan_cells": [pc.as_dict() for pc in v4["plan_cells"]],
+                   "progress": None if v4.get("progress") is None else v4["progress"].as_dict(),
                    "beyond_plan": v4["beyond"],
                    "missing": [m.as_dict() for m in v4["missing"]]},
             "event_study_costs": study_cost_data,
@@ -883,9 +884,11 @@ def stage_views(runset: RunSet | None, live: LiveEvidence, stages=None) -> dict:
     runs = runset.runs if runset is not None else []
     if stages is None:
         stages = split(runs, None)
+    from gftheory.claims.progress import stage2_progress
     pcs, s2 = evaluate_stage2(stages)
     s1 = evaluate_claims4(stages.stage1, live)
-    return {"stage1": s1, "stage2": s2, "plan": stages.plan, "plan_cells": pcs,
+    progress = stage2_progress(stages.plan, stages.stage2) if stages.plan is not None else None
+    return {"stage1": s1, "stage2": s2, "plan": stages.plan, "plan_cells": pcs, "progress": progress,
             "beyond": sorted(f"{r.config.get('arch')}/{r.config.get('dataset')} {r.config.get('scale')} {r.measure} "
                              f"seed {r.config.get('seed')}" for r in stages.beyond),
             "missing": missing_cells(stages.stage1 + stages.stage2), "n1": len(stages.stage1),
@@ -908,6 +911,7 @@ def stage_blocks(v4: dict) -> list:
                      + ("[[positive]]matches the current rules." if plan.digest_matches else
                         f"[[negative]]plan made under another rules digest (current `{rules.rules_digest()}`): its "
                         f"cells are not judged.")))
+    out += progress_blocks(v4.get("progress"))
     rows, not_run = [], {}
     for pc in v4["plan_cells"]:
         sp, c = pc.spec, pc.cell
@@ -940,6 +944,40 @@ def stage_blocks(v4: dict) -> list:
         out.append(("p", f"[[negative]]{len(v4['beyond'])} stored run(s) with seeds reserved for the plan that it "
                          f"does not name — ignored: " + "; ".join(v4["beyond"][:20])))
     return out
+
+
+def progress_blocks(progress) -> list:
+    """The plan's progress (gftheory.claims.progress): units planned and stored, their recorded cost
+    against the plan's estimate, the rest at the measured rate; counts and seconds only."""
+    if progress is None:
+        return []
+    from gftheory.claims.progress import hours
+
+    def row(name: str, ln) -> list:
+        r = ln.ratio
+        return [name, f"{ln.stored} of {ln.planned}", fmt(hours(ln.measured_s), 3), fmt(hours(ln.estimate_stored_s), 3),
+                "—" if r is None else f"{r:.2f}×", fmt(hours(ln.rest_s), 3),
+                fmt(hours(ln.rest_s, progress.parallel), 3) + (f" (+{ln.unpriced} unpriced)" if ln.unpriced else "")]
+
+    rows = []
+    for b in progress.blocks:
+        rows.append([*row(f"**{b.arch}/{b.dataset} {b.scale}**", b)])
+        rows += [row(f"{m.measure}", m) for m in progress.measures
+                 if (m.arch, m.dataset, m.scale) == (b.arch, b.dataset, b.scale) and m.measure != ALL_MEASURES]
+    t = progress.total()
+    rows.append(["**all**", f"{t.stored} of {t.planned}", fmt(hours(t.measured_s), 3), fmt(hours(t.estimate_stored_s), 3),
+                 "—" if t.ratio is None else f"{t.ratio:.2f}×", fmt(hours(progress.rest_s), 3),
+                 fmt(hours(progress.rest_s, progress.parallel), 3)])
+    return [("p", "**Progress of the plan** (counts and recorded seconds only; no outcome is read, and the plan's n "
+                  "stays fixed whatever this says). A unit is one process: a prune-while-training run, or one event "
+                  "study (every measure at once). *Measured* = the stored units' recorded seconds (one single-thread "
+                  "process, the other core busy with the campaign's second one; work lost to a killed process is not "
+                  "in them); *plan* = the plan's own estimate of the same units (`costs_seconds`; an arm priced as its "
+                  "measure's run); *rest* = the plan's estimate of the missing units × the row's measured ratio (the "
+                  f"plan's estimate where none is stored); wall-hours = process-hours / {progress.parallel}. "
+                  "`gftheory plan --progress` prints the same table with the missing units."),
+            ("table", ["block / measure", "stored", "measured (process-h)", "plan, same units (process-h)",
+                       "measured / plan", "rest (process-h)", "rest (wall-h)"], rows)]
 
 
 def _seed_range(seeds) -> str:

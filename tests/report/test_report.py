@@ -356,6 +356,10 @@ def test_report_shows_two_stages_and_the_plan(tmp_path, capsys):
     assert "| [E3](#claim-E3) | cpu | not decidable | 1 | vgg13/cifar10 | 300 |" in md
     assert after["v4"]["plan"]["digest_matches"] and after["meta"]["stage1_rules_digest"] == rules.FROZEN_DIGEST_V3
     assert after["v4"]["stage2"]["E1"]["verdict"].startswith("incomplete")
+    # the plan's progress: 2 measures × 4 seeds planned, seeds 3 and 4 stored (the plan names no costs)
+    prog = after["v4"]["progress"]
+    assert (prog["total"]["planned"], prog["total"]["stored"]) == (8, 4)
+    assert "**Progress of the plan**" in md and "| 4 of 8 |" in md
     assert "stage 2: plan" in capsys.readouterr().out
 
 

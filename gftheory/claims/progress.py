@@ -1,0 +1,178 @@
+"""Stage-2 progress: what the committed plan runs, what of it is stored, what the stored part cost
+against the plan's own estimate, and what the rest will cost at the rate measured so far.
+
+Only counts and recorded seconds are read — never an outcome — so reading progress is not a look
+at the data (no optional stopping: the plan's n is fixed whatever this says).
+
+A planned *unit* is one process of the campaign:
+
+* cpu2 (prune-while-training): one run (arch, dataset, measure or arm ``m@src``, seed) named by a
+  planned cell; a run several cells name counts once;
+* events: one event study (arch, dataset, seed) of a planned events cell (a study records every
+  measure at once).
+
+Estimate of a unit, in process-seconds: the plan's ``costs_seconds`` (``Costs.run_seconds``: an arm
+is priced as its own measure's run, as the plan priced it; a study by ``events[arch]``). Measured:
+the stored run's recorded ``seconds`` (one single-thread process, the other core busy with the
+campaign's second process). Per block (arch, dataset, scale) and per measure:
+
+    ratio = Σ measured / Σ estimate over the stored units,
+    rest  = Σ estimate of the missing units × ratio   (the plan's estimate where nothing is stored yet).
+
+Wall-hours = process-hours / 2 (the plan's ``wall_hours``: two single-thread processes share the two
+cores). Recorded seconds count completed work only: work lost to a killed process is not in them.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from gftheory.claims.runs import ALL_MEASURES, EVENT_SCALE, Run
+
+PARALLEL = 2            # processes sharing the machine (the plan's wall_hours)
+
+
+@dataclass
+class Line:
+    """Progress of one group of planned units (a block, or one measure of a block)."""
+    arch: str
+    dataset: str
+    scale: str
+    measure: str                            # an arm "m@src", ALL_MEASURES for studies, "" for a block
+    planned: int = 0
+    stored: int = 0
+    measured_s: float = 0.0                 # recorded seconds of the stored units
+    estimate_stored_s: float = 0.0          # the plan's estimate of the same units
+    estimate_missing_s: float = 0.0         # the plan's estimate of the missing units
+    unpriced: int = 0                       # units the plan gives no seconds for
+    missing: list = field(default_factory=list)     # "measure seed s" of the missing units
+
+    @property
+    def ratio(self) -> float | None:
+        return self.measured_s / self.estimate_stored_s if self.stored and self.estimate_stored_s > 0 else None
+
+    @property
+    def rest_s(self) -> float:
+        """Process-seconds the missing units need: the plan's estimate × the measured ratio."""
+        r = self.ratio
+        return self.estimate_missing_s * (r if r is not None else 1.0)
+
+    def add(self, estimate: float | None, seconds: float | None, label: str) -> None:
+        self.planned += 1
+        if estimate is None:
+            self.unpriced += 1
+        if seconds is not None:
+            self.stored += 1
+            self.measured_s += seconds
+            self.estimate_stored_s += estimate or 0.0
+        else:
+            self.estimate_missing_s += estimate or 0.0
+            self.missing.append(label)
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "ratio": self.ratio, "rest_s": self.rest_s}
+
+
+@dataclass
+class Progress:
+    blocks: list[Line]                      # one per (arch, dataset, scale), in plan order
+    measures: list[Line]                    # one per (arch, dataset, scale, measure)
+    parallel: int = PARALLEL
+
+    def total(self) -> Line:
+        t = Line("all", "", "", "")
+        for b in self.blocks:
+            t.planned += b.planned
+            t.stored += b.stored
+            t.measured_s += b.measured_s
+            t.estimate_stored_s += b.estimate_stored_s
+            t.estimate_missing_s += b.estimate_missing_s
+            t.unpriced += b.unpriced
+        return t
+
+    @property
+    def rest_s(self) -> float:
+        """Σ of the blocks' rests (each at its own block's measured ratio)."""
+        return sum(b.rest_s for b in self.blocks)
+
+    def as_dict(self) -> dict:
+        return {"parallel": self.parallel, "blocks": [b.as_dict() for b in self.blocks],
+                "measures": [m.as_dict() for m in self.measures], "total": self.total().as_dict(),
+                "rest_s": self.rest_s}
+
+
+def planned_units(plan) -> list[tuple[str, str, str, str, int]]:
+    """(arch, dataset, scale, measure, seed) of every planned unit, once each, in plan order; a
+    study's measure is ALL_MEASURES."""
+    out: dict = {}
+    for c in plan.planned():
+        scale = str(c["scale"])
+        measures = [ALL_MEASURES] if scale == EVENT_SCALE else [str(m) for m in c["measures"]]
+        for m in measures:
+            for s in c["seeds"]:
+                out.setdefault((str(c["arch"]), str(c["dataset"]), scale, m, int(s)), None)
+    return list(out)
+
+
+def _stored_seconds(runs: list[Run]) -> dict:
+    """(arch, dataset, scale, measure, seed) → recorded seconds of each complete stored run."""
+    out = {}
+    for r in runs:
+        if not r.complete:
+            continue
+        c = r.config
+        s = (r.summary or {}).get("seconds")
+        key = (str(c.get("arch")), str(c.get("dataset")), str(c.get("scale")), r.measure, c.get("seed"))
+        out[key] = float(s) if isinstance(s, (int, float)) else 0.0
+    return out
+
+
+def stage2_progress(plan, runs: list[Run]) -> Progress:
+    """The plan's progress over ``runs`` (any runs: those the plan does not name are not read)."""
+    from gftheory.claims.plan import Costs
+    cs = (plan.raw or {}).get("costs_seconds") or {}
+    costs = Costs(cpu2=dict(cs.get("cpu2") or {}), events=dict(cs.get("events") or {}))
+    stored = _stored_seconds(runs)
+    blocks: dict = {}
+    measures: dict = {}
+    for arch, dataset, scale, m, seed in planned_units(plan):
+        est = costs.run_seconds("events" if scale == EVENT_SCALE else "cpu2", arch, m)[0]
+        sec = stored.get((arch, dataset, scale, m, seed))
+        label = f"{m} seed {seed}" if scale != EVENT_SCALE else f"study seed {seed}"
+        blocks.setdefault((arch, dataset, scale), Line(arch, dataset, scale, "")).add(est, sec, label)
+        measures.setdefault((arch, dataset, scale, m), Line(arch, dataset, scale, m)).add(est, sec, label)
+    return Progress(list(blocks.values()), list(measures.values()))
+
+
+def hours(seconds: float, parallel: int = 1) -> float:
+    return seconds / 3600 / parallel
+
+
+def table(p: Progress) -> str:
+    """Plain-text progress: one line per block and per measure, then the total."""
+    head = ("block / measure", "stored", "measured h", "plan h (same runs)", "ratio", "missing", "rest h (wall)")
+    rows = [head]
+
+    def row(name: str, ln: Line) -> tuple:
+        r = ln.ratio
+        return (name, f"{ln.stored}/{ln.planned}", f"{hours(ln.measured_s):.2f}", f"{hours(ln.estimate_stored_s):.2f}",
+                "—" if r is None else f"{r:.2f}×", str(ln.planned - ln.stored),
+                f"{hours(ln.rest_s):.2f} ({hours(ln.rest_s, p.parallel):.2f})"
+                + (f" +{ln.unpriced} unpriced" if ln.unpriced else ""))
+
+    for b in p.blocks:
+        rows.append(row(f"{b.arch}/{b.dataset} {b.scale}", b))
+        for m in p.measures:
+            if (m.arch, m.dataset, m.scale) == (b.arch, b.dataset, b.scale) and m.measure != ALL_MEASURES:
+                rows.append(row(f"  {m.measure}", m))
+    t = p.total()
+    rows.append(("all", f"{t.stored}/{t.planned}", f"{hours(t.measured_s):.2f}", f"{hours(t.estimate_stored_s):.2f}",
+                 "—" if t.ratio is None else f"{t.ratio:.2f}×", str(t.planned - t.stored),
+                 f"{hours(p.rest_s):.2f} ({hours(p.rest_s, p.parallel):.2f})"))
+    w = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    lines = ["  ".join(c.ljust(w[i]) for i, c in enumerate(r)).rstrip() for r in rows]
+    return "\n".join(lines + ["", f"process-hours; wall = process-hours / {p.parallel} (two single-thread processes "
+                                  f"share the two cores); rest = the plan's estimate of the missing runs × the "
+                                  f"block's (measure's) measured ratio, the plan's estimate where none is stored"])
+
+
+__all__ = ["Line", "Progress", "planned_units", "stage2_progress", "table", "hours", "PARALLEL"]
