@@ -44,13 +44,29 @@ def verdict_table(report: dict) -> str:
              + ("; PLANTED DATA — not evidence" if meta.get("planted_in_use") else "") + "). "
              "Why, claim by claim: report.html (its Summary and each claim's section).",
              "",
-             "| claim | verdict | scale | seeds | coverage | the claim |",
-             "|---|---|---|---|---|---|"]
+             "| claim | stage 1 (exploratory, rules v3) | scale | seeds | coverage | stage 2 (confirmatory, rules v4) "
+             "| the claim |",
+             "|---|---|---|---|---|---|---|"]
     for row in report.get("summary", []):
         lines.append("| " + " | ".join(_cell(x) for x in (row.get("id"), row.get("verdict"), row.get("scale"),
                                                            row.get("seeds"), row.get("coverage"),
+                                                           stage2_verdict(report, row.get("id")),
                                                            titles.get(row.get("id"), ""))) + " |")
     return "\n".join(lines)
+
+
+def stage2_verdict(report: dict, cid) -> str:
+    """The claim's stage-2 (confirmatory) verdict from report.json's ``v4``: the plan's word for it;
+    "" (shown "—") for a claim decided by proof and checks alone (no empirical part, no components);
+    'not in the plan' for another claim the plan names no cell of; 'no confirmatory plan' without a plan."""
+    v4 = report.get("v4") or {}
+    s2 = (v4.get("stage2") or {}).get(cid)
+    if s2:
+        return str(s2.get("verdict"))
+    claim = next((c for c in report.get("claims", []) if c.get("id") == cid), {})
+    if not claim.get("empirical") and not claim.get("components"):
+        return ""
+    return "not in the plan" if v4.get("plan") else "no confirmatory plan"
 
 
 def table_rows(block: str) -> list[list[str]]:

@@ -138,12 +138,16 @@ def test_verdict_table_is_generated_not_typed():
     assert ids == [c for c in CLAIMS if c in ids], "the table's claims are out of registry order"
     # rebuilt from the fields of its own rows, the generator gives the same text: nothing edited by hand
     summary = [dict(zip(("id", "verdict", "scale", "seeds", "coverage"), row[:5])) for row in cells]
+    planned = any(row[5] != "no confirmatory plan" for row in cells)
+    v4 = {"plan": {"path": "plans/stage2.json"} if planned else None,
+          "stage2": {row[0]: {"verdict": row[5]} for row in cells if row[5] not in ("not in the plan", "") and planned}}
     head = block.splitlines()[0]
     meta_fields = re.search(r"of `(.*?)` \((.*?); code (.*?); rules version (.*?), digest `(.*?)`; (\S+) completed", head)
     assert meta_fields, head
     command, time_utc, code, version, digest, n = meta_fields.groups()
     report = {"meta": {"command": command, "provenance": {"time_utc": time_utc, "code_version": code},
                        "rules_version": version, "rules_digest": digest, "planted_in_use": "PLANTED" in head},
-              "summary": summary, "claims": [{"id": row[0], "title": row[5]} for row in cells],
+              "summary": summary, "claims": [{"id": row[0], "title": row[6], "empirical": {"stage 2": row[5]} if row[5] else None}
+                         for row in cells], "v4": v4,
               "runs": {"completed": int(n) if n.isdigit() else n}}
     assert assets.verdict_table(report) == block

@@ -202,6 +202,13 @@ def test_readme_table_generator_reads_a_report(grid_report, tmp_path):
     assert list(rows) == [s["id"] for s in report["summary"]] == list(CLAIMS)
     for s in report["summary"]:
         assert rows[s["id"]][1:5] == [s["verdict"], s["scale"], s["seeds"], s["coverage"]]
+        assert rows[s["id"]][5] == assets.stage2_verdict(report, s["id"])
+    # the stage-2 column: the plan's word, "not in the plan", or "no confirmatory plan"
+    with_plan = {"v4": {"plan": {"path": "p"}, "stage2": {"E1": {"verdict": "incomplete (4 of 8)"}}}}
+    assert assets.stage2_verdict(with_plan, "E1") == "incomplete (4 of 8)"
+    assert assets.stage2_verdict({**with_plan, "claims": [{"id": "E2", "empirical": {"x": 1}}]}, "E2") == "not in the plan"
+    assert assets.stage2_verdict({"v4": {"plan": None, "stage2": {}}, "claims": [{"id": "E1", "empirical": {}, "components": ["E2"]}]}, "E1") == "no confirmatory plan"
+    assert assets.stage2_verdict({**with_plan, "claims": [{"id": "F1", "empirical": None, "components": []}]}, "F1") == ""
     readme = "intro\n<!-- verdicts:begin x -->\nold\n<!-- verdicts:end -->\nrest\n"
     once = assets.replace_block(readme, block)
     assert assets.replace_block(once, block) == once and "old" not in once and once.endswith("rest\n")
