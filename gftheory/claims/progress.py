@@ -143,6 +143,59 @@ def stage2_progress(plan, runs: list[Run]) -> Progress:
     return Progress(list(blocks.values()), list(measures.values()))
 
 
+# ---------------------------------------------------------------- recorded cost per part
+PARTS = ("total", "scoring", "diagnostics", "rest")
+PARTS_TEXT = ("per run, from its own records: total = summary seconds; scoring = Σ prune events' score_seconds "
+              "(the importance pass); diagnostics = Σ train_mode_loss_seconds + train_mode_score_seconds (the "
+              "descriptive train-mode probe loss and rank agreement, cpu2 only); rest = total − both (training "
+              "steps, probes, validation, surgery); median over the stored runs of a row")
+
+
+def run_parts(run: Run) -> dict | None:
+    """Seconds per part of one complete prune-while-training run (PARTS_TEXT), or None."""
+    total = (run.summary or {}).get("seconds")
+    if not run.complete or not isinstance(total, (int, float)):
+        return None
+    ev = run.prune_events()
+    score = sum(float(e.get("score_seconds") or 0.0) for e in ev)
+    diag = sum(float(e.get("train_mode_loss_seconds") or 0.0) + float(e.get("train_mode_score_seconds") or 0.0)
+               for e in ev)
+    return {"total": float(total), "scoring": score, "diagnostics": diag, "rest": float(total) - score - diag}
+
+
+def _median(xs: list[float]) -> float:
+    v = sorted(xs)
+    n = len(v)
+    return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
+
+
+def recorded_parts(runs: list[Run], scales=("cpu", "cpu2")) -> list[dict]:
+    """Median seconds per part (PARTS_TEXT) per (arch, measure, scale) over the complete runs of
+    ``scales``, in (arch, measure, scale-order) order: {"arch", "measure", "scale", "n", PART: s}."""
+    groups: dict = {}
+    for r in runs:
+        scale = str(r.config.get("scale"))
+        parts = run_parts(r) if scale in scales else None
+        if parts is None:
+            continue
+        groups.setdefault((str(r.config.get("arch")), r.measure, scale), []).append(parts)
+    out = []
+    for (arch, m, scale), ps in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], scales.index(kv[0][2]))):
+        out.append({"arch": arch, "measure": m, "scale": scale, "n": len(ps),
+                    **{k: _median([p[k] for p in ps]) for k in PARTS}})
+    return out
+
+
+def parts_table(rows: list[dict]) -> str:
+    """Plain text: one line per (arch, measure, scale), minutes per part."""
+    head = ("arch", "measure", "scale", "runs", *(f"{k} min" for k in PARTS))
+    lines = [head] + [(r["arch"], r["measure"], r["scale"], str(r["n"]), *(f"{r[k] / 60:.1f}" for k in PARTS))
+                      for r in rows]
+    w = [max(len(x[i]) for x in lines) for i in range(len(head))]
+    return "\n".join("  ".join(c.ljust(w[i]) for i, c in enumerate(x)).rstrip() for x in lines) + \
+        "\n\n" + PARTS_TEXT
+
+
 def hours(seconds: float, parallel: int = 1) -> float:
     return seconds / 3600 / parallel
 
@@ -175,4 +228,5 @@ def table(p: Progress) -> str:
                                   f"block's (measure's) measured ratio, the plan's estimate where none is stored"])
 
 
-__all__ = ["Line", "Progress", "planned_units", "stage2_progress", "table", "hours", "PARALLEL"]
+__all__ = ["Line", "Progress", "planned_units", "stage2_progress", "table", "hours", "PARALLEL", "PARTS", "run_parts",
+           "recorded_parts", "parts_table"]

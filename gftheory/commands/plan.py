@@ -84,7 +84,7 @@ def run(args) -> int:
 
 def _progress(results: Path, plan_file: Path | None, as_json: bool) -> int:
     """``--progress``: the committed plan's progress over the runs stored under ``results``."""
-    from gftheory.claims.progress import stage2_progress, table
+    from gftheory.claims.progress import parts_table, recorded_parts, stage2_progress, table
     from gftheory.claims.runs import load_runs
     from gftheory.claims.stages import PLAN_PATH, load_plan
     if plan_file is not None:
@@ -103,11 +103,16 @@ def _progress(results: Path, plan_file: Path | None, as_json: bool) -> int:
                          f"{PLAN_PATH}, or write one with `gftheory plan`")
     runset = load_runs([results], must_exist=False)
     p = stage2_progress(plan, runset.runs)
+    parts = recorded_parts(runset.runs)
     note = (f"{len(runset.planted)} planted (synthetic) run(s) set aside, not counted" if runset.planted else "")
     if as_json:
-        print(json.dumps({**p.as_dict(), "planted_set_aside": len(runset.planted)}, indent=2))
+        print(json.dumps({**p.as_dict(), "planted_set_aside": len(runset.planted), "recorded_parts": parts},
+                         indent=2))
     else:
         print(f"plan {plan.path} (rules digest {plan.rules_digest}); runs under {results}"
               + (f"; {note}" if note else ""))
         print(table(p))
+        if parts:
+            print("\nrecorded cost per part, stage 1 (cpu) beside stage 2 (cpu2):")
+            print(parts_table(parts))
     return 0

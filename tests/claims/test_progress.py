@@ -129,3 +129,24 @@ def test_cli_progress_without_a_plan_is_a_usage_error(tmp_path):
     out = _cli("--progress", "--results", str(tmp_path), "--out", str(bad))
     assert out.returncode == 2 and "fix:" in out.stderr
     assert not (tmp_path / "plans").exists()
+
+
+def test_recorded_parts_split_each_runs_own_seconds_and_take_the_median(tmp_path):
+    from gftheory.claims.progress import parts_table, recorded_parts, run_parts
+    for seed, sec in ((0, 10.0), (1, 30.0), (2, 20.0)):
+        write_run(tmp_path, measure="grasp", seed=seed, scale="cpu", rounds=3, seconds=sec)
+    d = write_run(tmp_path, measure="grasp", seed=3, scale="cpu2", rounds=4, seconds=50.0)
+    recs = [json.loads(x) for x in (d / "metrics.jsonl").read_text().splitlines()]
+    for r in recs:                       # cpu2 records the descriptive train-mode quantities' seconds too
+        if r["kind"] == "prune_event":
+            r.update(train_mode_loss_seconds=0.5, train_mode_score_seconds=1.5)
+    (d / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    write_run(tmp_path, measure="grasp", seed=4, scale="cpu2", seconds=99.0, complete=False)   # incomplete
+    runs = load_runs([tmp_path], allow_planted=True).runs
+    one = next(r for r in runs if r.config["scale"] == "cpu2")
+    assert run_parts(one) == pytest.approx({"total": 50.0, "scoring": 0.4, "diagnostics": 8.0, "rest": 41.6})
+    rows = recorded_parts(runs)
+    assert [(r["scale"], r["n"]) for r in rows] == [("cpu", 3), ("cpu2", 1)]
+    assert rows[0]["total"] == 20.0 and rows[0]["scoring"] == pytest.approx(0.3)
+    assert rows[0]["rest"] == pytest.approx(19.7) and rows[0]["diagnostics"] == 0.0
+    assert "grasp" in parts_table(rows) and "0.8" in parts_table(rows)          # 50 s = 0.8 min
