@@ -53,6 +53,13 @@ def run(args) -> int:
         raise UsageError(f"results directory {str(results)!r} does not exist or is not a directory; fix: pass "
                          f"--results DIR pointing at the stage-1 run store, e.g. --results results")
     if args.progress:
+        from gftheory.claims.plan import DEFAULT_BUDGET_HOURS
+        ignored = [flag for flag, on in (("--force", args.force), ("--confirm-only", args.confirm_only),
+                                         ("--costs", args.costs is not None),
+                                         ("--budget-hours", args.budget_hours != DEFAULT_BUDGET_HOURS)) if on]
+        if ignored:
+            raise UsageError(f"--progress reads the committed plan and writes nothing, so {', '.join(ignored)} would "
+                             f"have no effect; fix: drop {', '.join(ignored)}, or drop --progress to make a plan")
         return _progress(results, Path(args.out) if args.out else None, args.json)
     b = args.budget_hours
     if b is None or not math.isfinite(b) or b <= 0:

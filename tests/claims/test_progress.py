@@ -129,6 +129,8 @@ def test_cli_progress_without_a_plan_is_a_usage_error(tmp_path):
     out = _cli("--progress", "--results", str(tmp_path), "--out", str(bad))
     assert out.returncode == 2 and "fix:" in out.stderr
     assert not (tmp_path / "plans").exists()
+    out = _cli("--progress", "--results", str(tmp_path), "--force", "--budget-hours", "5")
+    assert out.returncode == 2 and "--force, --budget-hours would have no effect" in out.stderr
 
 
 def test_recorded_parts_split_each_runs_own_seconds_and_take_the_median(tmp_path):
