@@ -66,6 +66,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"gftheory {name}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:         # stdout closed early (`gftheory ... | head`): stop quietly
+        import os
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())     # so the interpreter's final flush does not raise again
+        return 141
 
 
 if __name__ == "__main__":

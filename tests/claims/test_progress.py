@@ -152,3 +152,14 @@ def test_recorded_parts_split_each_runs_own_seconds_and_take_the_median(tmp_path
     assert rows[0]["total"] == 20.0 and rows[0]["scoring"] == pytest.approx(0.3)
     assert rows[0]["rest"] == pytest.approx(19.7) and rows[0]["diagnostics"] == 0.0
     assert "grasp" in parts_table(rows) and "0.8" in parts_table(rows)          # 50 s = 0.8 min
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(tmp_path):
+    """`gftheory plan --progress | head -1`: the closed pipe ends the command quietly (the table is
+    made longer than a pipe's buffer, so the write after `head` exits does fail)."""
+    many = [f"m{i}" for i in range(2000)]
+    _plan(tmp_path, [_cell("E7", "r", "resnet56", "cpu2", many, (3,))])
+    out = subprocess.run(f"{sys.executable} -m gftheory plan --progress --results {tmp_path} | head -1",
+                         shell=True, cwd=REPO, capture_output=True, text=True)
+    assert out.stdout.startswith("plan ") and len(out.stdout.splitlines()) == 1
+    assert "Traceback" not in out.stderr and "BrokenPipe" not in out.stderr, out.stderr
