@@ -25,6 +25,7 @@ cores). Recorded seconds count completed work only: work lost to a killed proces
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from statistics import median
 
 from gftheory.claims.runs import ALL_MEASURES, EVENT_SCALE, Run
 
@@ -93,6 +94,18 @@ class Progress:
     def rest_s(self) -> float:
         """Σ of the blocks' rests (each at its own block's measured ratio)."""
         return sum(b.rest_s for b in self.blocks)
+
+    def rows(self) -> list[tuple[str, Line, float]]:
+        """The table's rows in order, for every formatter: ("block", line, rest_s) for a block, then
+        ("measure", line, rest_s) for each of its measures, and last ("all", total, Σ of the blocks'
+        rests) — the total's rest is not the total ratio × the missing estimate."""
+        out = []
+        for b in self.blocks:
+            out.append(("block", b, b.rest_s))
+            out += [("measure", m, m.rest_s) for m in self.measures
+                    if (m.arch, m.dataset, m.scale) == (b.arch, b.dataset, b.scale) and m.measure != ALL_MEASURES]
+        out.append(("all", self.total(), self.rest_s))
+        return out
 
     def as_dict(self) -> dict:
         return {"parallel": self.parallel, "blocks": [b.as_dict() for b in self.blocks],
@@ -163,12 +176,6 @@ def run_parts(run: Run) -> dict | None:
     return {"total": float(total), "scoring": score, "diagnostics": diag, "rest": float(total) - score - diag}
 
 
-def _median(xs: list[float]) -> float:
-    v = sorted(xs)
-    n = len(v)
-    return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
-
-
 def recorded_parts(runs: list[Run], scales=("cpu", "cpu2")) -> list[dict]:
     """Median seconds per part (PARTS_TEXT) per (arch, measure, scale) over the complete runs of
     ``scales``, in (arch, measure, scale-order) order: {"arch", "measure", "scale", "n", PART: s}."""
@@ -182,7 +189,7 @@ def recorded_parts(runs: list[Run], scales=("cpu", "cpu2")) -> list[dict]:
     out = []
     for (arch, m, scale), ps in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], scales.index(kv[0][2]))):
         out.append({"arch": arch, "measure": m, "scale": scale, "n": len(ps),
-                    **{k: _median([p[k] for p in ps]) for k in PARTS}})
+                    **{k: median([p[k] for p in ps]) for k in PARTS}})
     return out
 
 
@@ -204,23 +211,12 @@ def table(p: Progress) -> str:
     """Plain-text progress: one line per block and per measure, then the total."""
     head = ("block / measure", "stored", "measured h", "plan h (same runs)", "ratio", "missing", "rest h (wall)")
     rows = [head]
-
-    def row(name: str, ln: Line) -> tuple:
-        r = ln.ratio
-        return (name, f"{ln.stored}/{ln.planned}", f"{hours(ln.measured_s):.2f}", f"{hours(ln.estimate_stored_s):.2f}",
-                "—" if r is None else f"{r:.2f}×", str(ln.planned - ln.stored),
-                f"{hours(ln.rest_s):.2f} ({hours(ln.rest_s, p.parallel):.2f})"
-                + (f" +{ln.unpriced} unpriced" if ln.unpriced else ""))
-
-    for b in p.blocks:
-        rows.append(row(f"{b.arch}/{b.dataset} {b.scale}", b))
-        for m in p.measures:
-            if (m.arch, m.dataset, m.scale) == (b.arch, b.dataset, b.scale) and m.measure != ALL_MEASURES:
-                rows.append(row(f"  {m.measure}", m))
-    t = p.total()
-    rows.append(("all", f"{t.stored}/{t.planned}", f"{hours(t.measured_s):.2f}", f"{hours(t.estimate_stored_s):.2f}",
-                 "—" if t.ratio is None else f"{t.ratio:.2f}×", str(t.planned - t.stored),
-                 f"{hours(p.rest_s):.2f} ({hours(p.rest_s, p.parallel):.2f})"))
+    for kind, ln, rest in p.rows():
+        name = {"block": f"{ln.arch}/{ln.dataset} {ln.scale}", "measure": f"  {ln.measure}", "all": "all"}[kind]
+        rows.append((name, f"{ln.stored}/{ln.planned}", f"{hours(ln.measured_s):.2f}",
+                     f"{hours(ln.estimate_stored_s):.2f}", "—" if ln.ratio is None else f"{ln.ratio:.2f}×",
+                     str(ln.planned - ln.stored), f"{hours(rest):.2f} ({hours(rest, p.parallel):.2f})"
+                     + (f" +{ln.unpriced} unpriced" if ln.unpriced and kind != "all" else "")))
     w = [max(len(r[i]) for r in rows) for i in range(len(head))]
     lines = ["  ".join(c.ljust(w[i]) for i, c in enumerate(r)).rstrip() for r in rows]
     return "\n".join(lines + ["", f"process-hours; wall = process-hours / {p.parallel} (two single-thread processes "

@@ -8,6 +8,7 @@ import hashlib
 import json
 from collections import defaultdict
 from pathlib import Path
+from statistics import median
 
 from gftheory.claims import rules
 from gftheory.claims.metrics import METRICS, final_acc, layer_fractions
@@ -578,7 +579,7 @@ def _minutes(values: list[float]) -> str:
     if not values:
         return "not recorded"
     v = sorted(values)
-    med = v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
+    med = median(v)
     return f"{med / 60:.1f} min" + (f" ({v[0] / 60:.1f}–{v[-1] / 60:.1f}, n = {len(v)})" if len(v) > 1 else "")
 
 
@@ -953,21 +954,13 @@ def progress_blocks(progress) -> list:
         return []
     from gftheory.claims.progress import hours
 
-    def row(name: str, ln) -> list:
-        r = ln.ratio
-        return [name, f"{ln.stored} of {ln.planned}", fmt(hours(ln.measured_s), 3), fmt(hours(ln.estimate_stored_s), 3),
-                "—" if r is None else f"{r:.2f}×", fmt(hours(ln.rest_s), 3),
-                fmt(hours(ln.rest_s, progress.parallel), 3) + (f" (+{ln.unpriced} unpriced)" if ln.unpriced else "")]
-
     rows = []
-    for b in progress.blocks:
-        rows.append([*row(f"**{b.arch}/{b.dataset} {b.scale}**", b)])
-        rows += [row(f"{m.measure}", m) for m in progress.measures
-                 if (m.arch, m.dataset, m.scale) == (b.arch, b.dataset, b.scale) and m.measure != ALL_MEASURES]
-    t = progress.total()
-    rows.append(["**all**", f"{t.stored} of {t.planned}", fmt(hours(t.measured_s), 3), fmt(hours(t.estimate_stored_s), 3),
-                 "—" if t.ratio is None else f"{t.ratio:.2f}×", fmt(hours(progress.rest_s), 3),
-                 fmt(hours(progress.rest_s, progress.parallel), 3)])
+    for kind, ln, rest in progress.rows():
+        name = {"block": f"**{ln.arch}/{ln.dataset} {ln.scale}**", "measure": ln.measure, "all": "**all**"}[kind]
+        rows.append([name, f"{ln.stored} of {ln.planned}", fmt(hours(ln.measured_s), 3),
+                     fmt(hours(ln.estimate_stored_s), 3), "—" if ln.ratio is None else f"{ln.ratio:.2f}×",
+                     fmt(hours(rest), 3), fmt(hours(rest, progress.parallel), 3)
+                     + (f" (+{ln.unpriced} unpriced)" if ln.unpriced and kind != "all" else "")])
     return [("p", "**Progress of the plan** (counts and recorded seconds only; no outcome is read, and the plan's n "
                   "stays fixed whatever this says). A unit is one process: a prune-while-training run, or one event "
                   "study (every measure at once). *Measured* = the stored units' recorded seconds (one single-thread "
