@@ -39,7 +39,7 @@ def _top_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="store_true", help="print the version and exit")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     for name, (_mod, help_) in COMMANDS.items():
-        sub.add_parser(name, help=help_, add_help=False)
+        sub.add_parser(name, help=help_.replace("%", "%%"), add_help=False)  # argparse %-formats help
     return p
 
 
