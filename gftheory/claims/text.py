@@ -1,6 +1,8 @@
 """Plain-text rendering of claim verdicts (stdout of ``gftheory confirm`` / ``claims`` / ``report``)."""
 from __future__ import annotations
 
+from gftheory.claims.rules import RULES_VERSION_V3
+
 
 def fmt(x, digits: int = 4) -> str:
     if x is None:
@@ -38,6 +40,10 @@ def summary_table(results, v4: dict | None = None) -> str:
     under rules version 4 (a description) instead of the title."""
     rows = [("claim", "kind", "verdict", "seeds", "coverage", "stage 1 under v4 (description)" if v4 else "title")]
     for r in results.values():
+        if r.claim.registered != RULES_VERSION_V3:     # no v3 rule: stage 2 decides it (printed below it)
+            rows.append((r.claim.id, r.claim.kind, "— (rules v4 claim: stage 2 only)", "", "",
+                         (v4 or {}).get(r.claim.id, "—") if v4 else r.claim.title))
+            continue
         rows.append((r.claim.id, r.claim.kind, r.verdict.label, r.verdict.seeds or "", r.verdict.coverage or "",
                      (v4 or {}).get(r.claim.id, "—") if v4 else r.claim.title))
     w = [max(len(row[i]) for row in rows) for i in range(5)]

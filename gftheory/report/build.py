@@ -310,14 +310,32 @@ def _rule_lines(c) -> list[str]:
 _CLAIM_IDS: set = set()
 
 
+def _v3_claim(c) -> bool:
+    """Registered under rules version 3 (judged at stage 1). A claim registered under version 4
+    (issues 24, 25) was registered before its first data and has no v3 rule: stage 2 decides it."""
+    return c.registered == rules.RULES_VERSION_V3
+
+
+V4_ONLY_TEXT = ("registered under rules version 4 before its first data; rules version 3 has no rule for it, so "
+                "stage 1 gives it no verdict: its verdict is stage 2's (confirmatory)")
+STAGE2_COMMAND = ("python scripts/campaign.py run stage2-cpu2 stage2-events --root runs --jobs 2   "
+                  "# stage 2: every cell of the committed plan results/plans/stage2.json (completed runs skipped)")
+
+
 def claim_blocks(result: ClaimResult, live: LiveEvidence, runset: RunSet | None, figures: FigureCache,
                  v4: dict | None = None) -> list:
     c = result.claim
+    if _v3_claim(c) or v4 is None:
+        head = [["verdict", _v(result.verdict) + (f" [{result.verdict.seeds}]" if result.verdict.seeds else "")],
+                ["why", result.verdict.detail or "—"]]
+    else:                               # a rules-v4 claim: its headline is stage 2's, labelled as such
+        s2 = v4["stage2"].get(c.id) if v4["plan"] else None
+        head = [["verdict", "stage 2 (confirmatory, rules v4): " + (
+                    _v4(s2) if v4["plan"] else "[[missing]]no confirmatory plan committed")],
+                ["why", V4_ONLY_TEXT + (f"; {s2.detail}" if s2 is not None and s2.detail else "")]]
     b: list = [("h", 3, f"{c.id} — {c.title}", _anchor(c.id)),
                ("table", ["", ""], [["kind", c.kind], ["paper's words", f"“{c.words}” ({c.source})"],
-                                    ["formal statement", c.formal],
-                                    ["verdict", _v(result.verdict) + (f" [{result.verdict.seeds}]" if result.verdict.seeds else "")],
-                                    ["why", result.verdict.detail or "—"]])]
+                                    ["formal statement", c.formal], *head])]
     if c.notes:
         b.append(("p", f"Note: {c.notes}"))
     b.append(("p", "**Decision rule** (fixed before any data; [how verdicts are decided](#rules)):"))
@@ -331,7 +349,11 @@ def claim_blocks(result: ClaimResult, live: LiveEvidence, runset: RunSet | None,
                   [[f"[{k}](#{_anchor(k)})", _v(v), v.detail or "—"] for k, v in result.parts.items()]))
     if v4 is not None:
         b.extend(v4_claim_blocks(c, v4))
-    if c.comparisons:
+    if c.comparisons and not _v3_claim(c):
+        b.append(("p", f"**Stage 1, rules version 3 (exploratory):** [[missing]]no verdict — {V4_ONLY_TEXT}."))
+        b.extend(_figure_blocks(result, runset, figures))
+        b.extend(_provenance_blocks(_scope_runs(c, runset), figures, c.id))
+    elif c.comparisons:
         b.append(("p", f"**Stage 1, rules version 3 (exploratory) — empirical evidence** ({len(result.cells)} "
                        f"cell(s)): {_v(result.empirical)}"
                        + (f" — {result.empirical.detail}" if result.empirical.detail else "")))
@@ -341,8 +363,20 @@ def claim_blocks(result: ClaimResult, live: LiveEvidence, runset: RunSet | None,
         b.extend(_figure_blocks(result, runset, figures))
         b.extend(_provenance_blocks(_scope_runs(c, runset), figures, c.id))
     b.append(("p", "**Reproduce:**"))
-    b.append(("code", "\n".join(c.commands()) or "(no command)"))
+    b.append(("code", "\n".join(reproduce_commands(c, v4)) or "(no command)"))
     return b
+
+
+def reproduce_commands(c, v4: dict | None = None) -> list[str]:
+    """The claim's commands: its proofs and checks; stage 1's runs (seeds 0–2) for a rules-v3 claim;
+    and, where the committed plan names a cell of the claim, the stage-2 campaign. A rules-v4 claim
+    gets no seeds-0–2 command: stage 1 has no rule for it, so those runs would reproduce nothing."""
+    cmds = c.commands()
+    if not _v3_claim(c):
+        cmds = [x for x in cmds if not x.startswith(("gftheory confirm", "gftheory events"))]
+    if v4 is not None and v4.get("plan") and v4["stage2"].get(c.id) is not None:
+        cmds.append(STAGE2_COMMAND)
+    return cmds
 
 
 # ---------------------------------------------------------------- summary figure
@@ -457,7 +491,7 @@ def _missing_claims_blocks(results: dict, live: LiveEvidence, runset: RunSet | N
     study_cost = {a: sum(v.values()) / len(v) for a, v in studies.items() if v and all(v.values())}
     rows, union, study_union = [], {s: set() for s in scales}, set()
     for cid, r in results.items():
-        if r.verdict.cls != "missing":
+        if r.verdict.cls != "missing" or not _v3_claim(r.claim):   # a v4 claim's cells: the v4 table below
             continue
         c = r.claim
         triples = runs_needed(c)
@@ -758,8 +792,10 @@ def build_document(results: dict, live: LiveEvidence, runset: RunSet | None, met
                           "[Two stages](#stages)."),
                     ("table", ["claim", "kind", "stage 1 (exploratory, rules v3)", "seeds", "scale", "coverage",
                                "stage 1 under v4 (description)", "stage 2 (confirmatory)", "title"],
-                     [[f"[{cid}](#{_anchor(cid)})", r.claim.kind, _v(r.verdict), r.verdict.seeds or "",
-                       r.verdict.scale or "", r.verdict.coverage or "", _v4(v4["stage1"].get(cid)),
+                     [[f"[{cid}](#{_anchor(cid)})", r.claim.kind,
+                       *([_v(r.verdict), r.verdict.seeds or "", r.verdict.scale or "", r.verdict.coverage or ""]
+                         if _v3_claim(r.claim) else ["[[missing]]— (a rules-v4 claim: stage 2 only)", "", "", ""]),
+                       _v4(v4["stage1"].get(cid)),
                        _v4(v4["stage2"].get(cid)) if v4["plan"] else "[[missing]]no confirmatory plan committed",
                        r.claim.title] for cid, r in results.items()]),
                     ("h", 2, "Two stages", "stages"),
@@ -1040,13 +1076,20 @@ def v4_claim_blocks(claim, v4: dict) -> list:
         out.append(("p", f"**{title}:** {_v4(res)}" + (f" — {res.detail}" if res.detail and not res.claim_cells else "")))
         if res.claim_cells:
             prim = {(c.rule, c.arch, c.dataset): c for c in res.cells}
+            planned = ({(pc.spec.get("rule"), pc.spec.get("arch"), pc.spec.get("dataset", "cifar10")): pc
+                        for pc in v4.get("plan_cells") or [] if pc.spec.get("claim") == claim.id}
+                       if stage == "stage2" else {})
             rows = []
             for cc in res.claim_cells:
                 rows.append([f"**{cc.arch}/{cc.dataset}**", f"[[{_cls4(cc.verdict)}]]{cc.verdict}", cc.detail or "—"])
                 for lab in cc.rules:
                     h = cc.p_contra_holm.get(lab)
-                    rows.append(["", f"`{lab}`", _rule_entry(prim.get((lab, cc.arch, cc.dataset)))
-                                 + (f"; Holm p contra {fmt(h, 2)}" if h is not None and h < 1 else "")])
+                    cell, pc = prim.get((lab, cc.arch, cc.dataset)), planned.get((lab, cc.arch, cc.dataset))
+                    if cell is not None or stage != "stage2":
+                        entry = _rule_entry(cell)
+                    else:                       # stage 2, no judged cell: what the plan says of this rule here
+                        entry = f"[[missing]]{pc.verdict if pc is not None else 'not in the plan'}"
+                    rows.append(["", f"`{lab}`", entry + (f"; Holm p contra {fmt(h, 2)}" if h is not None and h < 1 else "")])
             out.append(("table", ["cell", "claim / rule (primary evidence)", "verdict: why, or scale; test; n; "
                                   "D [one-sided 95 % bounds]; MDE"], rows))
         if res.other:

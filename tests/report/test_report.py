@@ -350,6 +350,9 @@ def test_report_shows_two_stages_and_the_plan(tmp_path, capsys):
     md = (out / "report.md").read_text()
     assert [s["verdict"] for s in after["summary"]] == [s["verdict"] for s in before["summary"]]   # stage 1 unchanged
     assert "incomplete (2 of 4)" in md and "not decidable on this machine" in md
+    # in a claim's stage-2 table a rule without a judged cell says why, not "—"
+    assert "| `final_acc: biased_loss_preservation > loss_preservation` | not decidable on this machine (needs n = 40, ≈ 300 h) |" in md
+    assert "| `final_acc: magnitude > loss_preservation` | not in the plan |" in md
     assert "magnitude seed 50" in md and "## Two stages" in md
     # a cell the plan does not run is one row of the grouped table (claim, scale, status, count, cells, cost)
     assert "The 1 rule × cell(s) the plan does not run" in md
@@ -405,3 +408,37 @@ def test_the_report_opens_with_the_papers_three_claims_answered(tmp_path):
     assert ul[0] == "ul" and len(ul[1]) == 3
     for (num, cid), line in zip(PAPER_CLAIMS, ul[1]):
         assert line.startswith(f"**({num})") and f"planted-{cid}" in line and "no confirmatory plan committed" in line
+
+
+def test_a_rules_v4_claim_is_headed_by_its_stage2_verdict_not_by_stage1(capsys):
+    """A claim registered under rules v4 (E5QF, LMRF) has no v3 rule: its header must not read 'not
+    yet run' beside a decided stage-2 verdict, nor offer seeds 0–2 as its reproduce command; a v3
+    claim (E1) keeps its stage-1 header and gains the stage-2 campaign only where the plan names it."""
+    from gftheory.claims.decide import Claim4
+    from gftheory.claims.text import summary_table
+    from gftheory.report.build import STAGE2_COMMAND, V4_ONLY_TEXT, FigureCache, claim_blocks, reproduce_commands
+    live = LiveEvidence(checks_error="s", proofs_error="s")
+    res = evaluate_claims(None, live, ids=["E5QF", "E1"])
+    assert res["E5QF"].verdict.label == "not yet run"              # what stage 1 (v3) computes for it
+    v4 = {"plan": object(), "stage1": {},
+          "stage2": {"E5QF": Claim4(CLAIMS["E5QF"], "planted-stage2-label", "open", "planted-detail")}}
+    blocks = claim_blocks(res["E5QF"], live, None, FigureCache(), v4)
+    header = dict(blocks[1][2])
+    assert "stage 2 (confirmatory, rules v4)" in header["verdict"] and "planted-stage2-label" in header["verdict"]
+    assert "not yet run" not in header["verdict"] and V4_ONLY_TEXT in header["why"]
+    assert "planted-detail" in header["why"]
+    text = json.dumps(blocks)
+    assert "--seeds 0-" not in text and "gftheory confirm E5QF" not in text
+    cmds = reproduce_commands(CLAIMS["E5QF"], v4)
+    assert cmds == [STAGE2_COMMAND]
+    # a v3 claim: stage-1 header unchanged; the stage-2 campaign only when the plan names the claim
+    e1 = dict(claim_blocks(res["E1"], live, None, FigureCache(), v4)[1][2])
+    assert e1["verdict"].endswith(res["E1"].verdict.label) or res["E1"].verdict.label in e1["verdict"]
+    assert STAGE2_COMMAND not in reproduce_commands(CLAIMS["E1"], v4)
+    assert any(c.startswith("gftheory confirm E1") for c in reproduce_commands(CLAIMS["E1"], v4))
+    v4["stage2"]["E1"] = Claim4(CLAIMS["E1"], "x", "open")
+    assert reproduce_commands(CLAIMS["E1"], v4)[-1] == STAGE2_COMMAND
+    # the plain-text summary: no stage-1 verdict for the v4 claim
+    table = summary_table(res, {"E5QF": "d", "E1": "d"})
+    row = next(line for line in table.splitlines() if line.startswith("E5QF"))
+    assert "not yet run" not in row and "rules v4 claim: stage 2 only" in row
