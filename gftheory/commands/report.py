@@ -106,7 +106,7 @@ def run(args) -> int:
     figures = FigureCache()
     blocks, data = build_document(results, live, runset, meta, scale_schedules(), stages=stages, figures=figures)
     data["meta"]["seconds_total"] = round(time.perf_counter() - t0, 2)
-    files = fit_page(blocks, data, figures)              # report.html within its 2 MiB budget
+    files = fit_page(blocks, data, figures)              # report.html within its 2 MB budget
     write_atomically(out, files)
     if runset.planted_in_use:
         print("PLANTED DATA: this report counts synthetic runs with planted values; it is not evidence")
@@ -120,8 +120,8 @@ def run(args) -> int:
             print(f"  {cid}: {v['verdict']}")
     fig = data["meta"]["figures"]
     if fig["encoding"] != plots.FULL.label():
-        print(f"report.html: figures at {fig['encoding']} to stay within {fig['budget_bytes'] / 2**20:.0f} MiB "
-              f"({fig['html_bytes_full_quality'] / 2**20:.2f} MiB at full quality, now {fig['html_bytes'] / 2**20:.2f} MiB"
+        print(f"report.html: figures at {fig['encoding']} to stay within {fig['budget_bytes'] / 1e6:.2f} MB "
+              f"({fig['html_bytes_full_quality'] / 1e6:.2f} MB at full quality, now {fig['html_bytes'] / 1e6:.2f} MB"
               + ("" if fig["fits"] else "; STILL OVER BUDGET: the text alone is too large") + ")")
     print(f"\nwrote {out}/report.md, {out}/report.html (+ derivations.html), {out}/report.json "
           f"({len(files) - 3} plot(s)) in {time.perf_counter() - t0:.1f} s "

@@ -403,6 +403,30 @@ def forest_rows(results: dict) -> list[dict]:
     return rows
 
 
+def forest_rows4(plan_cells) -> list[dict]:
+    """Stage 2: one row per claim × cell × scale of the committed plan with a judged rule (a plan cell
+    whose seeds are all stored), a point per rule: D/δ with its one-sided 95 % bounds, coloured by the
+    rule's v4 verdict; plan order. Incomplete and undecidable plan cells have no point."""
+    by: dict = defaultdict(list)
+    for pc in plan_cells or []:
+        c = pc.cell
+        if c is None or c.estimate is None:
+            continue
+        by[(pc.spec["claim"], f"{c.arch}/{c.dataset}", c.scale)].append(c)
+    rows = []
+    for (cid, label, scale), cells in by.items():
+        pts = []
+        for c in cells:
+            d = c.delta or 1.0
+            lo = c.low if c.low is not None else c.estimate
+            hi = c.high if c.high is not None else c.estimate
+            pts.append({"x": c.estimate / d, "lo": lo / d, "hi": hi / d, "verdict": c.verdict, "rule": c.rule})
+        ns = sorted({c.n for c in cells})
+        n = f"n={ns[0]}" if len(ns) == 1 else f"n={ns[0]}–{ns[-1]}"
+        rows.append({"label": f"{cid} · {label} · {scale} · {n} · {len(pts)} rule(s)", "group": cid, "points": pts})
+    return rows
+
+
 # ---------------------------------------------------------------- what is missing
 def _stored_seeds(runset: RunSet | None, arch, dataset, measure, scale) -> int:
     if runset is None:
@@ -775,6 +799,17 @@ def build_document(results: dict, live: LiveEvidence, runset: RunSet | None, met
                   "one row per claim × cell × scale (label: claim · cell · scale · seeds), coloured by the cell's "
                   "Holm-adjusted verdict; right of +δ (dotted) = as claimed") if rows else \
         [("p", "No empirical cell has evidence yet: no forest plot (see [What is missing](#missing)).")]
+    rows4 = forest_rows4(v4.get("plan_cells"))
+    forest4 = _img(figures, ("forest4", json.dumps(rows4, sort_keys=True, default=str)),
+                   lambda: plots.forest_png(rows4, xlabel=plots.FOREST4_XLABEL,
+                                            legend_title="rule verdict, stage 2 (rules v4; each claim cell's Holm "
+                                                         "step: its claim's table)"),
+                   "Stage 2 (confirmatory, rules v4): every judged rule of the committed plan — D with its one-sided "
+                   "95 % bounds in units of δ, one row per claim × cell × scale (label: claim · cell · scale · seeds), "
+                   "coloured by the rule's verdict; right of +δ (dotted) = as claimed. Plan cells not yet complete have "
+                   "no point (the plan's progress: [Two stages](#stages))") if rows4 else \
+        ([("p", "Stage 2: no plan cell is complete yet, so no stage-2 forest plot (the plan's progress: "
+                "[Two stages](#stages)).")] if v4.get("plan") else [])
     blocks: list = [("h", 1, "gftheory: claims of “A Gradient Flow Framework For Analyzing Network Pruning”", None),
                     *banner,
                     ("p", f"Generated {prov.get('time_utc', '?')} by `{meta.get('command', 'gftheory report')}`; code "
@@ -786,6 +821,7 @@ def build_document(results: dict, live: LiveEvidence, runset: RunSet | None, met
                     *found_blocks(results, v4),
                     ("h", 2, "Summary", "summary"),
                     *forest,
+                    *forest4,
                     ("p", "Stage 1 (exploratory) under rules version 3, as it was judged (verdict, seeds, scale, "
                           "coverage); beside it how stage 1 reads under rules version 4 — a description, not a "
                           "confirmation — and stage 2 (confirmatory, the committed plan's cells only). "
@@ -850,7 +886,7 @@ def build_document(results: dict, live: LiveEvidence, runset: RunSet | None, met
             "summary": [{"id": cid, "verdict": r.verdict.label, "class": r.verdict.cls,
                          "seeds": r.verdict.seeds, "scale": r.verdict.scale,
                          "coverage": r.verdict.coverage} for cid, r in results.items()],
-            "forest": rows,
+            "forest": rows, "forest_stage2": rows4,
             "v4": {"stage1": {k: v.as_dict() for k, v in v4["stage1"].items()},
                    "stage2": {k: v.as_dict() for k, v in v4["stage2"].items()},
                    "plan": None if v4["plan"] is None else {"path": v4["plan"].path,

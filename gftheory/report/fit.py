@@ -1,5 +1,6 @@
 """The page budget: report.html (self-contained, every figure embedded as base64) stays within
-``MAX_HTML_BYTES`` (2 MiB) however many runs ``results/`` holds.
+``MAX_HTML_BYTES`` (2 MB = 2,000,000 bytes: "under 2 MB" read strictly, not 2 MiB) however many runs
+``results/`` holds.
 
 ``fit_page(blocks, data, figures)`` renders the files (``document.render_files``); when report.html
 is larger than the budget, every figure is drawn again at the first rung of ``plots.LADDER``
@@ -18,7 +19,7 @@ import base64
 from gftheory.report import plots
 from gftheory.report.document import images, render_files
 
-MAX_HTML_BYTES = 2 * 1024 * 1024
+MAX_HTML_BYTES = 2_000_000
 
 
 def embedded_image_bytes(blocks: list) -> int:
@@ -73,8 +74,8 @@ def fit_page(blocks: list, data: dict, figures, budget: int = MAX_HTML_BYTES) ->
         if enc.palette < plots.PALETTE_SIZE and enc.dpi == plots.DPI and img:
             palette_ratio = now / img
         note = (f"Figures on this page are drawn at {enc.label()} (full quality: {plots.FULL.label()}) so that "
-                f"report.html stays within its {budget / 2**20:.0f} MiB budget; at full quality it would be "
-                f"{full_html / 2**20:.2f} MiB. `plots/` beside report.md holds every figure at full quality.")
+                f"report.html stays within its {budget / 1e6:.2f} MB budget; at full quality it would be "
+                f"{full_html / 1e6:.2f} MB. `plots/` beside report.md holds every figure at full quality.")
         record.update(encoding=enc.label(), dpi=enc.dpi, palette=enc.palette)
         files = render_files(_with_note(blocks, note), data)
         record["html_bytes"] = len(files["report.html"])

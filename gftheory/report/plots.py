@@ -24,7 +24,7 @@ palette colour without dithering. Series and verdict colours are therefore never
 adaptive 32-colour reduction merged them); the report's 37 figures on the committed results take
 ≈ 0.64 MB (100 dpi) instead of ≈ 0.96 MB (150 dpi, 32 colours).
 
-The page budget (``gftheory.report.fit``): report.html must stay ≤ 2 MiB. Figures are drawn at
+The page budget (``gftheory.report.fit``): report.html must stay ≤ 2 MB (2,000,000 bytes). Figures are drawn at
 ``FULL`` (100 dpi, 64 colours); when the page would be larger, every figure is drawn again at the
 first rung of ``LADDER`` predicted to fit (fewer blend colours, then fewer dots per inch; the
 protected colours are kept exactly at every rung) and the report says which encoding it used.
@@ -253,7 +253,12 @@ FOREST_XLABEL = ("effect D in the claimed direction, in units of the rule's mini
                  "(95 % interval; solid line: 0; dotted lines: ±δ; symlog axis: linear within ±2δ)")
 
 
-def forest_figure(rows: list[dict]):
+FOREST4_XLABEL = ("effect D in the claimed direction, in units of the rule's minimum meaningful difference δ\n"
+                  "(one-sided 95 % bounds, as rules v4 decide; solid line: 0; dotted lines: ±δ;\n"
+                  "symlog axis: linear within ±2δ)")
+
+
+def forest_figure(rows: list[dict], xlabel: str = FOREST_XLABEL, legend_title: str = "cell verdict (Holm-adjusted)"):
     """rows: {"label", "group" (claim id), "points": [{"x", "lo", "hi", "verdict", "rule"}]}; x in δ units."""
     rows = [r for r in rows if r["points"]]
     if not rows:
@@ -284,19 +289,19 @@ def forest_figure(rows: list[dict]):
     ax.set_yticklabels([r["label"] for r in rows], fontsize=7)
     ax.set_ylim(0, tops[0])
     ax.tick_params(axis="x", labelsize=8)
-    ax.set_xlabel(FOREST_XLABEL, fontsize=8)
+    ax.set_xlabel(xlabel, fontsize=8)
     ax.grid(axis="x", color="#EEEEEE", lw=0.5)
     shown = list(dict.fromkeys([*MAIN_VERDICTS, *(v for v in VERDICT_COLOURS if v in seen),
                                 *(v for v in seen if v not in VERDICT_COLOURS)]))
     handles = [plt.Line2D([], [], color=verdict_colour(v), marker=verdict_marker(v), lw=1.6, ms=4.2, label=v)
                for v in shown]
     fig.legend(handles=handles, loc="outside upper center", ncols=min(len(handles), 6), fontsize=8,
-               frameon=False, title="cell verdict (Holm-adjusted)", title_fontsize=8)
+               frameon=False, title=legend_title, title_fontsize=8)
     return fig
 
 
-def forest_png(rows: list[dict]) -> bytes | None:
-    return _png(forest_figure(rows))
+def forest_png(rows: list[dict], **kw) -> bytes | None:
+    return _png(forest_figure(rows, **kw))
 
 
 # ---------------------------------------------------------------- per claim

@@ -72,7 +72,7 @@ def test_an_oversized_page_is_fitted_said_and_keeps_full_plots(document):
     assert len(files["report.html"]) <= budget
     rec = data["meta"]["figures"]
     assert rec["fits"] and rec["encoding"] != plots.FULL.label() and rec["html_bytes"] == len(files["report.html"])
-    assert f"drawn at {rec['encoding']}" in html and f"{len(full['report.html']) / 2**20:.2f} MiB" in html
+    assert f"drawn at {rec['encoding']}" in html and f"{len(full['report.html']) / 1e6:.2f} MB" in html
     assert '"figures"' in files["report.json"].decode()
     assert {k: v for k, v in files.items() if k.startswith("plots/")} == full_pngs
     embedded = re.findall(r'src="data:image/png;base64,([^"]+)"', html)

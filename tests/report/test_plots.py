@@ -170,6 +170,10 @@ def _figures(by_cell):
     return [
         ("forest", lambda: plots.forest_figure(_forest_rows()),
          [plots.VERDICT_COLOURS[v] for v in VERDICTS if v in plots.VERDICT_COLOURS] + [plots.OTHER]),
+        ("forest4", lambda: plots.forest_figure(_forest_rows(), xlabel=plots.FOREST4_XLABEL,
+                                                legend_title="rule verdict, stage 2 (rules v4; each claim cell's Holm "
+                                                             "step: its claim's table)"),
+         [plots.VERDICT_COLOURS[v] for v in VERDICTS if v in plots.VERDICT_COLOURS] + [plots.OTHER]),
         ("compare", lambda: plots.compare_figure(panels, compared, "E9, cpu scale: a long title " * 3), colours),
         ("curves", lambda: plots.curves_figure(by_cell, compared, "cpu scale: final training " * 4), colours),
         ("figure1", lambda: plots.figure1_figure(by_cell[cell], "ResNet-56 / CIFAR-10, cpu scale"),
@@ -184,7 +188,7 @@ def _overlap(a, b, tol=0.5) -> bool:
     return a.x0 + tol < b.x1 and b.x0 + tol < a.x1 and a.y0 + tol < b.y1 and b.y0 + tol < a.y1
 
 
-@pytest.mark.parametrize("kind", ["forest", "compare", "curves", "figure1", "events", "widths"])
+@pytest.mark.parametrize("kind", ["forest", "forest4", "compare", "curves", "figure1", "events", "widths"])
 def test_figure_keeps_colours_and_text(planted_runs, kind):
     name, build, colours = next(f for f in _figures(planted_runs) if f[0] == kind)
     assert len(set(colours)) == len(colours) >= 2

@@ -442,3 +442,28 @@ def test_a_rules_v4_claim_is_headed_by_its_stage2_verdict_not_by_stage1(capsys):
     table = summary_table(res, {"E5QF": "d", "E1": "d"})
     row = next(line for line in table.splitlines() if line.startswith("E5QF"))
     assert "not yet run" not in row and "rules v4 claim: stage 2 only" in row
+
+
+def test_stage2_forest_rows_are_the_judged_plan_cells_in_delta_units():
+    """The stage-2 forest: one row per (claim, cell, scale) with a judged rule, each point D/δ with
+    its one-sided bounds / δ and the rule's own verdict; incomplete plan cells have no point."""
+    from gftheory.claims.decide import Cell4
+    from gftheory.claims.stages import PlanCell
+    from gftheory.report.build import forest_rows4
+
+    def cell(rule, est, lo, hi, delta, verdict, n=8, arch="mobilenet_v1"):
+        return Cell4("E7", rule, "superiority", "final_acc", arch, "cifar10", "cpu2", "p", "runs", True, {}, {},
+                     n=n, delta=delta, estimate=est, low=lo, high=hi, verdict=verdict)
+    pcs = [PlanCell({"claim": "E7", "rule": "a"}, {}, "confirmed", cell("a", 5.0, 3.0, 7.0, 0.25, "confirmed")),
+           PlanCell({"claim": "E7", "rule": "b"}, {}, "contradicted", cell("b", -11.0, -13.0, -10.0, 0.5, "contradicted")),
+           PlanCell({"claim": "E7", "rule": "c"}, {}, "incomplete (0 of 5)", None),
+           PlanCell({"claim": "E1", "rule": "d"}, {}, "inconclusive",
+                    cell("d", -2.0, -4.0, None, 0.25, "inconclusive", n=5, arch="resnet56"))]
+    rows = forest_rows4(pcs)
+    assert [r["label"] for r in rows] == ["E7 · mobilenet_v1/cifar10 · cpu2 · n=8 · 2 rule(s)",
+                                          "E1 · resnet56/cifar10 · cpu2 · n=5 · 1 rule(s)"]
+    a, b = rows[0]["points"]
+    assert (a["x"], a["lo"], a["hi"], a["verdict"]) == (20.0, 12.0, 28.0, "confirmed")
+    assert (b["x"], b["lo"], b["hi"], b["verdict"]) == (-22.0, -26.0, -20.0, "contradicted")
+    assert rows[1]["points"][0]["hi"] == -8.0           # a missing bound: drawn at the estimate, never dropped
+    assert forest_rows4([]) == [] and forest_rows4(None) == []
