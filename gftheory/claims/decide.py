@@ -232,7 +232,12 @@ def claim_cell(claim_id: str, arch: str, dataset: str, rule_labels: list[str], c
     contra = [lab for lab, p in cc.p_contra_holm.items() if p < rules.ALPHA]
     equiv = [lab for lab, p in cc.p_equiv_holm.items() if p < rules.ALPHA]
     words = [cells[lab].verdict if cells.get(lab) is not None else missing_word for lab in rule_labels]
-    if contra:
+    pending = [w for w in words if w.startswith("incomplete")]
+    if pending:           # stage 2: a planned rule still collects its seeds, so the claim cell is not judged yet
+        cc.verdict = pending[0]          # (no interim claim verdict: the plan's cells decide only when complete)
+        cc.detail = (f"stage 2: not judged until every planned rule here is complete ({n_conf} of {R} rule(s) "
+                     "confirmed so far)") if testable else "stage 2: not judged"
+    elif contra:
         cc.verdict, cc.detail = "contradicted", f"Holm over {len(testable)} rule(s): " + ", ".join(contra)
     elif equiv:
         cc.verdict, cc.detail = "equivalent", f"Holm over {len(cc.p_equiv_holm)} rule(s): " + ", ".join(equiv)
@@ -242,8 +247,6 @@ def claim_cell(claim_id: str, arch: str, dataset: str, rule_labels: list[str], c
         cc.verdict, cc.detail = "inconclusive", f"{n_conf} of {R} rule(s) confirmed"
     elif all(w == NOT_APPLICABLE for w in words):
         cc.verdict, cc.detail = NOT_APPLICABLE, next(c.reason for c in cells.values() if c is not None)
-    elif any(w.startswith("incomplete") for w in words):
-        cc.verdict, cc.detail = next(w for w in words if w.startswith("incomplete")), "stage 2: not judged"
     elif any(w == "plan made under another rules digest" for w in words):
         cc.verdict = "plan made under another rules digest"
     elif any(w.startswith("not decidable") for w in words):

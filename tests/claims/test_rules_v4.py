@@ -388,3 +388,36 @@ def test_stage2_headline_names_incomplete_cells_before_undecidable_ones():
     assert label == f"incomplete in 2 of {n} cells; not decidable on this machine (1 of {n} cells)" and cls == "missing"
     label, _, _ = headline4(claim, [mk("vgg13", "not decidable on this machine")])
     assert label == f"not decidable on this machine (1 of {n} cells)"
+
+
+def test_a_claim_cell_with_a_planned_rule_still_incomplete_is_not_judged():
+    """Stage 2: a claim cell whose plan names a rule that still collects seeds reads 'incomplete',
+    even when its other rules are decided — no interim confirmation, and no interim contradiction from
+    a Holm step over fewer rules than the plan registered (E5 on MobileNet-V1: its accuracy rule is
+    complete at n = 8 while its event rule waits for the event studies)."""
+    from gftheory.claims.decide import Cell4, claim_cell
+
+    def judged(rule, verdict, p_contra):
+        c = Cell4("E5", rule, "superiority", "final_acc", "mobilenet_v1", "cifar10", "cpu2", "p", "runs", True,
+                  {"n": 8}, {"n": 8}, n=8, delta=0.25, estimate=20.0, se=0.5, df=7.0, low=18.0, high=22.0,
+                  p_confirm=1e-6 if verdict == "confirmed" else 0.9, p_contra=p_contra, verdict=verdict)
+        assert c.testable
+        return c
+
+    def waiting(rule):
+        c = Cell4("E5", rule, "one-sample", "m", "mobilenet_v1", "cifar10", "events", "p", "plan", True, {"n": 0}, None)
+        c.verdict = "incomplete (0 of 5)"
+        assert not c.testable
+        return c
+
+    labels = ["acc", "events"]
+    for verdict, p in (("confirmed", 1.0), ("contradicted", 1e-9)):
+        cc = claim_cell("E5", "mobilenet_v1", "cifar10", labels, {"acc": judged("acc", verdict, p),
+                                                                  "events": waiting("events")})
+        assert cc.verdict == "incomplete (0 of 5)", verdict
+        assert cc.rules["acc"] == verdict                      # the complete rule still shows its own verdict
+    done = claim_cell("E5", "mobilenet_v1", "cifar10", labels, {"acc": judged("acc", "confirmed", 1.0),
+                                                                "events": judged("events", "confirmed", 1.0)})
+    assert done.verdict == "confirmed"
+    only_waiting = claim_cell("E5", "mobilenet_v1", "cifar10", ["events"], {"events": waiting("events")})
+    assert only_waiting.verdict == "incomplete (0 of 5)" and only_waiting.detail == "stage 2: not judged"
