@@ -206,8 +206,42 @@ def run(args) -> int:
     if runset is not None and runset.planted_in_use:
         print("PLANTED DATA: synthetic runs with planted values are counted; this verdict is not evidence")
     results_ = evaluate_claims(runset, live, ids=[claim.id])
+    stage2 = stage2_text(claim, runset, roots)
+    if stage2 is not None:
+        print("rules version 3 (stage 1's rules) applied to these runs — a description; the confirmatory "
+              "verdict of the runs a plan names is STAGE 2, below:")
     for cid, r in results_.items():
         if cid != claim.id:
             print(f"{cid}: {r.verdict.label}")
     print(claim_text(results_[claim.id]))
+    if stage2 is not None:
+        print(stage2)
     return 0
+
+
+def stage2_text(claim, runset, roots) -> str | None:
+    """The claim's stage-2 verdict (rules v4, the committed plan under ``roots``) over the loaded runs,
+    when any of them has a seed reserved for plans (3–99); None when none has (stage 1 only)."""
+    from gftheory.claims.stages import CONFIRMATORY_SEEDS, evaluate_stage2, load_plan, split
+    if runset is None or not any(r.config.get("seed") in CONFIRMATORY_SEEDS for r in runset.runs):
+        return None
+    plan = load_plan(roots)
+    if plan is None:
+        return ("STAGE 2: these runs use seeds reserved for a plan (3–99), but no plan is committed under "
+                f"{', '.join(map(str, roots))} (plans/stage2.json): not judged")
+    _, verdicts = evaluate_stage2(split(runset.runs, plan))
+    res = verdicts.get(claim.id)
+    if res is None:
+        return f"STAGE 2 (plan {plan.path}): the plan names no cell of {claim.id}: not judged"
+    lines = [f"STAGE 2 (confirmatory, rules v4, plan {plan.path}, digest {plan.rules_digest}): {res.label}"]
+    prim = {(c.rule, c.arch, c.dataset): c for c in res.cells}
+    for cc in res.claim_cells:
+        lines.append(f"  {cc.arch}/{cc.dataset}: {cc.verdict}" + (f" — {cc.detail}" if cc.detail else ""))
+        for lab, word in cc.rules.items():
+            c = prim.get((lab, cc.arch, cc.dataset))
+            if c is not None and c.estimate is not None:
+                word = (f"{c.verdict} ({c.scale}; {c.test}; n={c.n}; D {c.estimate:.4g}"
+                        + (f" [{c.low:.4g}, {c.high:.4g}] one-sided 95 % bounds" if c.low is not None else "")
+                        + (f"; MDE {c.mde:.3g}" if c.mde is not None else "") + ")")
+            lines.append(f"    {lab}: {word}")
+    return "\n".join(lines)

@@ -421,3 +421,30 @@ def test_a_claim_cell_with_a_planned_rule_still_incomplete_is_not_judged():
     assert done.verdict == "confirmed"
     only_waiting = claim_cell("E5", "mobilenet_v1", "cifar10", ["events"], {"events": waiting("events")})
     assert only_waiting.verdict == "incomplete (0 of 5)" and only_waiting.detail == "stage 2: not judged"
+
+
+def test_confirm_prints_the_stage2_verdict_of_the_runs_a_plan_names(tmp_path):
+    """`gftheory confirm` on plan seeds: beside the v3 description it prints the claim's stage-2
+    verdict (rules v4, the committed plan), the same cell the report shows (evaluate_stage2 computed
+    here independently); stage-1 seeds only: no stage-2 block; reserved seeds without a plan: says so."""
+    from gftheory.claims.stages import evaluate_stage2
+    from gftheory.commands.confirm import stage2_text
+    m = {"magnitude": {"final_acc": 92}, LPE: {"final_acc": 90}}
+    plant(tmp_path / "s1", measures=m, noise=0.3, scale="cpu")
+    assert stage2_text(CLAIMS["E1"], load_runs([tmp_path / "s1"], allow_planted=True), [tmp_path / "s1"]) is None
+    root = tmp_path / "s2"
+    plant(root, measures=m, noise=0.3, scale="cpu", first_seed=3, seeds=4, rng_seed=5)
+    rs = load_runs([root], allow_planted=True)
+    assert "no plan is committed" in stage2_text(CLAIMS["E1"], rs, [root])
+    _write_plan(root, [_plan_cell()])
+    text = stage2_text(CLAIMS["E1"], rs, [root])
+    pcs, res = evaluate_stage2(split(rs.runs, load_plan([root])))
+    cell = pcs[0].cell
+    assert cell is not None and cell.n == 4
+    first, *rest = text.splitlines()
+    assert first.startswith("STAGE 2 (confirmatory, rules v4") and first.endswith(res["E1"].label)
+    line = next(x for x in rest if x.strip().startswith(f"final_acc: magnitude > {LPE}:"))
+    assert f"D {cell.estimate:.4g} [{cell.low:.4g}, {cell.high:.4g}]" in line and f"n={cell.n}" in line
+    assert cell.verdict in line
+    assert any(x.strip() == f"final_acc: magnitude > {LP}: not in the plan" for x in rest)
+    assert "the plan names no cell of E3" in stage2_text(CLAIMS["E3"], rs, [root])
