@@ -351,16 +351,18 @@ def headline4(claim: Claim, ccs: list[ClaimCell]) -> tuple[str, str, str]:
     detail = "; ".join(f"{cc.arch}/{cc.dataset}: {cc.verdict}" + (f" ({cc.detail})" if cc.detail else "") for cc in ccs)
     k_conf, k_con, k_eq = (len(count.get(w, [])) for w in ("confirmed", "contradicted", "equivalent"))
     k_inc = len(count.get("inconclusive", []))
+    inc = [w for w in count if w.startswith("incomplete")]
+    k_wait = sum(len(count[w]) for w in inc)       # stage-2 cells with data still to come: said first
+    wait = f"; incomplete in {k_wait}" if k_wait else ""   # a decided headline never hides cells still to come
     if k_conf and (k_con or k_eq):
-        return f"mixed: confirmed in {k_conf}, contradicted in {k_con}, equivalent in {k_eq} of {N} cells", "open", detail
+        return (f"mixed: confirmed in {k_conf}, contradicted in {k_con}, equivalent in {k_eq} of {N} cells{wait}",
+                "open", detail)
     for word, k in (("confirmed", k_conf), ("contradicted", k_con), ("equivalent", k_eq)):
         if k:
             rest = f"; inconclusive in {k_inc}" if k_inc else ""
-            return f"{word} in {k} of {N} cells{rest}", CLASS[word], detail
+            return f"{word} in {k} of {N} cells{rest}{wait}", CLASS[word], detail
     if k_inc:
-        return f"inconclusive in {k_inc} of {N} cells", "open", detail
-    inc = [w for w in count if w.startswith("incomplete")]
-    k_wait = sum(len(count[w]) for w in inc)       # stage-2 cells with data still to come: said first
+        return f"inconclusive in {k_inc} of {N} cells{wait}", "open", detail
     for word in (NOT_APPLICABLE, "plan made under another rules digest", "not decidable on this machine",
                  "degenerate", "insufficient"):
         if count.get(word):

@@ -388,6 +388,14 @@ def test_stage2_headline_names_incomplete_cells_before_undecidable_ones():
     assert label == f"incomplete in 2 of {n} cells; not decidable on this machine (1 of {n} cells)" and cls == "missing"
     label, _, _ = headline4(claim, [mk("vgg13", "not decidable on this machine")])
     assert label == f"not decidable on this machine (1 of {n} cells)"
+    # a decided headline still says which cells wait for data (the campaign has not finished)
+    label, cls, _ = headline4(claim, [mk("mobilenet_v1", "contradicted"), mk("resnet56", "incomplete (0 of 5)"),
+                                      mk("vgg13", "not decidable on this machine")])
+    assert label == f"contradicted in 1 of {n} cells; incomplete in 1" and cls == "negative"
+    label, _, _ = headline4(claim, [mk("mobilenet_v1", "inconclusive"), mk("resnet56", "incomplete (0 of 5)")])
+    assert label == f"inconclusive in 1 of {n} cells; incomplete in 1"
+    label, _, _ = headline4(claim, [mk("mobilenet_v1", "confirmed"), mk("resnet56", "inconclusive")])
+    assert label == f"confirmed in 1 of {n} cells; inconclusive in 1"          # nothing pending: no suffix
 
 
 def test_a_claim_cell_with_a_planned_rule_still_incomplete_is_not_judged():
