@@ -47,9 +47,11 @@ def verdict_table(report: dict) -> str:
              "| claim | stage 1 (exploratory, rules v3) | scale | seeds | coverage | stage 2 (confirmatory, rules v4) "
              "| the claim |",
              "|---|---|---|---|---|---|---|"]
+    v4_only = {c["id"] for c in report.get("claims", []) if c.get("registered", "3") != "3"}
     for row in report.get("summary", []):
-        lines.append("| " + " | ".join(_cell(x) for x in (row.get("id"), row.get("verdict"), row.get("scale"),
-                                                           row.get("seeds"), row.get("coverage"),
+        stage1 = ((row.get("verdict"), row.get("scale"), row.get("seeds"), row.get("coverage"))
+                  if row.get("id") not in v4_only else ("— (a rules-v4 claim: stage 2 only)", "", "", ""))
+        lines.append("| " + " | ".join(_cell(x) for x in (row.get("id"), *stage1,
                                                            stage2_verdict(report, row.get("id")),
                                                            titles.get(row.get("id"), ""))) + " |")
     return "\n".join(lines)

@@ -431,6 +431,7 @@ class ClaimResult:
         return {"id": c.id, "title": c.title, "kind": c.kind, "words": c.words, "source": c.source,
                 "formal": c.formal, "statements": list(c.statements), "components": list(c.components),
                 "combine": c.combine, "rules": c.rule_text(), "commands": c.commands(), "notes": c.notes,
+                "registered": c.registered,          # the rules version it was registered under ("4": stage 2 only)
                 "verdict": self.verdict.as_dict(),
                 "identity": self.identity.as_dict() if self.identity else None,
                 "empirical": self.empirical.as_dict() if self.empirical else None,
