@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gftheory.claims.rules import (AGREEMENT_EVENTS, ARM_SEP, COMBINATIONS, RANK_CORR_MIN, REL_ERROR_MAX,
-                                   UNIT_SETS, Comparison, NonInferior, OneSample)
+                                   RULES_VERSION_V3, UNIT_SETS, Comparison, NonInferior, OneSample)
 from gftheory.claims.runs import ALL_MEASURES
 from gftheory.measures import PAPER_MEASURES  # noqa: F401 - re-exported (Measure.in_paper)
 
@@ -48,6 +48,13 @@ class Claim:
     @property
     def rules(self) -> tuple:
         return self.comparisons
+
+    @property
+    def judged_at_stage1(self) -> bool:
+        """Registered under rules version 3, which judges stage 1 (exploratory). A claim registered
+        under version 4 (issues 24, 25) was registered before its first data and has no v3 rule:
+        only stage 2 (confirmatory) decides it."""
+        return self.registered == RULES_VERSION_V3
 
     def cells_about(self) -> int:
         """How many (architecture, dataset) cells the claim is about (coverage denominator)."""

@@ -1,8 +1,6 @@
 """Plain-text rendering of claim verdicts (stdout of ``gftheory confirm`` / ``claims`` / ``report``)."""
 from __future__ import annotations
 
-from gftheory.claims.rules import RULES_VERSION_V3
-
 
 def fmt(x, digits: int = 4) -> str:
     if x is None:
@@ -40,7 +38,7 @@ def summary_table(results, v4: dict | None = None) -> str:
     under rules version 4 (a description) instead of the title."""
     rows = [("claim", "kind", "verdict", "seeds", "coverage", "stage 1 under v4 (description)" if v4 else "title")]
     for r in results.values():
-        if r.claim.registered != RULES_VERSION_V3:     # no v3 rule: stage 2 decides it (printed below it)
+        if not r.claim.judged_at_stage1:     # no v3 rule: stage 2 decides it (printed below it)
             rows.append((r.claim.id, r.claim.kind, "— (rules v4 claim: stage 2 only)", "", "",
                          (v4 or {}).get(r.claim.id, "—") if v4 else r.claim.title))
             continue

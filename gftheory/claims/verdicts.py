@@ -432,6 +432,7 @@ class ClaimResult:
                 "formal": c.formal, "statements": list(c.statements), "components": list(c.components),
                 "combine": c.combine, "rules": c.rule_text(), "commands": c.commands(), "notes": c.notes,
                 "registered": c.registered,          # the rules version it was registered under ("4": stage 2 only)
+                "judged_at_stage1": c.judged_at_stage1,
                 "verdict": self.verdict.as_dict(),
                 "identity": self.identity.as_dict() if self.identity else None,
                 "empirical": self.empirical.as_dict() if self.empirical else None,
@@ -469,9 +470,17 @@ def combine(parts: dict[str, Verdict], theory=()) -> Verdict:
     return Verdict("open", OPEN, desc)
 
 
+STAGE2_ONLY = "stage 2 only (a rules-v4 claim)"
+STAGE2_ONLY_TEXT = ("registered under rules version 4 before its first data; rules version 3 has no rule for it, "
+                    "so stage 1 gives it no verdict: its verdict is stage 2's (confirmatory)")
+
+
 def evaluate_claims(runset: RunSet | None, live: LiveEvidence, ids=None,
                     runs_error: str | None = None) -> dict[str, ClaimResult]:
-    """Verdict of every claim (or of ``ids`` and their components), components first."""
+    """Verdict of every claim (or of ``ids`` and their components), components first, under rules
+    version 3 (stage 1). A claim registered under version 4 has no v3 rule: its runs are still read
+    into cells and scales (a description), but its verdict is ``STAGE2_ONLY``, never 'not yet run'
+    with a seeds-0–2 command."""
     out: dict[str, ClaimResult] = {}
     runs = runset.runs if runset is not None else []
 
@@ -493,7 +502,7 @@ def evaluate_claims(runset: RunSet | None, live: LiveEvidence, ids=None,
                 emp = Verdict("evidence unavailable", MISSING, f"evidence unavailable: {runs_error}")
             else:
                 cells, scales = evaluate_rules(c, runs)
-                emp = headline(c, scales)
+                emp = headline(c, scales) if c.judged_at_stage1 else Verdict(STAGE2_ONLY, MISSING, STAGE2_ONLY_TEXT)
             parts["runs"] = emp
         for sub in c.components:
             parts[sub] = visit(sub).verdict

@@ -15,7 +15,7 @@ from gftheory.claims.metrics import METRICS, final_acc, layer_fractions
 from gftheory.claims.registry import CLAIMS, DEFAULT_SEEDS, runs_needed
 from gftheory.claims.runs import ALL_MEASURES, EVENT_SCALE, WITHIN_CELL_KEYS, RunSet
 from gftheory.claims.text import cell_effect, fmt, mean_std
-from gftheory.claims.verdicts import ClaimResult, LiveEvidence
+from gftheory.claims.verdicts import STAGE2_ONLY_TEXT, ClaimResult, LiveEvidence
 from gftheory.claims.missing import distinct_cost, missing_cells
 from gftheory.report import costs, plots
 from gftheory.seeds import format_seeds
@@ -310,14 +310,7 @@ def _rule_lines(c) -> list[str]:
 _CLAIM_IDS: set = set()
 
 
-def _v3_claim(c) -> bool:
-    """Registered under rules version 3 (judged at stage 1). A claim registered under version 4
-    (issues 24, 25) was registered before its first data and has no v3 rule: stage 2 decides it."""
-    return c.registered == rules.RULES_VERSION_V3
-
-
-V4_ONLY_TEXT = ("registered under rules version 4 before its first data; rules version 3 has no rule for it, so "
-                "stage 1 gives it no verdict: its verdict is stage 2's (confirmatory)")
+V4_ONLY_TEXT = STAGE2_ONLY_TEXT
 STAGE2_COMMAND = ("python scripts/campaign.py run stage2-cpu2 stage2-events --root runs --jobs 2   "
                   "# stage 2: every cell of the committed plan results/plans/stage2.json (completed runs skipped)")
 
@@ -325,7 +318,7 @@ STAGE2_COMMAND = ("python scripts/campaign.py run stage2-cpu2 stage2-events --ro
 def claim_blocks(result: ClaimResult, live: LiveEvidence, runset: RunSet | None, figures: FigureCache,
                  v4: dict | None = None) -> list:
     c = result.claim
-    if _v3_claim(c) or v4 is None:
+    if c.judged_at_stage1 or v4 is None:
         head = [["verdict", _v(result.verdict) + (f" [{result.verdict.seeds}]" if result.verdict.seeds else "")],
                 ["why", result.verdict.detail or "—"]]
     else:                               # a rules-v4 claim: its headline is stage 2's, labelled as such
@@ -349,7 +342,7 @@ def claim_blocks(result: ClaimResult, live: LiveEvidence, runset: RunSet | None,
                   [[f"[{k}](#{_anchor(k)})", _v(v), v.detail or "—"] for k, v in result.parts.items()]))
     if v4 is not None:
         b.extend(v4_claim_blocks(c, v4))
-    if c.comparisons and not _v3_claim(c):
+    if c.comparisons and not c.judged_at_stage1:
         b.append(("p", f"**Stage 1, rules version 3 (exploratory):** [[missing]]no verdict — {V4_ONLY_TEXT}."))
         b.extend(_figure_blocks(result, runset, figures))
         b.extend(_provenance_blocks(_scope_runs(c, runset), figures, c.id))
@@ -372,7 +365,7 @@ def reproduce_commands(c, v4: dict | None = None) -> list[str]:
     and, where the committed plan names a cell of the claim, the stage-2 campaign. A rules-v4 claim
     gets no seeds-0–2 command: stage 1 has no rule for it, so those runs would reproduce nothing."""
     cmds = c.commands()
-    if not _v3_claim(c):
+    if not c.judged_at_stage1:
         cmds = [x for x in cmds if not x.startswith(("gftheory confirm", "gftheory events"))]
     if v4 is not None and v4.get("plan") and v4["stage2"].get(c.id) is not None:
         cmds.append(STAGE2_COMMAND)
@@ -388,19 +381,25 @@ def forest_rows(results: dict) -> list[dict]:
         for cell in r.cells:
             by[(cell.cell, cell.scale)].append(cell)
         for (label, scale), cells in sorted(by.items(), key=lambda kv: (rules.scale_rank(kv[0][1]), kv[0][0])):
-            pts = []
-            for cell in cells:
-                if cell.estimate is None:
-                    continue
-                d = cell.delta or 1.0
-                pts.append({"x": cell.estimate / d, "lo": cell.low / d, "hi": cell.high / d,
-                            "verdict": cell.verdict, "rule": cell.rule})
-            ns = sorted({cell.n for cell in cells})
-            n = f"n={ns[0]}" if len(ns) == 1 else f"n={ns[0]}–{ns[-1]}"
             plumbing = " (plumbing)" if scale in rules.NON_EVIDENCE_SCALES else ""
-            rows.append({"label": f"{cid} · {label} · {scale}{plumbing} · {n} · {len(pts)} rule(s)", "group": cid,
-                         "points": pts})
+            rows.append(_forest_row(cid, label, f"{scale}{plumbing}", cells))
     return rows
+
+
+def _forest_row(cid: str, label: str, scale: str, cells) -> dict:
+    """One forest row: a point per cell with an estimate, D/δ with its one-sided bounds (a bound
+    the rule does not give falls back to the estimate), coloured by the cell's verdict."""
+    pts = []
+    for c in cells:
+        if c.estimate is None:
+            continue
+        d = c.delta or 1.0
+        lo = c.low if c.low is not None else c.estimate
+        hi = c.high if c.high is not None else c.estimate
+        pts.append({"x": c.estimate / d, "lo": lo / d, "hi": hi / d, "verdict": c.verdict, "rule": c.rule})
+    ns = sorted({c.n for c in cells})
+    n = f"n={ns[0]}" if len(ns) == 1 else f"n={ns[0]}–{ns[-1]}"
+    return {"label": f"{cid} · {label} · {scale} · {n} · {len(pts)} rule(s)", "group": cid, "points": pts}
 
 
 def forest_rows4(plan_cells) -> list[dict]:
@@ -413,18 +412,7 @@ def forest_rows4(plan_cells) -> list[dict]:
         if c is None or c.estimate is None:
             continue
         by[(pc.spec["claim"], f"{c.arch}/{c.dataset}", c.scale)].append(c)
-    rows = []
-    for (cid, label, scale), cells in by.items():
-        pts = []
-        for c in cells:
-            d = c.delta or 1.0
-            lo = c.low if c.low is not None else c.estimate
-            hi = c.high if c.high is not None else c.estimate
-            pts.append({"x": c.estimate / d, "lo": lo / d, "hi": hi / d, "verdict": c.verdict, "rule": c.rule})
-        ns = sorted({c.n for c in cells})
-        n = f"n={ns[0]}" if len(ns) == 1 else f"n={ns[0]}–{ns[-1]}"
-        rows.append({"label": f"{cid} · {label} · {scale} · {n} · {len(pts)} rule(s)", "group": cid, "points": pts})
-    return rows
+    return [_forest_row(cid, label, scale, cells) for (cid, label, scale), cells in by.items()]
 
 
 # ---------------------------------------------------------------- what is missing
@@ -515,7 +503,7 @@ def _missing_claims_blocks(results: dict, live: LiveEvidence, runset: RunSet | N
     study_cost = {a: sum(v.values()) / len(v) for a, v in studies.items() if v and all(v.values())}
     rows, union, study_union = [], {s: set() for s in scales}, set()
     for cid, r in results.items():
-        if r.verdict.cls != "missing" or not _v3_claim(r.claim):   # a v4 claim's cells: the v4 table below
+        if r.verdict.cls != "missing" or not r.claim.judged_at_stage1:   # a v4 claim's cells: the v4 table below
             continue
         c = r.claim
         triples = runs_needed(c)
@@ -830,7 +818,7 @@ def build_document(results: dict, live: LiveEvidence, runset: RunSet | None, met
                                "stage 1 under v4 (description)", "stage 2 (confirmatory)", "title"],
                      [[f"[{cid}](#{_anchor(cid)})", r.claim.kind,
                        *([_v(r.verdict), r.verdict.seeds or "", r.verdict.scale or "", r.verdict.coverage or ""]
-                         if _v3_claim(r.claim) else ["[[missing]]— (a rules-v4 claim: stage 2 only)", "", "", ""]),
+                         if r.claim.judged_at_stage1 else ["[[missing]]— (a rules-v4 claim: stage 2 only)", "", "", ""]),
                        _v4(v4["stage1"].get(cid)),
                        _v4(v4["stage2"].get(cid)) if v4["plan"] else "[[missing]]no confirmatory plan committed",
                        r.claim.title] for cid, r in results.items()]),

@@ -416,10 +416,12 @@ def test_a_rules_v4_claim_is_headed_by_its_stage2_verdict_not_by_stage1(capsys):
     claim (E1) keeps its stage-1 header and gains the stage-2 campaign only where the plan names it."""
     from gftheory.claims.decide import Claim4
     from gftheory.claims.text import summary_table
+    from gftheory.claims.verdicts import STAGE2_ONLY
     from gftheory.report.build import STAGE2_COMMAND, V4_ONLY_TEXT, FigureCache, claim_blocks, reproduce_commands
     live = LiveEvidence(checks_error="s", proofs_error="s")
     res = evaluate_claims(None, live, ids=["E5QF", "E1"])
-    assert res["E5QF"].verdict.label == "not yet run"              # what stage 1 (v3) computes for it
+    assert res["E5QF"].verdict.label == STAGE2_ONLY                # stage 1 (v3) has no rule for it
+    assert res["E1"].verdict.label == "not yet run"                 # a v3 claim without runs
     v4 = {"plan": object(), "stage1": {},
           "stage2": {"E5QF": Claim4(CLAIMS["E5QF"], "planted-stage2-label", "open", "planted-detail")}}
     blocks = claim_blocks(res["E5QF"], live, None, FigureCache(), v4)
