@@ -256,7 +256,7 @@ def rules_manifest_v3() -> dict:
     stage-2 claims added under version 4 are not part of it). Stage 1 (exploratory) is judged and
     shown under it, unchanged."""
     from gftheory.claims.registry import CLAIMS as _ALL
-    CLAIMS = {cid: c for cid, c in _ALL.items() if c.registered == RULES_VERSION_V3}
+    CLAIMS = {cid: c for cid, c in _ALL.items() if c.judged_at_stage1}
     return {"version": RULES_VERSION_V3, "min_seeds": MIN_SEEDS, "alpha": ALPHA, "degenerate_se": DEGENERATE_SE, "level": LEVEL, "power": POWER,
             "confirm_fraction": CONFIRM_FRACTION, "contradict_fraction": CONTRADICT_FRACTION,
             "scale_order": list(SCALE_ORDER), "non_evidence_scales": list(NON_EVIDENCE_SCALES),
