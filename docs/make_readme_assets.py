@@ -47,7 +47,7 @@ def verdict_table(report: dict) -> str:
              "| claim | stage 1 (exploratory, rules v3) | scale | seeds | coverage | stage 2 (confirmatory, rules v4) "
              "| the claim |",
              "|---|---|---|---|---|---|---|"]
-    v4_only = {c["id"] for c in report.get("claims", []) 
+    v4_only = {c["id"] for c in report.get("claims", [])
                if not c.get("judged_at_stage1", c.get("registered", "3") == "3")}
     for row in report.get("summary", []):
         stage1 = ((row.get("verdict"), row.get("scale"), row.get("seeds"), row.get("coverage"))
