@@ -151,3 +151,27 @@ def test_verdict_table_is_generated_not_typed():
                          for row in cells], "v4": v4,
               "runs": {"completed": int(n) if n.isdigit() else n}}
     assert assets.verdict_table(report) == block
+
+
+def test_verdict_table_shows_a_rules_v4_claim_as_stage2_only():
+    """A claim that stage 1 does not judge (report.json ``judged_at_stage1`` false; in an older
+    report.json only ``registered`` "4") gets no stage-1 verdict in the README table, whatever its
+    summary row says; a rules-v3 claim keeps its stage-1 verdict. The flag the report writes is the
+    registry's own."""
+    sys.path.insert(0, str(ROOT / "docs"))
+    try:
+        import make_readme_assets as assets
+    finally:
+        sys.path.remove(str(ROOT / "docs"))
+    v3 = next(c for c in CLAIMS.values() if c.judged_at_stage1 and c.comparisons)
+    v4 = next(c for c in CLAIMS.values() if not c.judged_at_stage1)
+    assert v4.registered != "3" and v3.registered == "3"
+    summary = [{"id": cid, "verdict": f"planted-{cid}", "scale": "cpu", "seeds": "n=3", "coverage": "1/2"}
+               for cid in (v3.id, v4.id, "LEGACY")]
+    claims = [{"id": v3.id, "judged_at_stage1": v3.judged_at_stage1, "registered": v3.registered},
+              {"id": v4.id, "judged_at_stage1": v4.judged_at_stage1, "registered": v4.registered},
+              {"id": "LEGACY", "registered": "4"}]
+    rows = {r[0]: r for r in assets.table_rows(assets.verdict_table({"summary": summary, "claims": claims}))}
+    assert rows[v3.id][1] == f"planted-{v3.id}" and rows[v3.id][2] == "cpu"
+    for cid in (v4.id, "LEGACY"):
+        assert rows[cid][1] == "— (a rules-v4 claim: stage 2 only)" and rows[cid][2:5] == ["", "", ""], rows[cid]
