@@ -310,7 +310,6 @@ def _rule_lines(c) -> list[str]:
 _CLAIM_IDS: set = set()
 
 
-V4_ONLY_TEXT = STAGE2_ONLY_TEXT
 STAGE2_COMMAND = ("python scripts/campaign.py run stage2-cpu2 stage2-events --root runs --jobs 2   "
                   "# stage 2: every cell of the committed plan results/plans/stage2.json (completed runs skipped)")
 
@@ -325,7 +324,7 @@ def claim_blocks(result: ClaimResult, live: LiveEvidence, runset: RunSet | None,
         s2 = v4["stage2"].get(c.id) if v4["plan"] else None
         head = [["verdict", "stage 2 (confirmatory, rules v4): " + (
                     _v4(s2) if v4["plan"] else "[[missing]]no confirmatory plan committed")],
-                ["why", V4_ONLY_TEXT + (f"; {s2.detail}" if s2 is not None and s2.detail else "")]]
+                ["why", STAGE2_ONLY_TEXT + (f"; {s2.detail}" if s2 is not None and s2.detail else "")]]
     b: list = [("h", 3, f"{c.id} — {c.title}", _anchor(c.id)),
                ("table", ["", ""], [["kind", c.kind], ["paper's words", f"“{c.words}” ({c.source})"],
                                     ["formal statement", c.formal], *head])]
@@ -343,7 +342,7 @@ def claim_blocks(result: ClaimResult, live: LiveEvidence, runset: RunSet | None,
     if v4 is not None:
         b.extend(v4_claim_blocks(c, v4))
     if c.comparisons and not c.judged_at_stage1:
-        b.append(("p", f"**Stage 1, rules version 3 (exploratory):** [[missing]]no verdict — {V4_ONLY_TEXT}."))
+        b.append(("p", f"**Stage 1, rules version 3 (exploratory):** [[missing]]no verdict — {STAGE2_ONLY_TEXT}."))
         b.extend(_figure_blocks(result, runset, figures))
         b.extend(_provenance_blocks(_scope_runs(c, runset), figures, c.id))
     elif c.comparisons:

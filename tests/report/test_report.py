@@ -416,8 +416,8 @@ def test_a_rules_v4_claim_is_headed_by_its_stage2_verdict_not_by_stage1(capsys):
     claim (E1) keeps its stage-1 header and gains the stage-2 campaign only where the plan names it."""
     from gftheory.claims.decide import Claim4
     from gftheory.claims.text import summary_table
-    from gftheory.claims.verdicts import STAGE2_ONLY
-    from gftheory.report.build import STAGE2_COMMAND, V4_ONLY_TEXT, FigureCache, claim_blocks, reproduce_commands
+    from gftheory.claims.verdicts import STAGE2_ONLY, STAGE2_ONLY_TEXT
+    from gftheory.report.build import STAGE2_COMMAND, FigureCache, claim_blocks, reproduce_commands
     live = LiveEvidence(checks_error="s", proofs_error="s")
     res = evaluate_claims(None, live, ids=["E5QF", "E1"])
     assert res["E5QF"].verdict.label == STAGE2_ONLY                # stage 1 (v3) has no rule for it
@@ -427,7 +427,7 @@ def test_a_rules_v4_claim_is_headed_by_its_stage2_verdict_not_by_stage1(capsys):
     blocks = claim_blocks(res["E5QF"], live, None, FigureCache(), v4)
     header = dict(blocks[1][2])
     assert "stage 2 (confirmatory, rules v4)" in header["verdict"] and "planted-stage2-label" in header["verdict"]
-    assert "not yet run" not in header["verdict"] and V4_ONLY_TEXT in header["why"]
+    assert "not yet run" not in header["verdict"] and STAGE2_ONLY_TEXT in header["why"]
     assert "planted-detail" in header["why"]
     text = json.dumps(blocks)
     assert "--seeds 0-" not in text and "gftheory confirm E5QF" not in text
