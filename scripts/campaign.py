@@ -371,9 +371,28 @@ def main(argv=None) -> int:
     return 0 if ok else 1
 
 
+def committed(run_id: str, results: Path = REPO / "results") -> bool:
+    """Whether a complete copy of run ``run_id`` is already in results/ (any sub-folder: a scale,
+    events/ or side/<experiment>/). A fresh machine has an empty run store; without this check a
+    relaunch there would recompute runs whose evidence is already on main."""
+    for summary in (*results.glob(f"*/{run_id}/{runstore.SUMMARY}"),
+                    *results.glob(f"{SIDE}/*/{run_id}/{runstore.SUMMARY}")):
+        if runstore.is_complete(summary.parent):
+            return True
+    return False
+
+
 def run_campaign(name: str, args, configs=None) -> bool:
-    """Run one campaign to the end; whether every run / study of it is complete."""
+    """Run one campaign to the end; whether every run / study of it is complete. Runs already
+    committed complete under results/ are skipped (a fresh machine's run store starts empty)."""
     configs = CAMPAIGNS[name]() if configs is None else configs
+    done = [c for c in configs if committed(c.run_id())]
+    if done:
+        print(f"campaign {name}: {len(done)} of {len(configs)} already complete in results/, skipped",
+              file=sys.stderr, flush=True)
+        configs = [c for c in configs if not committed(c.run_id())]
+    if not configs:
+        return True
     if name.endswith("-events"):   # --jobs studies at once, each in its own single-thread process
         from empirical.sweep import run_studies
         paths = run_studies(configs, args.root, jobs=args.jobs, device=args.device, data_dir=args.data_dir)
