@@ -44,6 +44,7 @@ import torch
 from torch import nn
 
 from empirical.config import ConfigError, RunConfig, finite
+from empirical.fingerprint import init_fingerprint
 from gftheory import runstore
 from gftheory.measures import MEASURES
 from gftheory.runstore import EVENT_STUDY, TRAJECTORY, study_checkpoint
@@ -403,6 +404,9 @@ class EventStudy:
         cfg, last = self.cfg, max(self.cfg.checkpoints)
         if all((self.dir / study_checkpoint(e)).exists() for e in cfg.checkpoints):
             return
+        # epochs recorded by an earlier process whose checkpoints are gone (another machine: the
+        # study's config.json and events.jsonl came back through the campaign's inflight/ folder)
+        recorded = {r["epoch"]: r for r in runstore.read_events(self.dir) if r.get("kind") == "trajectory_epoch"}
         seed_everything(cfg.seed)
         model = self.build_model()
         opt = make_optimizer(model, cfg.lr, cfg.momentum, cfg.weight_decay)
@@ -420,13 +424,23 @@ class EventStudy:
             with self.parts("trajectory"):
                 tot = train_steps(model, loader, opt, temperature=cfg.temperature, precision="fp32",
                                   device=self.device)
+            weights = init_fingerprint(model)
+            replay = recorded.get(epoch)
+            if replay is not None:    # recomputed: it must be bit-identical to the recorded epoch
+                check_replay(self.dir.name, replay, epoch, weights, finite(tot.loss))
             if epoch in cfg.checkpoints:
                 runstore.save_checkpoint(self.dir / study_checkpoint(epoch), {"epoch": epoch, "model": model.state_dict()})
             runstore.save_checkpoint(self.dir / TRAJECTORY, {"epoch": epoch, "model": model.state_dict(),
                                                             "optimizer": opt.state_dict(), "rng": rng_state()})
-            runstore.append_event(self.dir, {"kind": "trajectory_epoch", "epoch": epoch,
-                                             "train_loss": finite(tot.loss), "train_acc": tot.acc,
-                                             "seconds": time.perf_counter() - t0})
+            if replay is None:
+                runstore.append_event(self.dir, {"kind": "trajectory_epoch", "epoch": epoch,
+                                                 "train_loss": finite(tot.loss), "train_acc": tot.acc,
+                                                 "weights_sha256": weights, "seconds": time.perf_counter() - t0})
+            else:                     # its cost is real compute: counted in the summary's seconds
+                import platform
+                runstore.append_event(self.dir, {"kind": "trajectory_replay", "epoch": epoch,
+                                                 "weights_sha256": weights, "host": platform.node(),
+                                                 "seconds": time.perf_counter() - t0})
             self.log(f"trajectory epoch {epoch}/{last}: loss {tot.loss:.4f} acc {tot.acc:.4f} "
                      f"{time.perf_counter() - t0:.0f}s")
 
@@ -745,6 +759,30 @@ class EventStudy:
         return self.dir
 
 
+class ReplayMismatch(ConfigError):
+    """A study's trajectory, recomputed on resume, differs from the one its events were measured on."""
+
+
+def check_replay(study: str, recorded: dict, epoch: int, weights: str, train_loss) -> None:
+    """A recomputed trajectory epoch continues a study only when it is the recorded one: the
+    weights' sha256 (``empirical.fingerprint.init_fingerprint`` of the model after the epoch) equal
+    to the recorded ``weights_sha256``, and the same training loss. A record without the digest
+    (written before it existed) cannot be checked and is refused as well: events measured on one
+    network are never continued on another."""
+    want = recorded.get("weights_sha256")
+    if want is None:
+        raise ReplayMismatch(
+            f"study {study}: its checkpoints are gone and trajectory epoch {epoch} was recorded without a "
+            "weights digest, so a recomputed trajectory cannot be proven identical to the one its events "
+            f"were measured on; fix: delete the study folder (its events) and run it again from the start")
+    if want != weights or recorded.get("train_loss") != train_loss:
+        raise ReplayMismatch(
+            f"study {study}: trajectory epoch {epoch} recomputed here gives weights {weights} and train loss "
+            f"{train_loss}, the recorded epoch {want} and {recorded.get('train_loss')} (another CPU or "
+            "library build); the events already recorded cannot be continued on this network; fix: delete "
+            "the study folder (its events) and run it again from the start on this machine")
+
+
 def config_to_argv(cfg: EventConfig) -> list[str]:
     """Flags of ``gftheory events`` that rebuild exactly ``cfg`` (every field given;
     ``empirical.commands.events.configs_from_args`` reads them back)."""
@@ -801,7 +839,13 @@ def _ensure_study(cfg: EventConfig, run_dir: Path, dev, data_dir, progress: bool
         if runstore.is_complete(run_dir):
             return run_dir
         run_dir.mkdir(parents=True, exist_ok=True)
-        if not runstore.has_config(run_dir):
+        if runstore.has_config(run_dir):    # a resumed study: its events were measured on these arrays
+            stored = (runstore.read_config(run_dir).get("data") or {}).get("arrays_sha256")
+            if stored is not None and stored != arrays_digest(splits):
+                raise ConfigError(f"study {run_dir.name} was started on data arrays {stored[:16]}…, these are "
+                                  f"{arrays_digest(splits)[:16]}…; fix: point --data-dir at the same CIFAR "
+                                  "files, or delete the study folder to start it again on these")
+        else:
             runstore.write_config(run_dir, {
                 "run_id": run_dir.name, "kind": EVENT_STUDY, "config": cfg.canonical(),
                 "data": {"source": splits.source, "arrays_sha256": arrays_digest(splits),

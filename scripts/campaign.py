@@ -5,6 +5,7 @@ each completed run into results/ as soon as it finishes.
     python scripts/campaign.py run resnet56-cpu mobilenet_v1-cpu ...   (one after another)
     python scripts/campaign.py collect --root /work/runs --dest results [--commit]
     python scripts/campaign.py list resnet56-cpu
+    python scripts/campaign.py stash --root /work/runs --commit   (before a session ends)
     python scripts/campaign.py run stage2-cpu2 --root /work/runs --jobs 2 --data-dir DATA
 
 ``run`` is `gftheory sweep` over the campaign's configs (completed runs skipped, killed runs
@@ -23,6 +24,13 @@ early), the layer-matched arms (a measure written "MEASURE@SOURCE", or {"measure
 names it. It refuses (exit 2, nothing started) when the plan file is absent, not committed, changed
 since its commit, or written under other rules (``rules_digest`` ≠ gftheory.claims.rules.rules_digest()).
 ``stage2-events`` runs the plan's event studies when the event study has an ``edition`` field.
+
+A session's machine may not be the next session's: the run store (and every checkpoint in it) can be
+gone. ``run`` skips what is already complete in results/, and first restores the unfinished event
+studies that ``stash`` committed to inflight/<id>/ (config.json and events.jsonl only); the study
+then recomputes its trajectory, proves it bit-identical to the recorded one (weights sha256 and
+loss per epoch) and measures only the events still missing. ``collect`` removes a study's inflight/
+copy in the commit that adds its results.
 """
 from __future__ import annotations
 
@@ -303,6 +311,63 @@ def collect(root: Path, dest: Path, commit: bool) -> list[Path]:
     return new
 
 
+INFLIGHT = REPO / "inflight"   # inflight/<study id>/: an unfinished event study's config + events, never evidence
+
+
+def stash(root: Path, commit: bool, inflight: Path = INFLIGHT) -> list[Path]:
+    """Copy every unfinished event study under ``root`` that has measured at least one event into
+    ``inflight/<id>/`` (config.json and the whole records of events.jsonl, nothing else), so that
+    the next session, on whatever machine, resumes it instead of starting again. With ``commit``,
+    one commit for all of them. Checkpoints stay behind: the resumed study recomputes its
+    trajectory and proves it identical to the recorded one (``empirical.events.check_replay``)."""
+    out = []
+    for run in runstore.run_dirs(root, nested=False):
+        if runstore.is_complete(run) or not runstore.is_event_study(runstore.read_config(run)):
+            continue
+        records = runstore.read_events(run)          # a torn last line (killed mid-write) is dropped
+        n = sum(r.get("kind") == "event" for r in records)
+        if not n:
+            continue
+        have = runstore.read_events(inflight / run.name)
+        if len(have) >= len(records):
+            continue
+        tmp = inflight / f".{run.name}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        shutil.copy2(run / runstore.CONFIG, tmp / runstore.CONFIG)
+        runstore.write_events(tmp, records)
+        shutil.rmtree(inflight / run.name, ignore_errors=True)
+        tmp.rename(inflight / run.name)
+        out.append(inflight / run.name)
+        print(f"stashed {run.name}: {n} events", flush=True)
+    if commit and out:
+        rel = [str(q.relative_to(REPO)) for q in out]
+        subprocess.run(["git", "add", *rel], cwd=REPO, check=True)
+        subprocess.run(["git", "commit", "-q", "-m", f"inflight: {len(out)} unfinished event "
+                        "stud(y/ies), config and events so far (not evidence; the next session resumes them)",
+                        "--", *rel], cwd=REPO, check=True)
+    return out
+
+
+def restore(root: Path, inflight: Path = INFLIGHT) -> list[Path]:
+    """Put each stashed study (``inflight/<id>/``) into the run store ``root`` where the store has
+    fewer of its records (a fresh machine has none); a study already complete in results/ is left."""
+    out = []
+    for src in sorted(inflight.glob("ev-*")):
+        if committed(src.name) or not (src / runstore.CONFIG).is_file():
+            continue
+        dst = root / src.name
+        if runstore.is_complete(dst) or len(runstore.read_events(dst)) >= len(runstore.read_events(src)):
+            continue
+        dst.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src / runstore.CONFIG, dst / runstore.CONFIG)
+        runstore.write_events(dst, runstore.read_events(src))
+        out.append(dst)
+        print(f"restored {src.name} from {src.relative_to(inflight.parent)}: "
+              f"{sum(r.get('kind') == 'event' for r in runstore.read_events(dst))} events", file=sys.stderr, flush=True)
+    return out
+
+
 def _tracked(target: Path) -> bool:
     out = subprocess.run(["git", "ls-files", "--", str(target.relative_to(REPO))], cwd=REPO,
                          capture_output=True, text=True)
@@ -322,10 +387,16 @@ def _commit(target: Path) -> None:
         msg = (f"results: {c['arch']} {c['dataset']} {arm} seed {c['seed']} ({c['scale']} "
                f"scale), final val_acc {s['final']['val_acc']:.4f}, {s['seconds'] / 60:.1f} min")
     rel = target.relative_to(REPO)
+    paths = [str(rel)]
+    stale = INFLIGHT / target.name     # its unfinished copy leaves in the same commit
+    if stale.exists():
+        shutil.rmtree(stale)
+    if _tracked(stale):
+        paths.append(str(stale.relative_to(REPO)))
     for attempt in range(10):
-        add = subprocess.run(["git", "add", str(rel)], cwd=REPO)
+        add = subprocess.run(["git", "add", "-A", "--", *paths], cwd=REPO)
         if add.returncode == 0 and subprocess.run(
-                ["git", "commit", "-q", "-m", msg, "--", str(rel)], cwd=REPO).returncode == 0:
+                ["git", "commit", "-q", "-m", msg, "--", *paths], cwd=REPO).returncode == 0:
             return
         time.sleep(5 + 5 * attempt)
     print(f"could not commit {rel}; the next collect retries", file=sys.stderr, flush=True)
@@ -341,6 +412,10 @@ def main(argv=None) -> int:
     r.add_argument("--jobs", type=int, default=2)
     r.add_argument("--data-dir", type=Path, default=None)
     r.add_argument("--device", default="cpu")
+    st = sub.add_parser("stash", help="copy unfinished event studies' config + events into inflight/ "
+                        "(run it before a session ends; the next `run` restores them)")
+    st.add_argument("--root", type=Path, default=Path("runs"))
+    st.add_argument("--commit", action="store_true")
     c = sub.add_parser("collect")
     c.add_argument("--root", type=Path, default=Path("runs"))
     c.add_argument("--dest", type=Path, default=REPO / "results",
@@ -351,6 +426,9 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if args.cmd == "collect":
         collect(args.root, args.dest.resolve(), args.commit)
+        return 0
+    if args.cmd == "stash":
+        stash(args.root, args.commit)
         return 0
     names = [args.name] if args.cmd == "list" else args.name
     try:                            # every campaign's configs (and the plan's checks) before any run
@@ -364,6 +442,8 @@ def main(argv=None) -> int:
             print(cfg.run_id(), cfg.arch, getattr(cfg, "measure", "events") + (f"@{q}" if q else ""), cfg.seed,
                   getattr(cfg, "scale", ""))
         return 0
+    args.root.mkdir(parents=True, exist_ok=True)
+    restore(args.root)              # unfinished studies stashed by an earlier session resume here
     ok = True
     for name in names:              # campaigns in the order given: no idle cores between them
         print(f"campaign {name}: starting", file=sys.stderr, flush=True)

@@ -108,3 +108,59 @@ def test_config_validates_and_hashes():
                 dict(later_rounds=(1,)), dict(recovery_eval=(60,))):
         with pytest.raises(ConfigError, match="fix"):
             ev.EventConfig(**bad)
+
+
+def _strip_timing(x):
+    """A record without its wall-clock fields (the only ones two identical computations may differ in)."""
+    if isinstance(x, dict):
+        return {k: _strip_timing(v) for k, v in x.items() if "seconds" not in k}
+    if isinstance(x, list):
+        return [_strip_timing(v) for v in x]
+    return x
+
+
+def test_a_study_moved_to_another_machine_resumes_from_its_events_and_matches_an_uninterrupted_one(tmp_path):
+    """Only config.json and events.jsonl travel (the campaign's inflight/ folder; checkpoints stay
+    behind): the trajectory is recomputed, proven identical by its recorded weights digest and loss,
+    and the events still missing are measured — equal, up to timing fields, to an uninterrupted study."""
+    import shutil
+    data = write_cifar10(tmp_path / "data", per_batch=120)
+    cfg = _tiny(measures=("magnitude",), later_rounds=())
+    whole = ev.ensure_study(cfg, tmp_path / "a", data_dir=data, progress=False)
+    recs = runstore.read_events(whole)
+    traj = [r for r in recs if r["kind"] == "trajectory_epoch"]
+    assert len(traj) == 1 and len(traj[0]["weights_sha256"]) == 16
+    events = [r for r in recs if r["kind"] == "event"]
+    assert len(events) >= 3
+    keep = len(recs) - 2                                  # the last two events are "not yet measured"
+
+    def moved(dest):
+        d = tmp_path / dest / cfg.run_id()
+        d.mkdir(parents=True)
+        shutil.copy2(whole / runstore.CONFIG, d / runstore.CONFIG)
+        runstore.write_events(d, recs[:keep])
+        return d
+
+    d = moved("b")
+    assert not any(d.glob("*.pt"))
+    ev.ensure_study(cfg, tmp_path / "b", data_dir=data, progress=False)
+    assert runstore.is_complete(d)
+    got = runstore.read_events(d)
+    replay = [r for r in got if r["kind"] == "trajectory_replay"]
+    assert [r["weights_sha256"] for r in replay] == [traj[0]["weights_sha256"]]
+    assert _strip_timing([r for r in got if r["kind"] == "event"]) == _strip_timing(events)
+    assert runstore.read_summary(d)["events"] == len(events)
+
+    # a recorded epoch that the recomputation does not reproduce is refused, nothing measured
+    d = moved("c")
+    bad = [dict(r, weights_sha256="0" * 16) if r["kind"] == "trajectory_epoch" else r for r in recs[:keep]]
+    runstore.write_events(d, bad)
+    with pytest.raises(ev.ReplayMismatch, match="fix: delete the study folder"):
+        ev.ensure_study(cfg, tmp_path / "c", data_dir=data, progress=False)
+    assert runstore.read_events(d) == bad and not runstore.is_complete(d)
+    # and one recorded before the digest existed cannot be proven identical: refused too
+    d = moved("e")
+    old = [{k: v for k, v in r.items() if k != "weights_sha256"} for r in recs[:keep]]
+    runstore.write_events(d, old)
+    with pytest.raises(ev.ReplayMismatch, match="without a weights digest"):
+        ev.ensure_study(cfg, tmp_path / "e", data_dir=data, progress=False)

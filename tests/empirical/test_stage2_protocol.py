@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -328,3 +329,53 @@ def test_cpu2_precision_per_architecture_and_conditional_on_the_bf16_decision(tm
     camp.bf16_decision = lambda path=None: None          # undecided: resnet56's runs wait
     cfgs = camp.stage2_cpu2(_plan(protocol={"cpu2": {"precision": spec}}))
     assert cfgs and {c.arch for c in cfgs} == {"mobilenet_v1"} and {c.precision for c in cfgs} == {"fp32"}
+
+
+def test_unfinished_studies_travel_through_inflight_and_leave_it_when_collected(tmp_path):
+    """stash copies an unfinished study's config and whole event records (not its checkpoints,
+    not a torn last line, not a study without events, not a complete one); restore puts them into an
+    empty run store (a fresh machine) and never over a store that has more; committed() finds a
+    complete copy in results/ at any depth the collector writes."""
+    camp = _campaign()
+    root, inflight = tmp_path / "runs", tmp_path / "inflight"
+
+    def study(name, records, complete=False, torn=False):
+        d = root / name
+        runstore.write_config(d, {"run_id": name, "kind": runstore.EVENT_STUDY, "config": {"seed": 1}})
+        runstore.write_events(d, records)
+        if torn:
+            with open(d / runstore.EVENTS, "a") as f:
+                f.write('{"kind": "ev')
+        (d / "checkpoint_e1.pt").write_bytes(b"x")
+        if complete:
+            runstore.write_summary(d, {"run_id": name, "complete": True})
+        return d
+
+    traj = {"kind": "trajectory_epoch", "epoch": 1, "weights_sha256": "ab" * 8}
+    evs = [traj, {"kind": "event", "checkpoint": 1, "measure": "none", "event": "control"},
+           {"kind": "event", "checkpoint": 1, "measure": "magnitude", "event": "round1"}]
+    study("ev-aaaaaaaaaaaaa", evs, torn=True)
+    study("ev-bbbbbbbbbbbbb", [traj])                     # no event yet: nothing to carry
+    study("ev-ccccccccccccc", evs, complete=True)         # complete: the collector's, not stash's
+    got = camp.stash(root, commit=False, inflight=inflight)
+    assert [p.name for p in got] == ["ev-aaaaaaaaaaaaa"]
+    assert sorted(q.name for q in (inflight / "ev-aaaaaaaaaaaaa").iterdir()) == [runstore.CONFIG, runstore.EVENTS]
+    assert runstore.read_events(inflight / "ev-aaaaaaaaaaaaa", complete=True) == evs
+    assert camp.stash(root, commit=False, inflight=inflight) == []       # nothing new: no rewrite
+
+    fresh = tmp_path / "fresh"
+    assert [p.name for p in camp.restore(fresh, inflight=inflight)] == ["ev-aaaaaaaaaaaaa"]
+    assert runstore.read_events(fresh / "ev-aaaaaaaaaaaaa") == evs and not list(fresh.rglob("*.pt"))
+    runstore.append_event(fresh / "ev-aaaaaaaaaaaaa", {"kind": "event", "checkpoint": 3})
+    assert camp.restore(fresh, inflight=inflight) == []                  # the store is ahead: left alone
+    assert len(runstore.read_events(fresh / "ev-aaaaaaaaaaaaa")) == 4
+
+    results = tmp_path / "results"
+    assert not camp.committed("ev-ccccccccccccc", results)
+    for sub in ("events", "side/bf16-equivalence"):
+        d = results / sub / "ev-ccccccccccccc"
+        runstore.write_summary(d, {"run_id": "ev-ccccccccccccc", "complete": False})
+        assert not camp.committed("ev-ccccccccccccc", results)
+        runstore.write_summary(d, {"run_id": "ev-ccccccccccccc", "complete": True})
+        assert camp.committed("ev-ccccccccccccc", results)
+        shutil.rmtree(results)
