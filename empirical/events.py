@@ -427,7 +427,8 @@ class EventStudy:
             weights = init_fingerprint(model)
             replay = recorded.get(epoch)
             if replay is not None:    # recomputed: it must be bit-identical to the recorded epoch
-                check_replay(self.dir.name, replay, epoch, weights, finite(tot.loss))
+                check_replay(self.dir.name, replay, epoch, weights, finite(tot.loss),
+                             checkpoint=epoch in cfg.checkpoints)
             if epoch in cfg.checkpoints:
                 runstore.save_checkpoint(self.dir / study_checkpoint(epoch), {"epoch": epoch, "model": model.state_dict()})
             runstore.save_checkpoint(self.dir / TRAJECTORY, {"epoch": epoch, "model": model.state_dict(),
@@ -763,19 +764,20 @@ class ReplayMismatch(ConfigError):
     """A study's trajectory, recomputed on resume, differs from the one its events were measured on."""
 
 
-def check_replay(study: str, recorded: dict, epoch: int, weights: str, train_loss) -> None:
-    """A recomputed trajectory epoch continues a study only when it is the recorded one: the
-    weights' sha256 (``empirical.fingerprint.init_fingerprint`` of the model after the epoch) equal
-    to the recorded ``weights_sha256``, and the same training loss. A record without the digest
-    (written before it existed) cannot be checked and is refused as well: events measured on one
-    network are never continued on another."""
+def check_replay(study: str, recorded: dict, epoch: int, weights: str, train_loss, *, checkpoint: bool) -> None:
+    """A recomputed trajectory epoch continues a study only when it is the recorded one: the same
+    training loss, and the weights' sha256 (``empirical.fingerprint.init_fingerprint`` of the model
+    after the epoch) equal to the recorded ``weights_sha256`` where one is recorded. At a
+    ``checkpoint`` epoch (the networks the events are measured on) the digest is required: a record
+    without it cannot be checked and is refused; events measured on one network are never continued
+    on another."""
     want = recorded.get("weights_sha256")
-    if want is None:
+    if want is None and checkpoint:
         raise ReplayMismatch(
             f"study {study}: its checkpoints are gone and trajectory epoch {epoch} was recorded without a "
             "weights digest, so a recomputed trajectory cannot be proven identical to the one its events "
             f"were measured on; fix: delete the study folder (its events) and run it again from the start")
-    if want != weights or recorded.get("train_loss") != train_loss:
+    if want not in (None, weights) or recorded.get("train_loss") != train_loss:
         raise ReplayMismatch(
             f"study {study}: trajectory epoch {epoch} recomputed here gives weights {weights} and train loss "
             f"{train_loss}, the recorded epoch {want} and {recorded.get('train_loss')} (another CPU or "

@@ -28,8 +28,8 @@ since its commit, or written under other rules (``rules_digest`` ≠ gftheory.cl
 A session's machine may not be the next session's: the run store (and every checkpoint in it) can be
 gone. ``run`` skips what is already complete in results/, and first restores the unfinished event
 studies that ``stash`` committed to inflight/<id>/ (config.json and events.jsonl only); the study
-then recomputes its trajectory, proves it bit-identical to the recorded one (weights sha256 and
-loss per epoch) and measures only the events still missing. ``collect`` removes a study's inflight/
+then recomputes its trajectory, proves it bit-identical to the recorded one (loss per epoch,
+weights sha256 at each checkpoint epoch) and measures only the events still missing. ``collect`` removes a study's inflight/
 copy in the commit that adds its results.
 """
 from __future__ import annotations
@@ -331,6 +331,7 @@ def stash(root: Path, commit: bool, inflight: Path = INFLIGHT) -> list[Path]:
         have = runstore.read_events(inflight / run.name)
         if len(have) >= len(records):
             continue
+        records = [_with_digest(run, r) for r in records]
         tmp = inflight / f".{run.name}.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
@@ -347,6 +348,23 @@ def stash(root: Path, commit: bool, inflight: Path = INFLIGHT) -> list[Path]:
                         "stud(y/ies), config and events so far (not evidence; the next session resumes them)",
                         "--", *rel], cwd=REPO, check=True)
     return out
+
+
+def _with_digest(run: Path, record: dict) -> dict:
+    """A trajectory epoch recorded without its weights digest (by code older than the digest) gets
+    it from the checkpoint file the study's events were measured on, where that file is here:
+    ``weights_sha256`` = ``empirical.fingerprint.init_fingerprint`` of the saved state, marked
+    ``"weights_sha256_from": "checkpoint file"``. The run store's own file is not changed."""
+    if record.get("kind") != "trajectory_epoch" or record.get("weights_sha256"):
+        return record
+    path = run / runstore.study_checkpoint(record["epoch"])
+    if not path.is_file():
+        return record
+    from empirical.fingerprint import init_fingerprint
+    state = runstore.load_checkpoint(path)
+    if int(state.get("epoch", -1)) != record["epoch"]:
+        return record
+    return {**record, "weights_sha256": init_fingerprint(state["model"]), "weights_sha256_from": "checkpoint file"}
 
 
 def restore(root: Path, inflight: Path = INFLIGHT) -> list[Path]:

@@ -164,3 +164,15 @@ def test_a_study_moved_to_another_machine_resumes_from_its_events_and_matches_an
     runstore.write_events(d, old)
     with pytest.raises(ev.ReplayMismatch, match="without a weights digest"):
         ev.ensure_study(cfg, tmp_path / "e", data_dir=data, progress=False)
+
+
+def test_replay_check_needs_the_digest_only_at_checkpoint_epochs():
+    rec = {"epoch": 2, "train_loss": 1.25}
+    ev.check_replay("s", rec, 2, "a" * 16, 1.25, checkpoint=False)            # loss alone suffices
+    with pytest.raises(ev.ReplayMismatch, match="train loss"):
+        ev.check_replay("s", rec, 2, "a" * 16, 1.2500001, checkpoint=False)
+    with pytest.raises(ev.ReplayMismatch, match="without a weights digest"):
+        ev.check_replay("s", rec, 2, "a" * 16, 1.25, checkpoint=True)
+    ev.check_replay("s", {**rec, "weights_sha256": "a" * 16}, 2, "a" * 16, 1.25, checkpoint=True)
+    with pytest.raises(ev.ReplayMismatch, match="fix:"):
+        ev.check_replay("s", {**rec, "weights_sha256": "b" * 16}, 2, "a" * 16, 1.25, checkpoint=True)

@@ -370,6 +370,19 @@ def test_unfinished_studies_travel_through_inflight_and_leave_it_when_collected(
     assert camp.restore(fresh, inflight=inflight) == []                  # the store is ahead: left alone
     assert len(runstore.read_events(fresh / "ev-aaaaaaaaaaaaa")) == 4
 
+    # a digest-less trajectory record gets its digest from the checkpoint file the events used
+    from empirical.fingerprint import init_fingerprint
+    state = {"w": torch.arange(6.0).reshape(2, 3), "n": torch.tensor(3)}
+    d = study("ev-ddddddddddddd", [{"kind": "trajectory_epoch", "epoch": 1, "train_loss": 1.5},
+                                   {"kind": "trajectory_epoch", "epoch": 2, "train_loss": 1.0}, evs[1]])
+    runstore.save_checkpoint(d / "checkpoint_e1.pt", {"epoch": 1, "model": state})
+    camp.stash(root, commit=False, inflight=inflight)
+    got = runstore.read_events(inflight / "ev-ddddddddddddd")
+    assert got[0] == {"kind": "trajectory_epoch", "epoch": 1, "train_loss": 1.5,
+                      "weights_sha256": init_fingerprint(state), "weights_sha256_from": "checkpoint file"}
+    assert got[1:] == [{"kind": "trajectory_epoch", "epoch": 2, "train_loss": 1.0}, evs[1]]   # no file: as is
+    assert "weights_sha256" not in runstore.read_events(d)[0]                # the run store is not changed
+
     results = tmp_path / "results"
     assert not camp.committed("ev-ccccccccccccc", results)
     for sub in ("events", "side/bf16-equivalence"):
