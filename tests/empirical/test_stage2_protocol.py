@@ -392,3 +392,33 @@ def test_unfinished_studies_travel_through_inflight_and_leave_it_when_collected(
         runstore.write_summary(d, {"run_id": "ev-ccccccccccccc", "complete": True})
         assert camp.committed("ev-ccccccccccccc", results)
         shutil.rmtree(results)
+
+
+def test_collecting_a_study_removes_its_inflight_copy_in_the_same_commit(tmp_path, monkeypatch):
+    camp = _campaign()
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git = lambda *a: subprocess.run(["git", *a], cwd=repo, check=True, capture_output=True, text=True).stdout  # noqa: E731
+    git("init", "-q")
+    git("config", "user.email", "t@t")
+    git("config", "user.name", "t")
+    monkeypatch.setattr(camp, "REPO", repo)
+    monkeypatch.setattr(camp, "INFLIGHT", repo / "inflight")
+    name = "ev-eeeeeeeeeeeee"
+    meta = {"run_id": name, "kind": runstore.EVENT_STUDY, "config": {"arch": "vgg13", "dataset": "cifar10", "seed": 13}}
+    runstore.write_config(repo / "inflight" / name, meta)
+    runstore.write_events(repo / "inflight" / name, [{"kind": "event"}])
+    git("add", "inflight")
+    git("commit", "-q", "-m", "stash")
+    run = tmp_path / "runs" / name
+    runstore.write_config(run, meta)
+    runstore.write_events(run, [{"kind": "event"}, {"kind": "event"}])
+    runstore.write_summary(run, {**meta, "complete": True, "events": 2, "seconds": 60.0})
+    got = camp.collect(tmp_path / "runs", repo / "results", commit=True)
+    assert got == [repo / "results" / "events" / name]
+    assert git("ls-files", "inflight") == "" and not (repo / "inflight" / name).exists()
+    assert git("ls-files", "results").split() == [f"results/events/{name}/{f}" for f in
+                                                  (runstore.CONFIG, runstore.EVENTS, runstore.SUMMARY)]
+    assert git("status", "--porcelain") == ""
+    log = git("log", "--format=%s").splitlines()
+    assert len(log) == 2 and log[0].startswith("results: event study vgg13 cifar10 seed 13, 2 events")
