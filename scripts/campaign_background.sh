@@ -7,6 +7,8 @@
 # this checkout never changes code under a running job; completed runs are skipped and killed runs
 # resume from their checkpoints. A collector loop copies each completed run's config, metrics and
 # summary into results/<scale>/ (event studies: results/events/) of this checkout and commits them (one commit per run).
+# Runs already complete in results/ are skipped; unfinished event studies stashed in inflight/ by an
+# earlier session (`python scripts/campaign.py stash --root RUNS --commit`, before it stops) resume here.
 set -euo pipefail
 name=${1:?campaign name, e.g. resnet56-cpu or resnet56-events,mobilenet_v1-events}
 names=${name//,/ }
